@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Installs everything gem needs to build and test on Debian 12, idempotently.
+# Run as root (or with sudo available). Safe to run again: apt skips what is there,
+# and the Python venv is only created once and only gets the pinned packages.
+#
+#   scripts/install-deps.sh            # build + test dependencies (Debian packages, test venv)
+#   scripts/install-deps.sh --tools    # also the pinned PyPI packages for tools/ (torch, ...)
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+want_tools=0
+for arg in "$@"; do
+  case "$arg" in
+    --tools) want_tools=1 ;;
+    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    *) echo "install-deps: unknown option '$arg' (try --help)" >&2; exit 2 ;;
+  esac
+done
+
+SUDO=""
+if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+
+packages=(
+  build-essential cmake pkg-config git ca-certificates
+  librocksdb-dev libzmq3-dev cppzmq-dev libmsgpack-cxx-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  libopenblas-dev libpcre2-dev libzstd-dev libssl-dev
+  libcli11-dev libspdlog-dev libfmt-dev libtomlplusplus-dev nlohmann-json3-dev
+  libsystemd-dev systemd
+  python3 python3-venv
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if ((${#missing[@]})); then
+  echo "install-deps: installing ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+  echo "install-deps: Debian packages already installed"
+fi
+
+# A private venv for the Python the tests use (PyPI packages pinned in tools/requirements-*.txt).
+# Debian's python3 refuses system-wide pip installs (PEP 668), hence the venv.
+venv="$here/.venv"
+if [[ ! -x "$venv/bin/python" ]]; then
+  /usr/bin/python3 -m venv "$venv" 2>/dev/null || python3 -m venv "$venv"
+fi
+pip_install() {
+  local req="$1" stamp="$venv/.stamp-$(basename "$1")"
+  if [[ ! -f "$stamp" ]] || ! cmp -s "$req" "$stamp"; then
+    "$venv/bin/pip" install -q --disable-pip-version-check -r "$req"
+    cp "$req" "$stamp"
+  fi
+}
+if [[ -f "$here/tools/requirements-test.txt" ]]; then pip_install "$here/tools/requirements-test.txt"; fi
+if ((want_tools)) && [[ -f "$here/tools/requirements-tools.txt" ]]; then
+  pip_install "$here/tools/requirements-tools.txt"
+fi
+echo "install-deps: done"
