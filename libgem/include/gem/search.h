@@ -41,6 +41,12 @@ struct SearchOptions {
   uint32_t queries_per_model = 50;
   // Every random choice of the search derives from this seed.
   uint64_t seed = 0;
+  // How the search picks queries. true: it permutes the evaluator's query indices by its seed
+  // (replay: each repetition sees fresh queries). false: it takes queries in the evaluator's
+  // order, 0, 1, 2, ... (gemd: a task's order is already a seeded permutation, so repeated and
+  // overlapping searches land on the same queries and reuse the cache). Methods that sample
+  // queries per model independently document how they spread over that order.
+  bool shuffle_queries = true;
   // Optional popularity per model (e.g. downloads; larger = more popular), size num_models or
   // empty. Methods that use a popularity prior say so; others ignore it.
   std::vector<double> popularity;
