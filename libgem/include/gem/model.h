@@ -1,0 +1,179 @@
+// Copyright the gem authors. Model: a decoder-only transformer checkpoint loaded for inference.
+//
+// Supported checkpoints (docs/ENGINE.md):
+//   * Hugging Face directories: config.json, model.safetensors or shards listed by
+//     model.safetensors.index.json (F32, F16 or BF16), tokenizer.json, tokenizer_config.json,
+//     generation_config.json; also the Hugging Face cache layout models--ORG--NAME (the snapshot
+//     named by refs/main, else the only/newest one under snapshots/);
+//   * GGUF files (version 2 and 3) with F32, F16, BF16, Q8_0, Q4_0 and Q4_1 tensors and their
+//     embedded tokenizer.
+// Architectures: LlamaForCausalLM (Llama 2, 3, 3.1 "llama3" rope scaling; also SmolLM2),
+// MistralForCausalLM, Qwen2ForCausalLM (q/k/v bias, tied embeddings).
+//
+// Weights. Every weight is held under its Hugging Face name (e.g.
+// "model.layers.3.self_attn.q_proj.weight", shape [out_features, in_features], row-major) as
+// f32: converted or dequantised at load (GGUF tensors are renamed to HF names, and the Q/K rows
+// that llama.cpp's converter permutes for its interleaved RoPE are put back in HF order), or,
+// for aligned F32 safetensors, read in place from the memory mapping. Base weights never change
+// after Load(). A tied lm_head has no tensor of its own: "lm_head.weight" is absent from
+// Tensors() and the head uses "model.embed_tokens.weight" (and its override, if any).
+//
+// Two hooks let a caller run a variant of the model on the resident base (the tree part uses them
+// for fine-tune deltas and LoRA adapters):
+//   * SetTensorOverride(name, data): forward passes read `data` instead of the base tensor;
+//   * SetLinearHook(hook): after each of the seven linear layers of each decoder layer computes
+//     y = x W^T (+ b), the hook may ADD its contribution to y, per row, e.g. scale * (x A^T) B^T
+//     for the adapter of the sequence that row belongs to.
+//
+// Thread-safety: Load() is reentrant. A Model is used by one thread at a time (the one that owns
+// it): Generate(), Logits(), the override and hook setters must not run concurrently. Const
+// accessors (config(), Tensors(), BaseTensor()) may be called from any thread while no setter
+// runs. Inside a forward pass the model uses its own worker threads (SetThreads()).
+#ifndef GEM_MODEL_H_
+#define GEM_MODEL_H_
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "gem/status.h"
+#include "gem/tokenizer.h"
+
+namespace gem {
+
+struct RopeScaling {
+  // "" (none), "linear" (positions divided by factor) or "llama3" (Llama 3.1's frequency-
+  // dependent scaling). Other types are rejected at load with NotSupported.
+  std::string type;
+  float factor = 1.0f;
+  float low_freq_factor = 1.0f;
+  float high_freq_factor = 4.0f;
+  int original_max_position_embeddings = 8192;
+};
+
+// The hyper-parameters of a checkpoint (config.json, or the GGUF's <arch>.* metadata).
+struct ModelConfig {
+  std::string architecture;  // "LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM"
+  int vocab_size = 0;
+  int hidden_size = 0;
+  int intermediate_size = 0;
+  int num_layers = 0;
+  int num_heads = 0;
+  int num_kv_heads = 0;        // == num_heads without GQA
+  int head_dim = 0;            // hidden_size / num_heads unless config.json says otherwise
+  float rms_norm_eps = 1e-6f;
+  double rope_theta = 10000.0;
+  RopeScaling rope_scaling;
+  int max_position_embeddings = 0;
+  int sliding_window = 0;      // 0 = full attention (Mistral's window when set, in tokens)
+  bool tie_word_embeddings = false;
+  bool attention_bias = false;  // q/k/v have biases (Qwen2, or config "attention_bias": true)
+  int32_t bos_id = -1;
+  std::vector<int32_t> eos_ids;  // from generation_config.json / config.json / GGUF
+};
+
+// Name and shape of one weight.
+struct TensorDesc {
+  std::string name;            // Hugging Face name
+  std::vector<int64_t> shape;  // PyTorch order, e.g. {out_features, in_features}
+  int64_t numel() const {
+    int64_t n = 1;
+    for (int64_t d : shape) n *= d;
+    return n;
+  }
+};
+
+// A per-row addition to the output of a decoder layer's linear projections (LoRA and the like).
+// Implementations must be safe to call from the model's owning thread while the model is
+// running; Apply is never called concurrently for one model.
+class LinearHook {
+ public:
+  virtual ~LinearHook() = default;
+  // `layer`: decoder layer index, 0-based. `module`: one of "q_proj", "k_proj", "v_proj",
+  // "o_proj", "gate_proj", "up_proj", "down_proj". `x`: the projection's input, rows x
+  // in_features, row-major. `y`: its output (rows x out_features, row-major, bias included),
+  // to which Apply ADDS its contribution. row_adapter[i] is the adapter slot of the sequence
+  // row i belongs to (GenerateRequest::adapter_slot; -1 = none: leave that row alone).
+  virtual void Apply(int layer, std::string_view module, const float* x, int rows,
+                     int in_features, float* y, int out_features,
+                     std::span<const int32_t> row_adapter) const = 0;
+};
+
+struct LoadOptions {
+  // Load tokenizer.json / the GGUF vocabulary. When false, or when the checkpoint has none,
+  // tokenizer() is nullptr and only token ids can be used. Default: true.
+  bool load_tokenizer = true;
+  // Worker threads for forward passes (0 = all hardware threads). Can be changed later with
+  // Model::SetThreads().
+  int threads = 0;
+};
+
+class Model {
+ public:
+  // Loads the checkpoint at `path`: a directory (HF layout or HF cache models--ORG--NAME), a
+  // config.json inside one, or a .gguf file. Errors name the file and the problem: NotFound
+  // (missing config/weights/tensor), Corruption (truncated or malformed file, a tensor of the
+  // wrong shape), NotSupported (unknown architecture, quantisation type or rope scaling).
+  static Result<std::unique_ptr<Model>> Load(const std::string& path,
+                                             const LoadOptions& options = {});
+  ~Model();
+  Model(const Model&) = delete;
+  Model& operator=(const Model&) = delete;
+
+  const ModelConfig& config() const;
+  // nullptr when the checkpoint has no tokenizer or LoadOptions::load_tokenizer was false.
+  const Tokenizer* tokenizer() const;
+  // The path the weights were read from (directory or .gguf file).
+  const std::string& source() const;
+  // "safetensors" or "gguf".
+  const std::string& format() const;
+  // Ids that end a generation by default: config eos ids plus the tokenizer's stop_ids(),
+  // sorted, without duplicates.
+  const std::vector<int32_t>& default_stop_ids() const;
+
+  // Every weight, in a stable order (embeddings, then per layer, then norm and head).
+  std::vector<TensorDesc> Tensors() const;
+  // The immutable base tensor `hf_name` (f32, row-major), valid for the Model's lifetime;
+  // nullptr when there is no such tensor. When `shape` is non-null it receives the shape.
+  const float* BaseTensor(std::string_view hf_name, std::vector<int64_t>* shape = nullptr) const;
+
+  // Until cleared, forward passes read `data` (caller-owned, same shape as the base tensor,
+  // f32 row-major; must outlive its use) instead of the base tensor `hf_name`. Setting an
+  // override again replaces it. NotFound when the model has no such tensor. data == nullptr is
+  // InvalidArgument.
+  Status SetTensorOverride(std::string_view hf_name, const float* data);
+  // Drops the override of one tensor (no-op when there is none); NotFound for an unknown name.
+  Status ClearTensorOverride(std::string_view hf_name);
+  // Drops every override: the model is its base again.
+  void ClearTensorOverrides();
+  // Number of tensors currently overridden.
+  size_t num_overrides() const;
+
+  // Installs `hook` (caller-owned, must outlive its installation); nullptr removes it.
+  void SetLinearHook(const LinearHook* hook);
+  const LinearHook* linear_hook() const;
+
+  // Threads for forward passes (0 = all hardware threads). Also sets OpenBLAS's thread count.
+  void SetThreads(int threads);
+  int threads() const;
+
+  // Runs one sequence from an empty cache and returns the logits of every position
+  // (ids.size() x vocab_size, row-major). For checks against reference implementations.
+  // InvalidArgument for an empty sequence or an id outside [0, vocab_size).
+  Result<std::vector<float>> Logits(std::span<const int32_t> ids, int32_t adapter_slot = -1);
+
+  struct Impl;  // libgem/src/engine/model_impl.h
+  Impl* impl() { return impl_.get(); }
+  const Impl* impl() const { return impl_.get(); }
+
+ private:
+  explicit Model(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace gem
+
+#endif  // GEM_MODEL_H_
