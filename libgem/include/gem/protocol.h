@@ -1,0 +1,494 @@
+// Copyright the gem authors. The gemd wire protocol: typed messages, msgpack frames.
+//
+// gemctl (or any client) talks to gemd over a ZeroMQ ROUTER socket. Every message is one frame
+// holding one msgpack map, the envelope:
+//   request: {"v": kVersion, "id": <uint64 chosen by the client>, "type": "<request type>",
+//             "body": {<fields of that type>}}
+//   reply:   {"v": kVersion, "id": <the request's id>, "type": "<the request's type>",
+//             "ok": <bool>, "more": <bool>, "error": {"code", "name", "message"} (when !ok),
+//             "body": {<fields of the reply>} (when ok)}
+// docs/PROTOCOL.md is the prose specification of every type and field; this header is its code.
+// A streaming request (search.watch) gets several replies with the same id, all but the last with
+// "more": true.
+//
+// Decoding never throws and never trusts the frame: oversized frames, garbage, truncated msgpack,
+// wrong field types, missing required fields, unknown request types and unsupported versions all
+// give a non-OK Status whose message names the problem (e.g. "field 'seed': expected an unsigned
+// integer, got a string"). Unknown fields are ignored, so a newer client can talk to an older
+// daemon as long as it only relies on known fields.
+//
+// Thread-safety: all functions are reentrant; the message structs are plain values.
+#ifndef GEM_PROTOCOL_H_
+#define GEM_PROTOCOL_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "gem/status.h"
+
+namespace gem::protocol {
+
+// The protocol version this build speaks. Bumped on any incompatible change (docs/PROTOCOL.md
+// keeps the history). A request with another "v" gets a NotSupported error reply.
+inline constexpr uint32_t kVersion = 1;
+
+// Default limit on one request frame. gemd's `max_message_bytes` setting overrides it.
+inline constexpr size_t kDefaultMaxFrameBytes = 64u << 20;
+
+// Liveness of streams (Majordomo style): during search.watch gemd sends an event at least every
+// kHeartbeatIntervalMs; a client that hears nothing for kHeartbeatLiveness intervals gives up.
+inline constexpr int kHeartbeatIntervalMs = 2500;
+inline constexpr int kHeartbeatLiveness = 3;
+
+// Job states, as sent and as persisted in gemd's job store. Do not change the strings.
+inline constexpr const char* kJobQueued = "queued";
+inline constexpr const char* kJobRunning = "running";
+inline constexpr const char* kJobDone = "done";
+inline constexpr const char* kJobFailed = "failed";
+inline constexpr const char* kJobCancelled = "cancelled";
+inline constexpr const char* kJobInterrupted = "interrupted";  // gemd stopped while it was queued
+                                                              // or running; search.resume restarts it
+// True for states a job never leaves by itself (done, failed, cancelled, interrupted).
+bool IsFinalJobState(std::string_view state);
+
+// ---------------------------------------------------------------------------------------------
+// Field lists. Each message struct lists its fields once, in Fields(v), with v.Req(name, field)
+// for required fields and v.Opt(name, field) for optional ones (a missing or nil optional field
+// keeps its default). The codec (msgpack) and the JSON printer both walk these lists, so a field
+// has one name everywhere. Supported field types: bool, unsigned and signed integers, double,
+// std::string (msgpack str or bin), std::vector<T>, std::map<std::string, T>, and nested structs.
+// ---------------------------------------------------------------------------------------------
+
+// ---- requests --------------------------------------------------------------------------------
+
+struct HealthRequest {
+  static constexpr const char* kType = "health";
+  template <class V> void Fields(V&) {}
+};
+
+// Registers a tree from a replay source. The client sends the file's content, not its path:
+// gemd may run as another user on another machine.
+struct TreeRegisterRequest {
+  static constexpr const char* kType = "tree.register";
+  std::string name;            // the tree's name, [A-Za-z0-9._-]{1,64}; must be new
+  std::string content;         // the CSV file's bytes
+  std::string file_name;       // for display and error messages only
+  std::string format = "auto"; // "accuracy" (per-model accuracy CSV), "matrix" (0/1 matrix CSV)
+                               // or "auto" (accuracy when the header has a *_pct column)
+  uint32_t queries = 0;        // accuracy trees: queries simulated per task (0: gemd's default)
+  std::string user;            // who registers it (the client's claim)
+  template <class V> void Fields(V& v) {
+    v.Req("name", name);
+    v.Req("content", content);
+    v.Opt("file_name", file_name);
+    v.Opt("format", format);
+    v.Opt("queries", queries);
+    v.Opt("user", user);
+  }
+};
+
+struct TreeListRequest {
+  static constexpr const char* kType = "tree.list";
+  template <class V> void Fields(V&) {}
+};
+
+struct TreeShowRequest {
+  static constexpr const char* kType = "tree.show";
+  std::string name;
+  template <class V> void Fields(V& v) { v.Req("name", name); }
+};
+
+struct SearchStartRequest {
+  static constexpr const char* kType = "search.start";
+  std::string tree;
+  std::string task;
+  std::string method;          // "" means the default (gem::kDefaultSearchMethod)
+  uint32_t queries_per_model = 50;
+  uint64_t seed = 0;
+  std::string user;            // who starts it (the client's claim; see docs/PROTOCOL.md)
+  template <class V> void Fields(V& v) {
+    v.Req("tree", tree);
+    v.Req("task", task);
+    v.Opt("method", method);
+    v.Opt("queries_per_model", queries_per_model);
+    v.Opt("seed", seed);
+    v.Opt("user", user);
+  }
+};
+
+// The requests that name one job.
+#define GEM_PROTOCOL_JOB_REQUEST(Name, type)              \
+  struct Name {                                           \
+    static constexpr const char* kType = type;            \
+    uint64_t job = 0;                                     \
+    template <class V> void Fields(V& v) { v.Req("job", job); } \
+  }
+GEM_PROTOCOL_JOB_REQUEST(SearchStatusRequest, "search.status");
+GEM_PROTOCOL_JOB_REQUEST(SearchWatchRequest, "search.watch");
+GEM_PROTOCOL_JOB_REQUEST(SearchCancelRequest, "search.cancel");
+GEM_PROTOCOL_JOB_REQUEST(SearchResultRequest, "search.result");
+GEM_PROTOCOL_JOB_REQUEST(SearchResumeRequest, "search.resume");
+#undef GEM_PROTOCOL_JOB_REQUEST
+
+struct SearchListRequest {
+  static constexpr const char* kType = "search.list";
+  std::string user;    // only jobs started by this user ("" = all)
+  std::string state;   // only jobs in this state ("" = all)
+  template <class V> void Fields(V& v) {
+    v.Opt("user", user);
+    v.Opt("state", state);
+  }
+};
+
+struct CacheStatsRequest {
+  static constexpr const char* kType = "cache.stats";
+  template <class V> void Fields(V&) {}
+};
+
+// Exports what the cache holds for (tree, task) as a models x queries CSV.
+struct CacheExportRequest {
+  static constexpr const char* kType = "cache.export";
+  std::string tree;
+  std::string task;
+  template <class V> void Fields(V& v) {
+    v.Req("tree", tree);
+    v.Req("task", task);
+  }
+};
+
+// Imports results for (tree, task) into the cache: our CSV ("csv", as cache.export writes it) or
+// lm-evaluation-harness samples ("lm-eval", one samples_*.jsonl file per request).
+struct CacheImportRequest {
+  static constexpr const char* kType = "cache.import";
+  std::string tree;
+  std::string task;
+  std::string format = "csv";
+  std::string content;
+  std::string file_name;
+  uint32_t model = 0;  // lm-eval: the tree's model index the samples belong to
+  template <class V> void Fields(V& v) {
+    v.Req("tree", tree);
+    v.Req("task", task);
+    v.Opt("format", format);
+    v.Req("content", content);
+    v.Opt("file_name", file_name);
+    v.Opt("model", model);
+  }
+};
+
+struct ShutdownRequest {
+  static constexpr const char* kType = "shutdown";
+  template <class V> void Fields(V&) {}
+};
+
+using RequestBody =
+    std::variant<HealthRequest, TreeRegisterRequest, TreeListRequest, TreeShowRequest,
+                 SearchStartRequest, SearchStatusRequest, SearchWatchRequest, SearchCancelRequest,
+                 SearchResultRequest, SearchResumeRequest, SearchListRequest, CacheStatsRequest,
+                 CacheExportRequest, CacheImportRequest, ShutdownRequest>;
+
+struct Request {
+  uint64_t id = 0;     // echoed in every reply
+  std::string type;    // set by DecodeRequest; EncodeRequest takes it from the body
+  RequestBody body;
+};
+
+// Every request type, in a stable order (health first). gemd reports them in its health reply.
+std::vector<std::string> RequestTypes();
+
+// ---- replies ---------------------------------------------------------------------------------
+
+struct HealthReply {
+  std::string state;           // "starting" (bound, still loading), "ready", "stopping"
+  std::string stage;           // start-up stage in progress or "" when ready
+  std::string version;         // gemd's version
+  uint32_t protocol = kVersion;
+  int64_t pid = 0;
+  double uptime_s = 0;
+  uint32_t trees = 0;          // trees loaded
+  uint32_t jobs_queued = 0;
+  uint32_t jobs_running = 0;
+  std::vector<std::string> devices;    // one scheduler worker per device
+  std::string peer;            // how gemd sees the caller (e.g. "uid 1000", "curve key alice")
+  std::vector<std::string> request_types;
+  template <class V> void Fields(V& v) {
+    v.Req("state", state);
+    v.Opt("stage", stage);
+    v.Opt("version", version);
+    v.Opt("protocol", protocol);
+    v.Opt("pid", pid);
+    v.Opt("uptime_s", uptime_s);
+    v.Opt("trees", trees);
+    v.Opt("jobs_queued", jobs_queued);
+    v.Opt("jobs_running", jobs_running);
+    v.Opt("devices", devices);
+    v.Opt("peer", peer);
+    v.Opt("request_types", request_types);
+  }
+};
+
+struct TreeInfo {
+  std::string name;
+  std::string format;          // "accuracy" or "matrix"
+  std::string file_name;
+  std::string digest;          // hex SHA-256 of the file content
+  uint32_t num_models = 0;
+  uint32_t num_queries = 0;    // per task
+  uint64_t sim_seed = 0;       // accuracy trees: the simulation seed (docs/GEMD.md)
+  std::vector<std::string> tasks;
+  std::string registered_by;
+  int64_t registered_at = 0;   // unix seconds
+  template <class V> void Fields(V& v) {
+    v.Req("name", name);
+    v.Opt("format", format);
+    v.Opt("file_name", file_name);
+    v.Opt("digest", digest);
+    v.Opt("num_models", num_models);
+    v.Opt("num_queries", num_queries);
+    v.Opt("sim_seed", sim_seed);
+    v.Opt("tasks", tasks);
+    v.Opt("registered_by", registered_by);
+    v.Opt("registered_at", registered_at);
+  }
+};
+
+struct TreeReply {  // tree.register
+  TreeInfo tree;
+  template <class V> void Fields(V& v) { v.Req("tree", tree); }
+};
+
+struct TreeListReply {
+  std::vector<TreeInfo> trees;
+  template <class V> void Fields(V& v) { v.Req("trees", trees); }
+};
+
+struct TreeModel {
+  uint32_t index = 0;
+  std::string digest;                    // hex model digest (docs/GEMD.md: replay digests)
+  std::map<std::string, double> accuracy;  // per task, fraction in [0, 1], of the source data
+  double popularity = 0;                 // accuracy trees: the node diameter (download proxy)
+  template <class V> void Fields(V& v) {
+    v.Req("index", index);
+    v.Opt("digest", digest);
+    v.Opt("accuracy", accuracy);
+    v.Opt("popularity", popularity);
+  }
+};
+
+struct TreeShowReply {
+  TreeInfo tree;
+  std::vector<TreeModel> models;
+  template <class V> void Fields(V& v) {
+    v.Req("tree", tree);
+    v.Opt("models", models);
+  }
+};
+
+struct JobProgress {
+  uint64_t spent = 0;
+  uint64_t budget = 0;
+  uint32_t round = 0;
+  uint32_t survivors = 0;
+  uint32_t leader = 0;
+  template <class V> void Fields(V& v) {
+    v.Opt("spent", spent);
+    v.Opt("budget", budget);
+    v.Opt("round", round);
+    v.Opt("survivors", survivors);
+    v.Opt("leader", leader);
+  }
+};
+
+// A search job as gemd reports (and persists) it.
+struct JobInfo {
+  uint64_t id = 0;
+  std::string status;          // kJobQueued, ...
+  std::string tree;
+  std::string task;
+  std::string method;
+  uint32_t queries_per_model = 0;
+  uint64_t seed = 0;
+  std::string user;            // the client's claim
+  int64_t uid = -1;            // the peer's uid from the ipc socket (SO_PEERCRED), -1 unknown
+  std::string curve_key;       // tcp: the name of the authorised CURVE key that connected
+  int64_t created_at = 0;      // unix seconds
+  int64_t started_at = 0;
+  int64_t finished_at = 0;
+  std::string device;          // the worker that ran it last
+  uint32_t attempts = 0;       // runs started (1 + resumes)
+  JobProgress progress;
+  uint64_t evaluations_run = 0;     // of the last run: (model, query) pairs sent to the evaluator
+  uint64_t evaluations_cached = 0;  // of the last run: pairs answered by the result cache
+  int64_t chosen_model = -1;   // -1 until done
+  std::string chosen_model_digest;
+  std::string error;           // why it failed, was cancelled or interrupted
+  template <class V> void Fields(V& v) {
+    v.Req("id", id);
+    v.Req("status", status);
+    v.Opt("tree", tree);
+    v.Opt("task", task);
+    v.Opt("method", method);
+    v.Opt("queries_per_model", queries_per_model);
+    v.Opt("seed", seed);
+    v.Opt("user", user);
+    v.Opt("uid", uid);
+    v.Opt("curve_key", curve_key);
+    v.Opt("created_at", created_at);
+    v.Opt("started_at", started_at);
+    v.Opt("finished_at", finished_at);
+    v.Opt("device", device);
+    v.Opt("attempts", attempts);
+    v.Opt("progress", progress);
+    v.Opt("evaluations_run", evaluations_run);
+    v.Opt("evaluations_cached", evaluations_cached);
+    v.Opt("chosen_model", chosen_model);
+    v.Opt("chosen_model_digest", chosen_model_digest);
+    v.Opt("error", error);
+  }
+};
+
+struct JobReply {  // search.start, search.status, search.cancel, search.resume
+  JobInfo job;
+  template <class V> void Fields(V& v) { v.Req("job", job); }
+};
+
+struct JobListReply {
+  std::vector<JobInfo> jobs;
+  template <class V> void Fields(V& v) { v.Req("jobs", jobs); }
+};
+
+struct RoundInfo {
+  uint32_t round = 0;
+  uint32_t survivors = 0;
+  uint32_t queries_per_survivor = 0;
+  uint64_t spent = 0;
+  bool correlated = false;
+  template <class V> void Fields(V& v) {
+    v.Req("round", round);
+    v.Opt("survivors", survivors);
+    v.Opt("queries_per_survivor", queries_per_survivor);
+    v.Opt("spent", spent);
+    v.Opt("correlated", correlated);
+  }
+};
+
+// search.result of a finished job. The confidence fields are NaN when the method does not
+// estimate them.
+struct SearchResultReply {
+  JobInfo job;
+  uint64_t budget = 0;
+  uint64_t spent = 0;
+  double estimated_accuracy = 0;
+  double ci_low = 0, ci_high = 0;
+  double p_best = 0, p_top3 = 0;
+  std::vector<RoundInfo> rounds;
+  template <class V> void Fields(V& v) {
+    v.Req("job", job);
+    v.Opt("budget", budget);
+    v.Opt("spent", spent);
+    v.Opt("estimated_accuracy", estimated_accuracy);
+    v.Opt("ci_low", ci_low);
+    v.Opt("ci_high", ci_high);
+    v.Opt("p_best", p_best);
+    v.Opt("p_top3", p_top3);
+    v.Opt("rounds", rounds);
+  }
+};
+
+// One reply of the search.watch stream: "progress" (the job changed), "heartbeat" (nothing
+// changed for kHeartbeatIntervalMs) or "end" (the job reached a final state; the last reply).
+struct WatchEvent {
+  std::string event;
+  JobInfo job;
+  template <class V> void Fields(V& v) {
+    v.Req("event", event);
+    v.Req("job", job);
+  }
+};
+
+struct CacheStatsReply {
+  std::string path;
+  std::map<std::string, uint64_t> counters;  // e.g. entries, hits, misses, bytes (docs/GEMD.md)
+  template <class V> void Fields(V& v) {
+    v.Opt("path", path);
+    v.Req("counters", counters);
+  }
+};
+
+struct CacheExportReply {
+  std::string format;          // "csv"
+  std::string content;
+  uint64_t entries = 0;        // cached results in the export
+  template <class V> void Fields(V& v) {
+    v.Req("format", format);
+    v.Req("content", content);
+    v.Opt("entries", entries);
+  }
+};
+
+struct CacheImportReply {
+  uint64_t imported = 0;
+  uint64_t skipped = 0;
+  template <class V> void Fields(V& v) {
+    v.Req("imported", imported);
+    v.Opt("skipped", skipped);
+  }
+};
+
+struct ShutdownReply {
+  std::string state;           // "stopping"
+  template <class V> void Fields(V& v) { v.Req("state", state); }
+};
+
+struct EmptyReply {  // the body of an error reply
+  template <class V> void Fields(V&) {}
+};
+
+using ReplyBody =
+    std::variant<EmptyReply, HealthReply, TreeReply, TreeListReply, TreeShowReply, JobReply,
+                 JobListReply, SearchResultReply, WatchEvent, CacheStatsReply, CacheExportReply,
+                 CacheImportReply, ShutdownReply>;
+
+struct Reply {
+  uint64_t id = 0;
+  std::string type;            // the request's type ("" when the request's type was unreadable)
+  Status status;               // OK, or the error
+  bool more = false;           // more replies to this id follow (search.watch)
+  ReplyBody body;              // EmptyReply when !status.ok()
+};
+
+// ---- encoding and decoding -------------------------------------------------------------------
+
+// The frame for `request` (its type comes from the body's alternative).
+std::string EncodeRequest(const Request& request);
+
+// Decodes one request frame. On failure returns the problem and still fills out->id and
+// out->type as far as they could be read, so the error reply can echo them.
+// Errors: ResourceExhausted (frame larger than max_frame_bytes), InvalidArgument (not msgpack,
+// truncated, trailing bytes, not a map, missing or mistyped field), NotSupported (other protocol
+// version, unknown request type).
+Status DecodeRequest(std::string_view frame, Request* out,
+                     size_t max_frame_bytes = kDefaultMaxFrameBytes);
+
+// The frame for `reply`. An error reply carries no body.
+std::string EncodeReply(const Reply& reply);
+// Builds an error reply.
+Reply ErrorReply(uint64_t id, std::string type, Status status);
+
+// Decodes a reply frame; the body alternative follows the reply's type (docs/PROTOCOL.md).
+// Errors as DecodeRequest.
+Status DecodeReply(std::string_view frame, Reply* out,
+                   size_t max_frame_bytes = kDefaultMaxFrameBytes);
+
+// The reply body as a JSON object (gemctl --json): the same field names as on the wire; NaN
+// becomes null. An error reply gives {"error": {"code", "name", "message"}}.
+std::string ReplyBodyJson(const Reply& reply, int indent = 2);
+
+}  // namespace gem::protocol
+
+#endif  // GEM_PROTOCOL_H_
