@@ -1,0 +1,136 @@
+// Copyright the gem authors. The CPU backend: OpenBLAS for GEMMs, OpenMP loops for the rest.
+//
+// Each op's per-row arithmetic is independent of how many rows it is given (no reductions
+// across rows), which is what makes generation independent of batching.
+#include <cblas.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "gem/backend.h"
+
+namespace gem {
+namespace {
+
+void MatMul(const BackendContext* ctx, const float* x, const float* w, float* y, int m, int n,
+            int k, bool accumulate) {
+  if (m == 0 || n == 0) return;
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, x, k, w, k,
+              accumulate ? 1.0f : 0.0f, y, n);
+}
+
+void AddBias(const BackendContext*, float* y, const float* b, int m, int n) {
+  for (int i = 0; i < m; ++i) {
+    float* row = y + static_cast<size_t>(i) * n;
+    for (int j = 0; j < n; ++j) row[j] += b[j];
+  }
+}
+
+void RmsNorm(const BackendContext* ctx, const float* x, const float* w, float* y, int m, int n,
+             float eps) {
+#pragma omp parallel for num_threads(ctx->threads) if (m > 16)
+  for (int i = 0; i < m; ++i) {
+    const float* xr = x + static_cast<size_t>(i) * n;
+    float* yr = y + static_cast<size_t>(i) * n;
+    double ss = 0;
+    for (int j = 0; j < n; ++j) ss += static_cast<double>(xr[j]) * xr[j];
+    const float var = static_cast<float>(ss / n);
+    const float r = 1.0f / std::sqrt(var + eps);
+    for (int j = 0; j < n; ++j) yr[j] = w[j] * (xr[j] * r);
+  }
+}
+
+void Rope(const BackendContext* ctx, float* x, int m, int heads, int head_dim, const int32_t* pos,
+          const float* inv_freq) {
+  const int half = head_dim / 2;
+#pragma omp parallel for num_threads(ctx->threads) if (m > 16)
+  for (int i = 0; i < m; ++i) {
+    std::vector<float> c(half), s(half);
+    for (int f = 0; f < half; ++f) {
+      // As transformers: the angle is rounded to f32 before cos/sin.
+      const float angle = static_cast<float>(pos[i]) * inv_freq[f];
+      c[f] = static_cast<float>(std::cos(static_cast<double>(angle)));
+      s[f] = static_cast<float>(std::sin(static_cast<double>(angle)));
+    }
+    for (int h = 0; h < heads; ++h) {
+      float* v = x + (static_cast<size_t>(i) * heads + h) * head_dim;
+      for (int f = 0; f < half; ++f) {
+        const float a = v[f], b = v[f + half];
+        v[f] = a * c[f] - b * s[f];
+        v[f + half] = b * c[f] + a * s[f];
+      }
+    }
+  }
+}
+
+void SiluMul(const BackendContext* ctx, const float* gate, const float* up, float* y, size_t n) {
+#pragma omp parallel for num_threads(ctx->threads) if (n > 65536)
+  for (size_t i = 0; i < n; ++i) {
+    const float g = gate[i];
+    y[i] = g / (1.0f + std::exp(-g)) * up[i];
+  }
+}
+
+void Add(const BackendContext* ctx, float* y, const float* x, size_t n) {
+  for (size_t i = 0; i < n; ++i) y[i] += x[i];
+}
+
+void Attention(const BackendContext* ctx, const AttentionSeq* seqs, int num_seqs, int num_heads,
+               int num_kv_heads, int head_dim, float scale, int window) {
+  const int group = num_heads / num_kv_heads;
+  const int q_stride = num_heads * head_dim, kv_stride = num_kv_heads * head_dim;
+  // Work items: (sequence, head). Each writes its own slice of `out`.
+  std::vector<std::pair<int, int>> items;
+  for (int s = 0; s < num_seqs; ++s) {
+    for (int h = 0; h < num_heads; ++h) items.emplace_back(s, h);
+  }
+  const int n_items = static_cast<int>(items.size());
+#pragma omp parallel for num_threads(ctx->threads) schedule(dynamic)
+  for (int it = 0; it < n_items; ++it) {
+    const AttentionSeq& sq = seqs[items[it].first];
+    const int h = items[it].second, kvh = h / group;
+    std::vector<float> scores(sq.kv_len);
+    std::vector<float> acc(head_dim);
+    for (int r = 0; r < sq.rows; ++r) {
+      const int p = sq.kv_len - sq.rows + r;  // this row's position
+      const int lo = window > 0 ? std::max(0, p - window + 1) : 0;
+      const float* q = sq.q + static_cast<size_t>(r) * q_stride + h * head_dim;
+      float mx = -INFINITY;
+      for (int j = lo; j <= p; ++j) {
+        const float* k = sq.k + static_cast<size_t>(j) * kv_stride + kvh * head_dim;
+        float d = 0;
+        for (int e = 0; e < head_dim; ++e) d += q[e] * k[e];
+        d *= scale;
+        scores[j] = d;
+        mx = std::max(mx, d);
+      }
+      float sum = 0;
+      for (int j = lo; j <= p; ++j) {
+        scores[j] = std::exp(scores[j] - mx);
+        sum += scores[j];
+      }
+      std::fill(acc.begin(), acc.end(), 0.0f);
+      for (int j = lo; j <= p; ++j) {
+        const float* v = sq.v + static_cast<size_t>(j) * kv_stride + kvh * head_dim;
+        const float wj = scores[j] / sum;
+        for (int e = 0; e < head_dim; ++e) acc[e] += wj * v[e];
+      }
+      float* o = sq.out + static_cast<size_t>(r) * q_stride + h * head_dim;
+      std::copy(acc.begin(), acc.end(), o);
+    }
+  }
+}
+
+const Backend kCpu = {
+    "cpu", MatMul, AddBias, RmsNorm, Rope, SiluMul, Add, Attention,
+};
+
+}  // namespace
+
+const Backend* CpuBackend() { return &kCpu; }
+
+void SetBlasThreads(int threads) { openblas_set_num_threads(std::max(1, threads)); }
+
+}  // namespace gem

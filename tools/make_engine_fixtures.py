@@ -1,0 +1,121 @@
+#!/usr/bin/env python3
+"""Tiny random-weight checkpoints + transformers reference outputs for the engine tests.
+
+For each architecture the engine supports, builds a small model with transformers (fixed seed,
+weights drawn wide enough that greedy decoding has clear winners), saves it in Hugging Face
+format under tests/fixtures/engine/<name>/, and records in <name>/reference.json:
+  * prompts: fixed token-id prompts,
+  * logits:  transformers' f32 logits for every position of every prompt,
+  * greedy:  the next GREEDY_TOKENS ids of greedy decoding (arg-max, no EOS stop),
+  * min_margin: the smallest top-1/top-2 logit gap met along the greedy paths (a check that the
+    greedy ids are not decided by rounding noise).
+
+Usage (from the repo root, with the tools venv):
+  .venv/bin/python tools/make_engine_fixtures.py [--out tests/fixtures/engine]
+Pinned versions: tools/requirements-tools.txt.
+"""
+import argparse
+import json
+import os
+import shutil
+
+import torch
+import transformers
+from transformers import (LlamaConfig, LlamaForCausalLM, MistralConfig, MistralForCausalLM,
+                          Qwen2Config, Qwen2ForCausalLM)
+
+VOCAB = 128
+GREEDY_TOKENS = 8
+PROMPTS = [
+    [1, 17, 42, 99, 5],
+    [3, 64, 64, 7, 120, 33, 8, 91, 2],
+    [11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22],
+]
+
+COMMON = dict(vocab_size=VOCAB, hidden_size=64, intermediate_size=96, num_hidden_layers=2,
+              num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=256,
+              rms_norm_eps=1e-5, bos_token_id=1, eos_token_id=2)
+
+
+def models():
+    """(name, model class, config, save dtype, shard size)"""
+    yield ("llama", LlamaForCausalLM,
+           LlamaConfig(**COMMON, rope_theta=10000.0, tie_word_embeddings=False), torch.float32, None)
+    yield ("llama_bf16", LlamaForCausalLM,
+           LlamaConfig(**COMMON, rope_theta=10000.0, tie_word_embeddings=False), torch.bfloat16, None)
+    yield ("llama3", LlamaForCausalLM,
+           LlamaConfig(**COMMON, rope_theta=500000.0, tie_word_embeddings=False,
+                       rope_scaling={"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,
+                                     "high_freq_factor": 4.0,
+                                     "original_max_position_embeddings": 32}),
+           torch.float32, None)
+    # Mistral with a short sliding window so the window actually cuts the 12-token prompt; saved
+    # in shards to exercise model.safetensors.index.json.
+    yield ("mistral", MistralForCausalLM,
+           MistralConfig(**COMMON, rope_theta=10000.0, sliding_window=6, tie_word_embeddings=False),
+           torch.float32, "100KB")
+    yield ("qwen2", Qwen2ForCausalLM,
+           Qwen2Config(**COMMON, rope_theta=1000000.0, tie_word_embeddings=True,
+                       use_sliding_window=False),
+           torch.float32, None)
+
+
+def randomize(model, seed):
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if p.dim() == 1 and "norm" in name:
+                p.copy_(1.0 + 0.1 * torch.randn(p.shape, generator=g))
+            elif p.dim() == 1:  # biases
+                p.copy_(0.1 * torch.randn(p.shape, generator=g))
+            else:
+                p.copy_(0.15 * torch.randn(p.shape, generator=g))
+
+
+def greedy(model, prompt, n):
+    ids = list(prompt)
+    margin = float("inf")
+    with torch.no_grad():
+        for _ in range(n):
+            logits = model(torch.tensor([ids])).logits[0, -1]
+            top = torch.topk(logits, 2).values
+            margin = min(margin, float(top[0] - top[1]))
+            ids.append(int(torch.argmax(logits)))
+    return ids[len(prompt):], margin
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", default="tests/fixtures/engine")
+    args = ap.parse_args()
+    torch.manual_seed(0)
+    for i, (name, cls, config, dtype, shard) in enumerate(models()):
+        config.torch_dtype = "float32"
+        model = cls(config).to(torch.float32).eval()
+        randomize(model, 1000 + (0 if name == "llama_bf16" else i))
+        if name == "llama_bf16":
+            randomize(model, 1000)  # same draw as "llama", then rounded to bf16 below
+        out = os.path.join(args.out, name)
+        shutil.rmtree(out, ignore_errors=True)
+        saved = model.to(dtype)
+        kwargs = {"max_shard_size": shard} if shard else {}
+        saved.save_pretrained(out, **kwargs)
+        # The reference runs in f32 on exactly the saved weights (bf16 upcast for llama_bf16).
+        ref = cls.from_pretrained(out, dtype=torch.float32, attn_implementation="eager").eval()
+        logits, greedy_ids, margins = [], [], []
+        with torch.no_grad():
+            for p in PROMPTS:
+                logits.append(ref(torch.tensor([p])).logits[0].tolist())
+                g, m = greedy(ref, p, GREEDY_TOKENS)
+                greedy_ids.append(g)
+                margins.append(m)
+        with open(os.path.join(out, "reference.json"), "w") as f:
+            json.dump({"architecture": config.architectures[0] if config.architectures else cls.__name__,
+                       "torch": torch.__version__, "transformers": transformers.__version__,
+                       "prompts": PROMPTS, "greedy_tokens": GREEDY_TOKENS, "greedy": greedy_ids,
+                       "min_margin": min(margins), "logits": logits}, f)
+        print(f"{name}: {cls.__name__} saved {dtype}, min greedy margin {min(margins):.4f}")
+
+
+if __name__ == "__main__":
+    main()
