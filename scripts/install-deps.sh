@@ -24,7 +24,7 @@ packages=(
   build-essential cmake pkg-config git ca-certificates
   librocksdb-dev libzmq3-dev cppzmq-dev libmsgpack-cxx-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libopenblas-dev libpcre2-dev libzstd-dev libssl-dev
+  libopenblas-dev libpcre2-dev libicu-dev libzstd-dev libssl-dev
   libcli11-dev libspdlog-dev libfmt-dev libtomlplusplus-dev nlohmann-json3-dev
   libsystemd-dev systemd
   python3 python3-venv
