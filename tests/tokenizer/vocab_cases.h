@@ -4,6 +4,7 @@
 #define GEM_TESTS_TOKENIZER_VOCAB_CASES_H_
 
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -19,11 +20,17 @@ namespace gem::testing {
 
 inline std::string SharedTokenizers() { return std::string(GEM_SHARED_DIR) + "/data/tokenizers"; }
 
-inline std::string ReadAll(const std::string& path) {
+inline std::string ReadAll(const std::string& path, size_t max_bytes = SIZE_MAX) {
   std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  if (max_bytes == SIZE_MAX) {
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+  std::string data(max_bytes, '\0');
+  in.read(data.data(), static_cast<std::streamsize>(max_bytes));
+  data.resize(static_cast<size_t>(in.gcount()));
+  return data;
 }
 
 struct VocabCase {
@@ -72,8 +79,10 @@ class GgufMeta {
  public:
   using Value = std::variant<int64_t, double, bool, std::string, std::vector<std::string>,
                              std::vector<int64_t>, std::vector<double>>;
-  bool Read(const std::string& path, std::string* error) {
-    data_ = ReadAll(path);
+  // Reads the key-value section only; `max_bytes` bounds what is read of a model file (the
+  // metadata sits at the front).
+  bool Read(const std::string& path, std::string* error, size_t max_bytes = SIZE_MAX) {
+    data_ = ReadAll(path, max_bytes);
     pos_ = 0;
     uint32_t magic = 0, version = 0;
     uint64_t n_tensors = 0, n_kv = 0;
