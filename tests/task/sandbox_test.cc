@@ -1,0 +1,331 @@
+// Copyright the gem authors. The Python sandbox: each attack is contained or refused, the grade
+// is "incorrect" with the reason recorded, and the host is unharmed (checked here).
+#include "gem/sandbox.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+
+#include "gem/grader.h"
+#include "task/test_util.h"
+
+namespace gem {
+namespace {
+
+using testing::CountProcessesOfUid;
+using testing::FileExists;
+using testing::TempDir;
+
+bool HavePython() { return access("/usr/bin/python3", X_OK) == 0; }
+
+#define REQUIRE_PYTHON()     \
+  do {                   \
+    if (!HavePython()) GTEST_SKIP() << "/usr/bin/python3 is not installed"; \
+  } while (0)
+
+// A query graded by executing code: the asserts are the reference.
+Query CodeQuery(std::string asserts, uint32_t timeout_ms = 1500, uint32_t memory_mb = 256) {
+  Query q;
+  q.id = "sandbox/test";
+  q.user = "write code";
+  q.reference = std::move(asserts);
+  q.grader = {"mbpp", "{\"memory_mb\":" + std::to_string(memory_mb) +
+                          ",\"timeout_ms\":" + std::to_string(timeout_ms) + "}"};
+  return q;
+}
+
+// After a run, nothing of it may be left: no process in its group, no process of its uid
+// (when it ran under a throwaway uid), no working directory.
+void ExpectHostClean(const SandboxResult& r) {
+  errno = 0;
+  EXPECT_EQ(kill(-r.pgid, 0), -1) << "process group " << r.pgid << " still has members";
+  EXPECT_EQ(errno, ESRCH);
+  if (geteuid() == 0) {
+    EXPECT_NE(r.uid, 0u);
+    EXPECT_EQ(CountProcessesOfUid(r.uid), 0) << "processes of sandbox uid " << r.uid << " left";
+  }
+  EXPECT_FALSE(FileExists(r.work_dir)) << r.work_dir << " was not removed";
+}
+
+TEST(SandboxTest, PassingProgramCompletes) {
+  REQUIRE_PYTHON();
+  SandboxLimits lim;
+  lim.wall_ms = 5000;
+  auto r = RunPython("import math\nassert math.gcd(12, 18) == 6\nprint('hi')\n", lim, {});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->end, SandboxResult::End::kExited);
+  EXPECT_EQ(r->exit_code, 0) << r->err;
+  EXPECT_TRUE(r->completed);
+  EXPECT_EQ(r->out, "hi\n");
+  std::printf("isolation in effect: %s\n", r->isolation.c_str());
+  EXPECT_NE(r->isolation.find("rlimits"), std::string::npos);
+  if (geteuid() == 0) {
+    EXPECT_NE(r->isolation.find("uid"), std::string::npos);
+  }
+  ExpectHostClean(*r);
+}
+
+TEST(SandboxTest, EarlyExitIsNotAPass) {
+  REQUIRE_PYTHON();
+  auto g = GradeOutput(CodeQuery("assert False"), "import sys\nsys.exit(0)\n");
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  EXPECT_FALSE(g->correct);
+  EXPECT_NE(g->reason.find("exited before"), std::string::npos) << g->reason;
+  auto g2 = GradeOutput(CodeQuery("assert False"), "import os\nos._exit(0)\n");
+  ASSERT_TRUE(g2.ok());
+  EXPECT_FALSE(g2->correct) << g2->reason;
+}
+
+TEST(SandboxTest, InfiniteLoopIsKilledAtTheWallClockLimit) {
+  REQUIRE_PYTHON();
+  SandboxLimits lim;
+  lim.wall_ms = 600;
+  auto r = RunPython("while True:\n    pass\n", lim, {});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->end, SandboxResult::End::kTimedOut);
+  EXPECT_FALSE(r->completed);
+  EXPECT_LT(r->seconds, 3.0);
+  ExpectHostClean(*r);
+  auto g = GradeOutput(CodeQuery("assert f() == 1", 600), "def f():\n    while True:\n        pass\n");
+  ASSERT_TRUE(g.ok());
+  EXPECT_FALSE(g->correct);
+  EXPECT_NE(g->reason.find("timed out"), std::string::npos) << g->reason;
+}
+
+TEST(SandboxTest, ForkBombIsContained) {
+  REQUIRE_PYTHON();
+  SandboxLimits lim;
+  lim.wall_ms = 800;
+  lim.processes = 16;
+  const char* bomb =
+      "import os\n"
+      "while True:\n"
+      "    try:\n"
+      "        os.fork()\n"
+      "    except OSError:\n"
+      "        pass\n";
+  auto r = RunPython(bomb, lim, {});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_FALSE(r->completed);
+  ExpectHostClean(*r);
+  auto g = GradeOutput(CodeQuery("assert True", 800), bomb);
+  ASSERT_TRUE(g.ok());
+  EXPECT_FALSE(g->correct);
+  EXPECT_FALSE(g->reason.empty());
+}
+
+TEST(SandboxTest, EscapedSessionIsKilledToo) {
+  REQUIRE_PYTHON();
+  // A child that leaves the process group (setsid) and outlives the program.
+  const char* escape =
+      "import os, time\n"
+      "if os.fork() == 0:\n"
+      "    os.setsid()\n"
+      "    time.sleep(30)\n"
+      "    os._exit(0)\n"
+      "time.sleep(0.2)\n";
+  for (bool ns : {true, false}) {
+    SandboxHost host;
+    host.use_namespaces = ns;
+    SandboxLimits lim;
+    lim.wall_ms = 3000;
+    auto r = RunPython(escape, lim, host);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_TRUE(r->completed) << r->err;
+    if (geteuid() == 0) {
+      EXPECT_EQ(CountProcessesOfUid(r->uid), 0) << "escaped process survived (" << r->isolation << ")";
+    }
+    EXPECT_FALSE(FileExists(r->work_dir));
+  }
+}
+
+TEST(SandboxTest, MemoryBombFailsWithinTheAddressSpaceLimit) {
+  REQUIRE_PYTHON();
+  const char* bomb =
+      "blocks = []\n"
+      "while True:\n"
+      "    blocks.append(bytearray(64 << 20))\n";
+  auto g = GradeOutput(CodeQuery("assert True", 3000, 256), bomb);
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  EXPECT_FALSE(g->correct);
+  EXPECT_NE(g->reason.find("MemoryError"), std::string::npos) << g->reason;
+}
+
+TEST(SandboxTest, WriteOutsideTheWorkingDirectoryIsRefused) {
+  REQUIRE_PYTHON();
+  TempDir target;
+  ASSERT_FALSE(target.path().empty());
+  chmod(target.path().c_str(), 0777);  // even a world-writable place must stay untouched
+  const std::string victim = target.path() + "/pwned";
+  const std::string in_tmp = "/tmp/gem-sandbox-escape-" + std::to_string(getpid());
+  const std::string program = "open('" + victim + "', 'w').write('x')\n";
+  auto g = GradeOutput(CodeQuery("assert True"), program);
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  EXPECT_FALSE(g->correct);
+  EXPECT_TRUE(g->reason.find("Error") != std::string::npos) << g->reason;
+  EXPECT_FALSE(FileExists(victim)) << "the sandbox wrote " << victim;
+  auto g2 = GradeOutput(CodeQuery("assert True"), "open('" + in_tmp + "', 'w').write('x')\n");
+  ASSERT_TRUE(g2.ok());
+  EXPECT_FALSE(g2->correct) << g2->reason;
+  EXPECT_FALSE(FileExists(in_tmp));
+  ::unlink(in_tmp.c_str());
+  // Writing inside its own directory works (and is removed afterwards).
+  auto g3 = GradeOutput(CodeQuery("assert open('scratch.txt').read() == 'ok'"),
+                        "open('scratch.txt', 'w').write('ok')\n");
+  ASSERT_TRUE(g3.ok());
+  EXPECT_TRUE(g3->correct) << g3->reason;
+}
+
+TEST(SandboxTest, FileSizeLimitHolds) {
+  REQUIRE_PYTHON();
+  SandboxLimits lim;
+  lim.file_size = 1 << 20;
+  auto r = RunPython("f = open('big', 'wb')\nfor _ in range(64):\n    f.write(b'x' * 65536)\n"
+                     "f.flush()\n", lim, {});
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->completed);
+  EXPECT_TRUE(r->end == SandboxResult::End::kSignaled || r->exit_code != 0);
+  ExpectHostClean(*r);
+}
+
+// A listener on the host's loopback: the sandboxed program must not reach it.
+class Listener {
+ public:
+  Listener() {
+    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+    listen(fd_, 8);
+    socklen_t len = sizeof(a);
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+  }
+  ~Listener() { close(fd_); }
+  int port() const { return port_; }
+  bool GotConnection() {
+    int c = accept(fd_, nullptr, nullptr);
+    if (c >= 0) close(c);
+    return c >= 0;
+  }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
+
+std::string ConnectProgram(int port) {
+  return "import socket\n"
+         "s = socket.create_connection(('127.0.0.1', " + std::to_string(port) + "), timeout=1)\n"
+         "s.sendall(b'hello')\n";
+}
+
+TEST(SandboxTest, NetworkConnectionIsRefused) {
+  REQUIRE_PYTHON();
+  Listener l;
+  ASSERT_GT(l.port(), 0);
+  auto g = GradeOutput(CodeQuery("assert True"), ConnectProgram(l.port()));
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  EXPECT_FALSE(g->correct);
+  EXPECT_TRUE(g->reason.find("Error") != std::string::npos) << g->reason;
+  EXPECT_FALSE(l.GotConnection()) << "the sandboxed program reached the host's loopback";
+  std::printf("reason: %s\n", g->reason.c_str());
+}
+
+TEST(SandboxTest, NetworkIsRefusedWithoutNamespacesToo) {
+  REQUIRE_PYTHON();
+  Listener l;
+  SandboxHost host;
+  host.use_namespaces = false;  // the fallback: an audit hook refuses sockets
+  auto g = GradeOutput(CodeQuery("assert True"), ConnectProgram(l.port()), host);
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  EXPECT_FALSE(g->correct);
+  EXPECT_NE(g->reason.find("PermissionError"), std::string::npos) << g->reason;
+  EXPECT_NE(g->reason.find("audit"), std::string::npos) << g->reason;
+  EXPECT_FALSE(l.GotConnection());
+  // Nor by starting another program.
+  auto g2 = GradeOutput(CodeQuery("assert True"),
+                        "import subprocess\nsubprocess.run(['/bin/true'])\n", host);
+  ASSERT_TRUE(g2.ok());
+  EXPECT_FALSE(g2->correct);
+  EXPECT_NE(g2->reason.find("PermissionError"), std::string::npos) << g2->reason;
+}
+
+TEST(SandboxTest, DaemonDataDirIsUnreadable) {
+  REQUIRE_PYTHON();
+  TempDir data;  // stands for gemd's data dir: mode 0700, owned by the daemon's user
+  ASSERT_FALSE(data.path().empty());
+  chmod(data.path().c_str(), 0700);
+  const std::string secret = "TOPSECRET-" + std::to_string(getpid());
+  testing::WriteFile(data.path() + "/cache.sst", secret);
+  chmod((data.path() + "/cache.sst").c_str(), 0644);
+  const std::string program =
+      "import os\n"
+      "print(os.listdir('" + data.path() + "'))\n"
+      "print(open('" + data.path() + "/cache.sst').read())\n";
+  for (bool ns : {true, false}) {
+    SandboxHost host;
+    host.use_namespaces = ns;
+    host.hidden_paths = {data.path()};
+    SandboxLimits lim;
+    auto r = RunPython(program, lim, host);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    if (geteuid() != 0 && !ns) {
+      // Without root and without namespaces nothing can stand between the child and files of
+      // its own uid; the daemon must then run the sandbox with namespaces.
+      continue;
+    }
+    EXPECT_FALSE(r->completed) << "read the data dir with isolation " << r->isolation;
+    EXPECT_EQ(r->out.find(secret), std::string::npos);
+    EXPECT_EQ(r->err.find(secret), std::string::npos);
+    EXPECT_NE(r->err.find("Error"), std::string::npos) << r->err;
+    ExpectHostClean(*r);
+    auto g = GradeOutput(CodeQuery("assert True"), program, host);
+    ASSERT_TRUE(g.ok());
+    EXPECT_FALSE(g->correct);
+    EXPECT_EQ(g->reason.find(secret), std::string::npos);
+  }
+  EXPECT_TRUE(FileExists(data.path() + "/cache.sst"));  // hiding it did not touch it
+}
+
+TEST(SandboxTest, EnvironmentIsScrubbed) {
+  REQUIRE_PYTHON();
+  setenv("GEM_TEST_LEAK", "leaked-value", 1);
+  auto r = RunPython("import os\nprint(sorted(os.environ))\n", SandboxLimits(), {});
+  unsetenv("GEM_TEST_LEAK");
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->completed) << r->err;
+  EXPECT_EQ(r->out.find("GEM_TEST_LEAK"), std::string::npos) << r->out;
+  EXPECT_NE(r->out.find("PATH"), std::string::npos) << r->out;
+}
+
+TEST(SandboxTest, SeesNoOtherProcessesWithAPidNamespace) {
+  REQUIRE_PYTHON();
+  auto r = RunPython("import os\nprint(len([p for p in os.listdir('/proc') if p.isdigit()]))\n",
+                     SandboxLimits(), {});
+  ASSERT_TRUE(r.ok());
+  if (r->isolation.find("proc") == std::string::npos) {
+    GTEST_SKIP() << "no pid namespace with its own /proc here (isolation: " << r->isolation << ")";
+  }
+  EXPECT_EQ(r->out, "1\n");
+}
+
+TEST(SandboxTest, MissingPythonIsAnError) {
+  SandboxHost host;
+  host.python = "/nonexistent/python3";
+  auto r = RunPython("pass\n", SandboxLimits(), host);
+  EXPECT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("exec"), std::string::npos) << r.status().ToString();
+}
+
+}  // namespace
+}  // namespace gem
