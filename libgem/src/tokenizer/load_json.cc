@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "gem/tokenizer.h"
+#include "tokenizer/json_reader.h"
 #include "tokenizer/tokenizer_impl.h"
 
 namespace gem {
@@ -135,50 +136,34 @@ Status LoadPreTokenizer(const json& root, bool* byte_level, bool* metaspace, Imp
   return Status::OK();
 }
 
-Status LoadModel(const json& model, Impl* impl) {
+Status LoadModel(const json& model, tok::TokenizerJson* file, Impl* impl) {
   if (model.value("type", "BPE") != "BPE") {
     return Status::NotSupported("model type " + model.value("type", "") + " (only BPE)");
   }
-  if (!model.contains("vocab") || !model["vocab"].is_object()) {
-    return Status::Corruption("model.vocab missing or not an object");
-  }
+  if (!file->has_vocab) return Status::Corruption("model.vocab missing or not an object");
   for (const char* key : {"continuing_subword_prefix", "end_of_word_suffix"}) {
     if (model.contains(key) && model[key].is_string() && !model[key].get<std::string>().empty()) {
       return Status::NotSupported(std::string("BPE with ") + key);
     }
   }
-  const json& vocab = model["vocab"];
-  impl->token_to_id.reserve(vocab.size() + 1024);
-  for (auto it = vocab.begin(); it != vocab.end(); ++it) {
-    if (!it.value().is_number_integer()) return Status::Corruption("vocab id of " + it.key());
-    const int64_t id = it.value().get<int64_t>();
-    if (id < 0 || id > (1 << 24)) return Status::Corruption("vocab id out of range: " + it.key());
-    impl->SetToken(static_cast<int32_t>(id), it.key());
+  impl->token_to_id.reserve(file->vocab.size() + 1024);
+  for (auto& [text, id] : file->vocab) {
+    if (id < 0 || id > (1 << 24)) return Status::Corruption("vocab id out of range: " + text);
+    impl->SetToken(static_cast<int32_t>(id), std::move(text));
   }
+  file->vocab.clear();
   impl->ignore_merges = model.value("ignore_merges", false);
   impl->byte_fallback = model.value("byte_fallback", false);
   if (model.contains("unk_token") && model["unk_token"].is_string()) {
     impl->unk_id = tok::Lookup(impl->token_to_id, model["unk_token"].get<std::string>());
   }
 
-  const json& merges = Child(model, "merges");
-  impl->merges.Reserve(merges.size());
-  std::string left, right, joined;
+  impl->merges.Reserve(file->merges.size());
+  std::string joined;
   int32_t rank = 0;
-  for (const json& m : merges) {
-    if (m.is_string()) {
-      const std::string& s = m.get_ref<const std::string&>();
-      const size_t sp = s.find(' ', 1);
-      if (sp == std::string::npos) return Status::Corruption("merge without a space: " + s);
-      left.assign(s, 0, sp);
-      right.assign(s, sp + 1);
-    } else if (m.is_array() && m.size() == 2 && m[0].is_string() && m[1].is_string()) {
-      left = m[0].get<std::string>();
-      right = m[1].get<std::string>();
-    } else {
-      return Status::Corruption("merge entry " + m.dump());
-    }
-    joined = left + right;
+  for (const auto& [left, right] : file->merges) {
+    joined.assign(left);
+    joined.append(right);
     const int32_t l = tok::Lookup(impl->token_to_id, left);
     const int32_t r = tok::Lookup(impl->token_to_id, right);
     const int32_t j = tok::Lookup(impl->token_to_id, joined);
@@ -188,6 +173,7 @@ Status LoadModel(const json& model, Impl* impl) {
     }
     impl->merges.Add(l, r, j, rank++);
   }
+  file->merges.clear();
   return Status::OK();
 }
 
@@ -271,13 +257,16 @@ Status LoadConfig(const std::string& path, Impl* impl) {
 }
 
 Status Load(const std::string& path, const std::string& config_path, Impl* impl) {
-  auto parsed = ParseJson(path);
-  if (!parsed.ok()) return parsed.status();
-  const json& root = *parsed;
+  auto data = ReadFile(path);
+  if (!data.ok()) return data.status();
+  tok::TokenizerJson file;
+  GEM_RETURN_IF_ERROR(tok::ReadTokenizerJson(*data, &file).WithContext(path));
+  data = std::string();  // release the text early
+  const json& root = file.root;
   if (!root.is_object() || !root.contains("model") || !root["model"].is_object()) {
     return Status::Corruption(path, "no \"model\" object: not a tokenizer.json");
   }
-  GEM_RETURN_IF_ERROR(LoadModel(root["model"], impl).WithContext(path));
+  GEM_RETURN_IF_ERROR(LoadModel(root["model"], &file, impl).WithContext(path));
   GEM_RETURN_IF_ERROR(LoadNormalizer(root, impl).WithContext(path));
   bool byte_level = false, metaspace = false;
   GEM_RETURN_IF_ERROR(LoadPreTokenizer(root, &byte_level, &metaspace, impl).WithContext(path));
