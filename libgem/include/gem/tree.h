@@ -1,0 +1,117 @@
+// Copyright the gem authors. Model trees on a resident base: registration and activation.
+//
+// RegisterTree() reads a manifest (gem/manifest.h, docs/MANIFEST.md), checks every candidate
+// against the base and stores what is needed to turn the base into it:
+//   * a full fine-tune becomes delta files against the base (gem/delta.h), one per requested
+//     form, at <data_dir>/deltas/<model digest>.<form>.gemdelta, where the model digest is the
+//     SHA-256 of the fine-tune's weights (WeightsDigest);
+//   * a LoRA adapter is copied to <data_dir>/adapters/<adapter digest>/;
+// and writes the tree record <data_dir>/trees/<tree name>.json (docs/MANIFEST.md). A candidate
+// whose architecture, tensor names or shapes do not fit the base, or whose files are missing or
+// corrupt, is refused with a message naming it and the mismatch; the rest registers.
+//
+// WorkingSet turns a loaded base Model into a descendant without touching the base: it
+// materialises the touched tensors into buffers it owns and installs them as the model's tensor
+// overrides. For unmerged and batched LoRA use LoraSlots (gem/adapter.h) as the model's
+// LinearHook instead.
+//
+// Thread-safety: RegisterTree is reentrant for distinct data dirs. A WorkingSet is used by the
+// thread that owns the model.
+#ifndef GEM_TREE_H_
+#define GEM_TREE_H_
+
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "gem/adapter.h"
+#include "gem/delta.h"
+#include "gem/digest.h"
+#include "gem/manifest.h"
+#include "gem/model.h"
+#include "gem/status.h"
+
+namespace gem {
+
+struct RegisterOptions {
+  // Delta forms written for each fine-tune. Default: all three.
+  std::vector<DeltaForm> forms = {DeltaForm::kXor, DeltaForm::kInt8, DeltaForm::kSign};
+  int zstd_level = 3;
+  // After writing a lossless delta, read it back and check base (+) delta == fine-tune bit for
+  // bit (costs one more pass over the weights). Default: true.
+  bool verify_lossless = true;
+  // Optional progress lines ("ft-math: writing xor delta", ...).
+  std::function<void(const std::string&)> progress;
+};
+
+struct CandidateOutcome {
+  std::string name;       // ModelMeta::name
+  CandidateKind kind = CandidateKind::kAuto;  // as decided (finetune or adapter)
+  std::string path;       // the resolved directory ("" if it could not be resolved)
+  ModelMeta meta;
+  bool registered = false;
+  Status status;          // why it was refused (OK when registered)
+  Digest digest;          // model digest (fine-tune weights) or adapter digest
+  std::vector<DeltaStats> deltas;  // fine-tunes: one per form written
+  std::string adapter_dir;         // adapters: the stored copy
+  int lora_rank = 0;               // adapters: max rank
+  std::vector<std::string> warnings;  // e.g. "tokenizer.json differs from the base's"
+};
+
+struct RegisteredTree {
+  std::string name;
+  std::string manifest;     // manifest path
+  std::string base_path;
+  Digest base_digest;
+  ModelMeta base_meta;
+  std::string record_path;  // <data_dir>/trees/<name>.json
+  std::vector<CandidateOutcome> candidates;  // manifest order
+  size_t num_registered() const;
+};
+
+// Registers the tree of `manifest_path` into `data_dir` (created if needed). Returns an error
+// only when nothing can be registered: unreadable manifest, a base that cannot be opened, an
+// unwritable data dir. Per-candidate refusals are in RegisteredTree::candidates.
+Result<RegisteredTree> RegisterTree(const std::string& manifest_path, const std::string& data_dir,
+                                    const RegisterOptions& options = {});
+
+// Reads back a tree record written by RegisterTree. NotFound when there is none.
+Result<RegisteredTree> LoadTreeRecord(const std::string& data_dir, const std::string& tree_name);
+
+// Why `candidate` (an HF model directory) cannot be a descendant of `base` as a full fine-tune,
+// or OK: compares config.json (architecture, model type, sizes, rope, norms), then tensor names
+// and shapes. Messages name the mismatch and end with "(maybe the wrong base model?)".
+Status CheckFinetuneFitsBase(const std::string& base_dir, const std::string& candidate_dir);
+
+// Base tensor shapes of a checkpoint or of a loaded model.
+Result<TensorShapes> ShapesOfCheckpoint(const std::string& model_dir);
+TensorShapes ShapesOfModel(const Model& model);
+
+// Working buffers for the tensors a descendant changes.
+class WorkingSet {
+ public:
+  // Makes `model` run the fine-tune of `delta`: for each stored tensor, buffer = base (+) delta,
+  // then installs the buffers as overrides (after clearing the model's overrides). The buffers
+  // of tensors used before are reused. InvalidArgument when the delta names a tensor the model
+  // lacks or with another size; Corruption from the delta file.
+  Status ActivateDelta(Model* model, const DeltaFile& delta);
+  // Makes `model` run base + adapter merged: buffer = W + scale B A for each adapted weight.
+  Status ActivateMergedLora(Model* model, const LoraAdapter& adapter);
+  // The model is its base again (overrides cleared); buffers are kept for reuse.
+  void Deactivate(Model* model);
+  // The materialised tensor `name`, nullptr when this set holds none.
+  const std::vector<float>* Buffer(std::string_view name) const;
+  // Bytes held by buffers.
+  size_t bytes() const;
+
+ private:
+  std::vector<float>* Take(const std::string& name, size_t n);
+  std::map<std::string, std::vector<float>, std::less<>> buffers_;
+  std::vector<std::string> active_;
+};
+
+}  // namespace gem
+
+#endif  // GEM_TREE_H_

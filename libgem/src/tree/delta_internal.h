@@ -1,0 +1,63 @@
+// Copyright the gem authors. Helpers shared by the delta writer and reader (not public).
+#ifndef GEM_TREE_DELTA_INTERNAL_H_
+#define GEM_TREE_DELTA_INTERNAL_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "gem/delta.h"
+#include "gem/safetensors.h"
+#include "gem/status.h"
+
+namespace gem::tree_internal {
+
+// docs/DELTA_FORMAT.md: "GEMDELTA", u32 version, u32 reserved, u64 header length, header JSON,
+// zero padding to a multiple of kAlign, data section.
+inline constexpr char kDeltaMagic[8] = {'G', 'E', 'M', 'D', 'E', 'L', 'T', 'A'};
+inline constexpr uint32_t kDeltaVersion = 1;
+inline constexpr uint64_t kAlign = 64;
+inline constexpr uint64_t kPrefixBytes = 24;
+
+inline uint64_t AlignUp(uint64_t x) { return (x + kAlign - 1) / kAlign * kAlign; }
+
+// gem::ops::WordKind of a stored dtype, -1 when it has no word form (F64, integers).
+int WordKindOf(DType dtype);
+
+// Parses a safetensors dtype name ("BF16", ...).
+Result<DType> DTypeFromName(std::string_view name);
+
+// zstd one-shot compression with the frame checksum on.
+Result<std::string> ZstdCompress(const void* src, size_t n, int level);
+// Decompresses a single frame that must hold exactly `expected` bytes.
+Status ZstdDecompress(std::span<const uint8_t> src, size_t expected, uint8_t* dst,
+                      std::string_view what);
+
+nlohmann::json ErrorToJson(const DeltaError& e);
+DeltaError ErrorFromJson(const nlohmann::json& j);
+
+// Running error sums over tensors.
+struct ErrorAccum {
+  double max_abs = 0, err2 = 0, ft2 = 0, d2 = 0;
+  void Add(double recon, double ft, double base) {
+    const double e = recon - ft;
+    if (std::abs(e) > max_abs) max_abs = std::abs(e);
+    err2 += e * e;
+    ft2 += ft * ft;
+    d2 += (ft - base) * (ft - base);
+  }
+  void Merge(const ErrorAccum& o) {
+    max_abs = std::max(max_abs, o.max_abs);
+    err2 += o.err2;
+    ft2 += o.ft2;
+    d2 += o.d2;
+  }
+  DeltaError Get() const;
+};
+
+}  // namespace gem::tree_internal
+
+#endif  // GEM_TREE_DELTA_INTERNAL_H_

@@ -1,0 +1,302 @@
+// Copyright the gem authors. Encoding a fine-tune against its base (docs/DELTA_FORMAT.md).
+//
+// Blobs are streamed to a side file as they are encoded, so memory stays at one tensor's worth
+// whatever the model size; the header (which needs every blob's offset) is written last, in
+// front of a copy of the side file, and the result renamed into place.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "gem/delta.h"
+#include "tree/delta_internal.h"
+#include "tree/ops/delta_math.h"
+#include "tree/ops/delta_ops.h"
+
+namespace gem {
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+using tree_internal::ErrorAccum;
+
+constexpr const char* kHint = " (maybe the wrong base model?)";
+
+std::string ShapeString(const std::vector<int64_t>& shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+Result<std::vector<float>> ToF32(const SafetensorsSet::Entry& e) {
+  std::vector<float> out(static_cast<size_t>(e.info->numel()));
+  GEM_RETURN_IF_ERROR(e.file->ReadF32(*e.info, out.data()));
+  return out;
+}
+
+// The data section being written: blobs appended at 64-byte aligned offsets, hashed as written.
+class DataWriter {
+ public:
+  explicit DataWriter(const std::string& path) : path_(path), out_(path, std::ios::binary) {}
+  bool ok() const { return static_cast<bool>(out_); }
+  uint64_t Append(const void* data, size_t n) {
+    const uint64_t at = size_;
+    Write(data, n);
+    static const char kZeros[tree_internal::kAlign] = {};
+    const uint64_t pad = tree_internal::AlignUp(size_) - size_;
+    Write(kZeros, pad);
+    return at;
+  }
+  uint64_t size() const { return size_; }
+  Digest Finish() {
+    out_.close();
+    return hasher_.Finish();
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  void Write(const void* data, size_t n) {
+    if (n == 0) return;
+    out_.write(static_cast<const char*>(data), static_cast<std::streamsize>(n));
+    hasher_.Update(std::string_view(static_cast<const char*>(data), n));
+    size_ += n;
+  }
+  std::string path_;
+  std::ofstream out_;
+  Hasher hasher_;
+  uint64_t size_ = 0;
+};
+
+// Rows x cols view of a tensor for the per-row lossy forms.
+void RowsCols(const std::vector<int64_t>& shape, size_t* rows, size_t* cols) {
+  size_t n = 1;
+  for (int64_t d : shape) n *= static_cast<size_t>(d);
+  *rows = shape.empty() ? 1 : static_cast<size_t>(shape[0]);
+  *cols = *rows ? n / *rows : 0;
+}
+
+void Accumulate(const std::vector<float>& recon, const std::vector<float>& ft,
+                const std::vector<float>& base, ErrorAccum* acc) {
+  for (size_t i = 0; i < ft.size(); ++i) acc->Add(recon[i], ft[i], base[i]);
+}
+
+}  // namespace
+
+Digest WeightsDigest(const SafetensorsSet& weights) {
+  Hasher h;
+  h.Field(std::string_view("gem-weights-v1"));
+  for (const std::string& name : weights.Names()) {
+    const SafetensorsSet::Entry e = weights.Find(name);
+    h.Field(name);
+    h.Field(std::string_view(DTypeName(e.info->dtype)));
+    h.Field(static_cast<uint64_t>(e.info->shape.size()));
+    for (int64_t d : e.info->shape) h.Field(static_cast<uint64_t>(d));
+    const auto bytes = e.file->Bytes(*e.info);
+    h.Field(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+  }
+  return h.Finish();
+}
+
+Status CheckSameTensors(const SafetensorsSet& base, const SafetensorsSet& finetune) {
+  for (const std::string& name : finetune.Names()) {
+    const SafetensorsSet::Entry f = finetune.Find(name);
+    const SafetensorsSet::Entry b = base.Find(name);
+    if (b.file == nullptr) {
+      return Status::InvalidArgument("tensor '" + name + "' is not in the base" + kHint);
+    }
+    if (f.info->shape != b.info->shape) {
+      return Status::InvalidArgument("tensor '" + name + "' has shape " +
+                                     ShapeString(f.info->shape) + " but the base has " +
+                                     ShapeString(b.info->shape) + kHint);
+    }
+    if (!DTypeIsFloat(f.info->dtype) || !DTypeIsFloat(b.info->dtype)) {
+      return Status::InvalidArgument("tensor '" + name + "' is " + DTypeName(f.info->dtype) +
+                                     " (base " + DTypeName(b.info->dtype) +
+                                     "): only float weights can be deltas");
+    }
+  }
+  for (const std::string& name : base.Names()) {
+    if (finetune.Find(name).file == nullptr) {
+      return Status::InvalidArgument("tensor '" + name + "' of the base is missing" + kHint);
+    }
+  }
+  return Status::OK();
+}
+
+Result<DeltaStats> WriteDelta(const SafetensorsSet& base, const SafetensorsSet& finetune,
+                              DeltaForm form, const std::string& path,
+                              const DeltaWriteOptions& options) {
+  GEM_RETURN_IF_ERROR(CheckSameTensors(base, finetune));
+  const std::string data_path = path + ".data.tmp";
+  const std::string tmp_path = path + ".tmp";
+  DataWriter data(data_path);
+  if (!data.ok()) return Status::IOError(data_path, "cannot create");
+
+  DeltaStats stats;
+  stats.form = form;
+  stats.path = path;
+  ErrorAccum total;
+  json tensors = json::array();
+
+  for (const std::string& name : finetune.Names()) {
+    const SafetensorsSet::Entry f = finetune.Find(name);
+    const SafetensorsSet::Entry b = base.Find(name);
+    const auto f_bytes = f.file->Bytes(*f.info);
+    const auto b_bytes = b.file->Bytes(*b.info);
+    stats.finetune_bytes += f_bytes.size();
+    ++stats.tensors_total;
+    const bool same_dtype = f.info->dtype == b.info->dtype;
+    if (same_dtype && std::memcmp(f_bytes.data(), b_bytes.data(), f_bytes.size()) == 0) continue;
+
+    const size_t n = static_cast<size_t>(f.info->numel());
+    std::vector<float> ft_f32, base_f32;
+    if (!same_dtype || form != DeltaForm::kXor) {
+      auto ft_r = ToF32(f);
+      if (!ft_r.ok()) return ft_r.status();
+      auto base_r = ToF32(b);
+      if (!base_r.ok()) return base_r.status();
+      ft_f32 = std::move(ft_r).value();
+      base_f32 = std::move(base_r).value();
+      // A dtype change alone (same values) is not a change the engine can see.
+      if (!same_dtype && std::memcmp(ft_f32.data(), base_f32.data(), n * sizeof(float)) == 0) {
+        continue;
+      }
+    }
+
+    DeltaTensor t;
+    t.name = name;
+    t.dtype = f.info->dtype;
+    t.base_dtype = b.info->dtype;
+    t.shape = f.info->shape;
+    ErrorAccum acc;
+    std::string blob;
+    const int kind = tree_internal::WordKindOf(t.dtype);
+    const bool lossy_2d = form != DeltaForm::kXor && t.shape.size() >= 2;
+
+    if (!lossy_2d && same_dtype && kind >= 0 && form == DeltaForm::kXor) {
+      // XOR words as byte planes: plane p holds byte p of every word.
+      const int wb = ops::word_bytes(kind);
+      std::vector<uint8_t> planes(n * wb);
+      for (size_t i = 0; i < n; ++i) {
+        for (int p = 0; p < wb; ++p) {
+          planes[p * n + i] = f_bytes[i * wb + p] ^ b_bytes[i * wb + p];
+        }
+      }
+      auto z = tree_internal::ZstdCompress(planes.data(), planes.size(), options.zstd_level);
+      if (!z.ok()) return z.status();
+      blob = std::move(z).value();
+      t.encoding = "xor";
+    } else if (!lossy_2d) {
+      // Exact: the fine-tune's own words (dtype change, F64, or a 1-D tensor of a lossy form).
+      auto z = tree_internal::ZstdCompress(f_bytes.data(), f_bytes.size(), options.zstd_level);
+      if (!z.ok()) return z.status();
+      blob = std::move(z).value();
+      t.encoding = "raw";
+    } else {
+      size_t rows, cols;
+      RowsCols(t.shape, &rows, &cols);
+      std::vector<float> scales(rows);
+      std::vector<float> recon(n);
+      if (form == DeltaForm::kInt8) {
+        std::vector<int8_t> q(n);
+        for (size_t r = 0; r < rows; ++r) {
+          float m = 0;
+          for (size_t c = 0; c < cols; ++c) {
+            m = std::max(m, std::fabs(ft_f32[r * cols + c] - base_f32[r * cols + c]));
+          }
+          scales[r] = m / 127.0f;
+          for (size_t c = 0; c < cols; ++c) {
+            const size_t i = r * cols + c;
+            q[i] = ops::int8_quantize_elem(ft_f32[i] - base_f32[i], scales[r]);
+          }
+        }
+        ops::Int8Apply(base_f32.data(), q.data(), scales.data(), rows, cols, recon.data());
+        blob.assign(reinterpret_cast<const char*>(scales.data()), rows * sizeof(float));
+        blob.append(reinterpret_cast<const char*>(q.data()), n);
+        t.encoding = "int8";
+      } else {
+        const size_t wpr = ops::sign_words_per_row(cols);
+        std::vector<uint32_t> bits(rows * wpr, 0);
+        for (size_t r = 0; r < rows; ++r) {
+          double sum = 0;
+          for (size_t c = 0; c < cols; ++c) {
+            const size_t i = r * cols + c;
+            const float d = ft_f32[i] - base_f32[i];
+            sum += std::fabs(d);
+            if (d > 0) bits[r * wpr + (c >> 5)] |= 1u << (c & 31);
+          }
+          // BitDelta's initial scale: the mean magnitude (it then distils the scale on data;
+          // we keep the closed form so registration needs no data).
+          scales[r] = cols ? static_cast<float>(sum / cols) : 0.0f;
+        }
+        ops::SignApply(base_f32.data(), bits.data(), scales.data(), rows, cols, recon.data());
+        blob.assign(reinterpret_cast<const char*>(scales.data()), rows * sizeof(float));
+        blob.append(reinterpret_cast<const char*>(bits.data()), bits.size() * sizeof(uint32_t));
+        t.encoding = "sign";
+      }
+      Accumulate(recon, ft_f32, base_f32, &acc);
+    }
+    if (t.encoding == "xor" || t.encoding == "raw") {
+      // Exact encodings: zero error, but the norms still count towards the relative figures.
+      if (!ft_f32.empty()) Accumulate(ft_f32, ft_f32, base_f32, &acc);
+    }
+    t.offset = data.Append(blob.data(), blob.size());
+    t.size = blob.size();
+    t.error = acc.Get();
+    total.Merge(acc);
+    ++stats.tensors_stored;
+    tensors.push_back({{"name", t.name},
+                       {"dtype", DTypeName(t.dtype)},
+                       {"base_dtype", DTypeName(t.base_dtype)},
+                       {"shape", t.shape},
+                       {"encoding", t.encoding},
+                       {"offset", t.offset},
+                       {"size", t.size},
+                       {"error", tree_internal::ErrorToJson(t.error)}});
+    if (!data.ok()) return Status::IOError(data_path, "write failed (disk full?)");
+  }
+  const uint64_t data_bytes = data.size();
+  const Digest data_digest = data.Finish();
+  stats.error = total.Get();
+
+  json header = {{"format", "gem-delta"},
+                 {"version", tree_internal::kDeltaVersion},
+                 {"form", DeltaFormName(form)},
+                 {"model_digest", options.model_digest.Hex()},
+                 {"base_digest", options.base_digest.Hex()},
+                 {"tensors_total", stats.tensors_total},
+                 {"finetune_bytes", stats.finetune_bytes},
+                 {"data_bytes", data_bytes},
+                 {"data_sha256", data_digest.Hex()},
+                 {"error", tree_internal::ErrorToJson(stats.error)},
+                 {"tensors", std::move(tensors)}};
+  const std::string text = header.dump();
+  {
+    std::ofstream out(tmp_path, std::ios::binary);
+    if (!out) return Status::IOError(tmp_path, "cannot create");
+    uint8_t prefix[tree_internal::kPrefixBytes] = {};
+    std::memcpy(prefix, tree_internal::kDeltaMagic, 8);
+    const uint32_t version = tree_internal::kDeltaVersion;
+    const uint64_t hlen = text.size();
+    for (int i = 0; i < 4; ++i) prefix[8 + i] = static_cast<uint8_t>(version >> (8 * i));
+    for (int i = 0; i < 8; ++i) prefix[16 + i] = static_cast<uint8_t>(hlen >> (8 * i));
+    out.write(reinterpret_cast<const char*>(prefix), sizeof(prefix));
+    out.write(text.data(), static_cast<std::streamsize>(text.size()));
+    const uint64_t used = tree_internal::kPrefixBytes + text.size();
+    const std::string pad(tree_internal::AlignUp(used) - used, '\0');
+    out.write(pad.data(), static_cast<std::streamsize>(pad.size()));
+    std::ifstream in(data_path, std::ios::binary);
+    if (data_bytes > 0) out << in.rdbuf();
+    out.close();
+    if (!out) return Status::IOError(tmp_path, "write failed (disk full?)");
+  }
+  std::error_code ec;
+  fs::remove(data_path, ec);
+  fs::rename(tmp_path, path, ec);
+  if (ec) return Status::IOError(path, "cannot rename into place: " + ec.message());
+  stats.file_bytes = fs::file_size(path, ec);
+  return stats;
+}
+
+}  // namespace gem

@@ -1,0 +1,49 @@
+// Copyright the gem authors. CPU twins of the delta kernels; the element math is delta_math.h,
+// shared with kernels/delta_*.cu. Loops are kept flat so the compiler vectorises them: these
+// are memory-bound passes (bench/delta_bench.cc compares them with memcpy).
+#include "tree/ops/delta_ops.h"
+
+#include "tree/ops/delta_math.h"
+
+namespace gem::ops {
+
+void XorApply(const float* base, const uint8_t* planes, size_t n, int kind, float* out) {
+  const int nbytes = word_bytes(kind);
+  // One specialisation per kind so the inner loop has no branch on `kind`.
+  switch (kind) {
+    case kWordBF16:
+      for (size_t i = 0; i < n; ++i)
+        out[i] = xor_apply_elem(base[i], gather_word(planes, n, i, 2), kWordBF16);
+      break;
+    case kWordF16:
+      for (size_t i = 0; i < n; ++i)
+        out[i] = xor_apply_elem(base[i], gather_word(planes, n, i, 2), kWordF16);
+      break;
+    default:
+      for (size_t i = 0; i < n; ++i)
+        out[i] = xor_apply_elem(base[i], gather_word(planes, n, i, nbytes), kWordF32);
+      break;
+  }
+}
+
+void Int8Apply(const float* base, const int8_t* q, const float* row_scales, size_t rows,
+               size_t cols, float* out) {
+  for (size_t r = 0; r < rows; ++r) {
+    const float s = row_scales[r];
+    const size_t off = r * cols;
+    for (size_t c = 0; c < cols; ++c) out[off + c] = int8_apply_elem(base[off + c], q[off + c], s);
+  }
+}
+
+void SignApply(const float* base, const uint32_t* bits, const float* row_scales, size_t rows,
+               size_t cols, float* out) {
+  const size_t wpr = sign_words_per_row(cols);
+  for (size_t r = 0; r < rows; ++r) {
+    const float s = row_scales[r];
+    const size_t off = r * cols;
+    const uint32_t* row_bits = bits + r * wpr;
+    for (size_t c = 0; c < cols; ++c) out[off + c] = sign_apply_elem(base[off + c], row_bits, c, s);
+  }
+}
+
+}  // namespace gem::ops

@@ -1,0 +1,29 @@
+// Copyright the gem authors. CPU twins of the delta kernels (kernels/delta_xor.cu,
+// delta_int8.cu, delta_sign.cu): same arguments, same element math (delta_math.h), host memory.
+//
+// All functions are pure: they read their inputs and write `out` only; `out` may alias `base`.
+// Thread-safe for distinct outputs.
+#ifndef GEM_TREE_OPS_DELTA_OPS_H_
+#define GEM_TREE_OPS_DELTA_OPS_H_
+
+#include <cstddef>
+#include <cstdint>
+
+namespace gem::ops {
+
+// out[i] = fine-tune value of element i: word(base[i]) XOR word gathered from byte `planes`
+// (word_bytes(kind) planes of n bytes each). kind is a WordKind.
+void XorApply(const float* base, const uint8_t* planes, size_t n, int kind, float* out);
+
+// out[r, c] = base[r, c] + row_scales[r] * q[r, c], row-major rows x cols.
+void Int8Apply(const float* base, const int8_t* q, const float* row_scales, size_t rows,
+               size_t cols, float* out);
+
+// out[r, c] = base[r, c] +/- row_scales[r] by bit c of row r (sign_words_per_row(cols) uint32
+// words per row).
+void SignApply(const float* base, const uint32_t* bits, const float* row_scales, size_t rows,
+               size_t cols, float* out);
+
+}  // namespace gem::ops
+
+#endif  // GEM_TREE_OPS_DELTA_OPS_H_
