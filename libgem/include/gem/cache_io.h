@@ -4,7 +4,7 @@
 //
 // Matrix CSV, "gem-matrix v1": one (task, config) as a models x queries table. RFC 4180 CSV,
 // UTF-8, "\n" line ends:
-//   line 1   # gem-matrix v1; task=<name>; task_digest=<hex>; config_digest=<hex>
+//   line 1   # gem-matrix v1; task_digest=<hex>; config_digest=<hex>; task=<name>
 //   line 2   model,model_digest,<query id 1>,...,<query id n>
 //   line 3   #query_digest,,<hex 1>,...,<hex n>
 //   then     <model name>,<model hex>,<cell>,...      one row per model

@@ -88,7 +88,9 @@ class Store {
   // The on-disk format version this build writes and the newest it reads.
   static constexpr uint32_t kFormatVersion = 1;
 
-  // Opens (or creates) the store in directory `path`. Errors: Unavailable when another process
+  // Opens (or creates) the store in directory `path`, which the store owns alone (a missing or
+  // empty directory is initialised; a non-empty one without a database is FailedPrecondition).
+  // Errors: Unavailable when another process
   // holds the directory; FailedPrecondition for a newer format; Corruption for a directory that
   // is not a gem store; IOError for anything RocksDB reports otherwise. Messages name `path`.
   static Result<std::unique_ptr<Store>> Open(const std::string& path,
