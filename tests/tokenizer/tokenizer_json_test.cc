@@ -4,11 +4,16 @@
 // convert_hf_to_gguf_update.py) for Llama 3 and Qwen2 (Qwen3 shares Qwen2's regular vocab and
 // merges), and mistral-tokenizer-js's output for Mistral; see ../shared/data/tokenizers/README.txt.
 // All are encode(text, add_special_tokens=False).
+#include <atomic>
 #include <chrono>
+#include <fstream>
+#include <sstream>
+#include <thread>
 #include <filesystem>
 #include <iostream>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "gem/tokenizer.h"
 #include "vocab_cases.h"
@@ -119,6 +124,58 @@ TEST_P(TokenizerJsonTest, LongTextIsConsistentWithPieces) {
   const auto ids = tok_->Encode(text, false, true);
   EXPECT_GT(ids.size(), text.size() / 8);
   EXPECT_EQ(tok_->Decode(ids), text);
+}
+
+TEST_P(TokenizerJsonTest, MatchesHfTokenizersOnRandomMixedScriptText) {
+  // 500 random strings (tests/tokenizer/reference/make_hf_random_vectors.py) with ids from the
+  // HF tokenizers library 0.23.3 on the same tokenizer.json.
+  const std::string ref = std::string(GEM_SOURCE_DIR) + "/tests/tokenizer/reference/";
+  std::ifstream in(ref + "hf-random.jsonl");
+  ASSERT_TRUE(in) << ref << "hf-random.jsonl missing";
+  std::vector<std::string> texts;
+  std::string line;
+  while (std::getline(in, line)) texts.push_back(nlohmann::json::parse(line).get<std::string>());
+  std::ifstream out(ref + "hf-random-" + GetParam().dir + ".out");
+  std::vector<std::vector<int32_t>> want;
+  while (std::getline(out, line)) {
+    std::istringstream ls(line);
+    want.emplace_back();
+    for (int32_t x; ls >> x;) want.back().push_back(x);
+  }
+  ASSERT_EQ(texts.size(), 500u);
+  ASSERT_EQ(want.size(), texts.size());
+  int same = 0, reported = 0;
+  for (size_t i = 0; i < texts.size(); ++i) {
+    const auto got = tok_->Encode(texts[i], false, true);
+    if (got == want[i]) {
+      ++same;
+    } else if (++reported <= 5) {  // the first few, not 500 messages
+      ADD_FAILURE() << "string " << i << " '" << texts[i] << "'\n  want"
+                    << testing::IdsToString(want[i]) << "\n  got " << testing::IdsToString(got);
+    }
+  }
+  std::cout << "[ hf-random ] " << GetParam().name << ": " << same << "/" << texts.size()
+            << " identical\n";
+  EXPECT_EQ(same, static_cast<int>(texts.size()));
+}
+
+TEST_P(TokenizerJsonTest, ConcurrentEncodeGivesTheSameIds) {
+  // Immutable after load: four threads encoding the same texts get the single-thread answer.
+  std::vector<std::vector<int32_t>> want;
+  for (const auto& c : cases_) want.push_back(tok_->Encode(c.text, false, true));
+  std::vector<std::thread> threads;
+  std::atomic<int> mismatches{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int rep = 0; rep < 20; ++rep) {
+        for (size_t i = 0; i < cases_.size(); ++i) {
+          if (tok_->Encode(cases_[i].text, false, true) != want[i]) ++mismatches;
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(mismatches.load(), 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Families, TokenizerJsonTest, ::testing::ValuesIn(kFamilies),
