@@ -159,6 +159,13 @@ TEST(MatrixCsvTest, PlainMatrixImportsByNames) {
   EXPECT_EQ(sum.config, NameDigest(LabelKind::kConfig, "imported"));
   // Same names, ids and cells (the digests are name-derived, so only the plain form matches).
   EXPECT_EQ(Export(*c, sum.task, false), plain);
+  CachedResult r;
+  ASSERT_TRUE(c->Get({NameDigest(LabelKind::kModel, "mid"), QueryNameDigest(sum.task, "q3"),
+                      sum.config},
+                     &r)
+                  .ok());
+  EXPECT_EQ(r.correct, p.inner.answer(2, 3));
+  EXPECT_EQ(r.source, ResultSource::kImportedCsv);
   // A second plain import into the same cache resolves the names through the labels.
   std::istringstream in2(plain);
   ASSERT_TRUE(ImportMatrixCsv(c.get(), in2, "plain.csv", o, &sum).ok());

@@ -39,4 +39,11 @@ Digest NameDigest(LabelKind kind, std::string_view name) {
   return h.Finish();
 }
 
+Digest QueryNameDigest(const Digest& task, std::string_view query_id) {
+  std::string name = task.Hex();
+  name.push_back('/');
+  name.append(query_id);
+  return NameDigest(LabelKind::kQuery, name);
+}
+
 }  // namespace gem

@@ -303,7 +303,7 @@ Status ImportMatrixCsv(Cache* cache, std::istream& in, const std::string& source
       qdig[j] = *Digest::FromHex(ids[j]);
       id_is_label[j] = false;
     } else {
-      qdig[j] = NameDigest(LabelKind::kQuery, task.Hex() + "/" + ids[j]);
+      qdig[j] = QueryNameDigest(task, ids[j]);
     }
   }
 
