@@ -131,7 +131,7 @@ struct SimulationOptions {
   uint64_t seed = 0;
   // Correlation of two models' propensities on a query, in [0, 1] (see above). The default is
   // documented and measured in docs/SEARCH.md.
-  double agreement = 0.8;
+  double agreement = 0.99;
   // The population's true mean accuracy in [0, 1] (e.g. the paper's Random Selection accuracy),
   // or NaN when unknown. When given, clipped rows are imputed below their shown bound so that the
   // mean of all rows equals it (docs/SEARCH.md, "Imputing clipped values"); when unknown, clipped

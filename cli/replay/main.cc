@@ -1,0 +1,523 @@
+// Copyright the gem authors. gem-replay: the paper's search experiment (Table 2 / Table 7) on a
+// replayed population.
+//
+// For each tree, budget N and method: R searches with fresh randomness against the population's
+// 0/1 matrix; reports the mean rank (ties averaged) and mean exhaustive accuracy of the returned
+// model, with standard errors over the repetitions, beside the paper's Table 2 figures when
+// paper_table2.csv has them. docs/SEARCH.md describes the protocol; docs/CALIBRATION.md the
+// comparison with the paper.
+//
+// Results do not depend on the thread count: every search's seed is a function of (seed, tree,
+// N, repetition) and results are gathered by index.
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "gem/population.h"
+#include "gem/search.h"
+
+namespace {
+
+struct PaperCell {
+  double rank = NAN, acc = NAN;
+};
+
+// paper_table2.csv: queries_per_model,method,<Tree>_rank,<Tree>_acc,...
+struct PaperTable {
+  std::vector<std::string> trees;                              // "Qwen-3B", ...
+  std::map<std::string, std::map<std::string, PaperCell>> by;  // key "N|method" -> tree -> cell
+};
+
+bool LoadPaperTable(const std::string& path, PaperTable* out, std::string* err) {
+  std::ifstream in(path);
+  if (!in) {
+    *err = path + ": cannot read";
+    return false;
+  }
+  std::string line;
+  std::vector<std::string> header;
+  auto split = [](const std::string& s) {
+    std::vector<std::string> f;
+    std::stringstream ss(s);
+    std::string x;
+    while (std::getline(ss, x, ',')) f.push_back(x);
+    return f;
+  };
+  while (std::getline(in, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty() || line[0] == '#') continue;
+    auto f = split(line);
+    if (header.empty()) {
+      header = f;
+      for (size_t i = 2; i + 1 < f.size(); i += 2) {
+        const std::string& c = f[i];
+        if (c.size() > 5 && c.substr(c.size() - 5) == "_rank") out->trees.push_back(c.substr(0, c.size() - 5));
+      }
+      continue;
+    }
+    if (f.size() < 2) continue;
+    for (size_t t = 0; t < out->trees.size(); ++t) {
+      PaperCell c;
+      if (2 + 2 * t + 1 < f.size()) {
+        c.rank = std::atof(f[2 + 2 * t].c_str());
+        c.acc = std::atof(f[2 + 2 * t + 1].c_str());
+      }
+      out->by[f[0] + "|" + f[1]][out->trees[t]] = c;
+    }
+  }
+  if (header.empty()) {
+    *err = path + ": empty";
+    return false;
+  }
+  return true;
+}
+
+std::string Lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// Which paper column a tree file is: "qwen2.5_3b" -> "Qwen-3B" (family and size both appear).
+std::string PaperColumnFor(const std::string& stem, const PaperTable& table) {
+  const std::string s = Lower(stem);
+  for (const std::string& t : table.trees) {
+    const std::string lt = Lower(t);
+    const size_t dash = lt.find('-');
+    if (dash == std::string::npos) continue;
+    const std::string family = lt.substr(0, dash), size = lt.substr(dash + 1);
+    if (s.find(family) == std::string::npos) continue;
+    // The size must stand alone: "3b" in "qwen2.5_3b", not in "13b".
+    for (size_t p = s.find(size); p != std::string::npos; p = s.find(size, p + 1)) {
+      if (p == 0 || !std::isdigit(static_cast<unsigned char>(s[p - 1]))) return t;
+    }
+  }
+  return "";
+}
+
+// Our method names -> the paper's row names.
+const std::map<std::string, std::string>& PaperNames() {
+  static const std::map<std::string, std::string> m = {
+      {"uniform", "Uniform"},
+      {"ucb", "UCB"},
+      {"ucb_stddev", "UCB-StdDev."},
+      {"ttts", "TTTS"},
+      {"successive_rejects", "Successive Rejects"},
+      {"bayes_elim", "BayesElim"},
+      {"ucb_e", "UCB-E"},
+      {"sequential_halving", "Sequential Halving"},
+      {"paper", "Ours"},
+      {"random", "Random Selection"},
+      {"best_base", "Best Base"},
+      {"best_available", "Best Available"},
+  };
+  return m;
+}
+
+struct Tree {
+  gem::Population pop;
+  std::vector<double> ranks;
+  std::string paper_column;  // "" when the paper has no figures for it
+  double population_mean = NAN;
+};
+
+struct Row {
+  std::string tree, n, method;
+  double rank = 0, rank_se = 0, acc = 0, acc_se = 0;
+  uint32_t reps = 0;
+};
+
+uint64_t Mix(uint64_t x) {
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
+void MeanSe(const std::vector<double>& v, double* mean, double* se) {
+  double s = 0;
+  for (double x : v) s += x;
+  *mean = v.empty() ? NAN : s / v.size();
+  double ss = 0;
+  for (double x : v) ss += (x - *mean) * (x - *mean);
+  *se = v.size() > 1 ? std::sqrt(ss / (v.size() - 1) / v.size()) : 0;
+}
+
+std::string Fmt(double v, int digits) {
+  if (std::isnan(v)) return "";
+  char b[64];
+  std::snprintf(b, sizeof b, "%.*f", digits, v);
+  return b;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "gem-replay: replay the hidden-gems paper's search experiment (Table 2 / Table 7).\n"
+      "For every budget N (average queries per model) and method, runs R searches with fresh\n"
+      "randomness on a population's models x queries 0/1 matrix and reports the mean rank (1 =\n"
+      "best; ties share their averaged rank) and mean exhaustive accuracy of the returned model,\n"
+      "beside the paper's figures. A --tree file (per-model accuracies) is turned into a matrix by\n"
+      "the population simulator (docs/SEARCH.md); a --matrix file is used as is.\n\n"
+      "Example:\n"
+      "  gem-replay --tree data/trees/qwen2.5_3b.csv --budgets 10,50 --reps 100 --out r.csv\n"};
+  std::vector<std::string> tree_files, matrix_files;
+  std::string metric = "routerbench_total_pct", budgets_arg = "10,25,50,100,200",
+              methods_arg = "all", out_path, paper_path, paper_column_arg;
+  uint32_t reps = 100, queries = 2500;
+  uint64_t seed = 0;
+  double agreement = gem::SimulationOptions().agreement, population_mean = NAN;
+  unsigned threads = std::min(2u, std::max(1u, std::thread::hardware_concurrency()));
+  bool quiet = false;
+  auto* tree_opt = app.add_option("--tree", tree_files,
+                                  "per-model accuracy CSV (data/trees format); repeatable")
+                       ->check(CLI::ExistingFile);
+  auto* matrix_opt = app.add_option("--matrix", matrix_files,
+                                    "0/1 matrix CSV, one row per model (optional model and "
+                                    "popularity columns); repeatable")
+                         ->check(CLI::ExistingFile);
+  tree_opt->excludes(matrix_opt);
+  app.add_option("--metric", metric, "accuracy column of a --tree file")->capture_default_str();
+  app.add_option("--budgets", budgets_arg, "comma-separated N values (queries per model)")
+      ->capture_default_str();
+  app.add_option("--reps", reps, "repetitions per (N, method)")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--methods", methods_arg,
+                 "comma-separated methods, or 'all' (" + [] {
+                   std::string s;
+                   for (auto& m : gem::SearchMethods()) s += (s.empty() ? "" : ", ") + m;
+                   return s;
+                 }() + ")")
+      ->capture_default_str();
+  app.add_option("--seed", seed, "base seed (simulation and searches)")->capture_default_str();
+  app.add_option("--out", out_path,
+                 "write results as CSV: tree,queries_per_model,method,mean_rank,rank_se,"
+                 "mean_acc,acc_se,reps");
+  app.add_option("--queries", queries, "Q: queries in a simulated matrix")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--agreement", agreement,
+                 "simulator: correlation of two models' propensities on a query, 0..1")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
+  app.add_option("--population-mean", population_mean,
+                 "simulator: true mean accuracy (0..1) to impute clipped values; default: the "
+                 "paper's Random Selection accuracy for the tree when paper_table2.csv has it");
+  app.add_option("--paper-table", paper_path,
+                 "the paper's Table 2 CSV (default: paper_table2.csv beside the input; 'none' to "
+                 "skip)");
+  app.add_option("--paper-column", paper_column_arg,
+                 "which paper tree a single input is (e.g. Qwen-3B); default: guessed from the "
+                 "file name");
+  app.add_option("--threads", threads, "worker threads (results do not depend on it)")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 64u));
+  app.add_flag("-q,--quiet", quiet, "no progress on stderr");
+  CLI11_PARSE(app, argc, argv);
+
+  if (tree_files.empty() && matrix_files.empty()) {
+    std::fprintf(stderr, "gem-replay: give --tree FILE or --matrix FILE (see --help)\n");
+    return 2;
+  }
+  // Budgets and methods.
+  std::vector<uint32_t> budgets;
+  {
+    std::stringstream ss(budgets_arg);
+    std::string x;
+    while (std::getline(ss, x, ',')) {
+      char* end = nullptr;
+      const long v = std::strtol(x.c_str(), &end, 10);
+      if (x.empty() || *end != '\0' || v <= 0) {
+        std::fprintf(stderr, "gem-replay: --budgets: \"%s\" is not a positive integer\n", x.c_str());
+        return 2;
+      }
+      budgets.push_back(static_cast<uint32_t>(v));
+    }
+  }
+  std::vector<std::string> methods;
+  if (methods_arg == "all") {
+    methods = gem::SearchMethods();
+  } else {
+    const auto known = gem::SearchMethods();
+    std::stringstream ss(methods_arg);
+    std::string x;
+    while (std::getline(ss, x, ',')) {
+      if (std::find(known.begin(), known.end(), x) == known.end()) {
+        std::string k;
+        for (auto& m : known) k += (k.empty() ? "" : ", ") + m;
+        std::fprintf(stderr, "gem-replay: --methods: unknown method \"%s\" (known: %s, or all)\n",
+                     x.c_str(), k.c_str());
+        return 2;
+      }
+      methods.push_back(x);
+    }
+  }
+
+  // Paper table.
+  const std::string first_input = !tree_files.empty() ? tree_files[0] : matrix_files[0];
+  PaperTable paper;
+  bool have_paper = false;
+  if (paper_path != "none") {
+    std::string path = paper_path;
+    if (path.empty()) {
+      const size_t slash = first_input.find_last_of('/');
+      path = (slash == std::string::npos ? std::string(".") : first_input.substr(0, slash)) +
+             "/paper_table2.csv";
+      if (access(path.c_str(), R_OK) != 0) path.clear();
+    }
+    if (!path.empty()) {
+      std::string err;
+      have_paper = LoadPaperTable(path, &paper, &err);
+      if (!have_paper) {
+        std::fprintf(stderr, "gem-replay: --paper-table: %s\n", err.c_str());
+        return 1;
+      }
+    }
+  }
+
+  // Populations.
+  std::vector<Tree> trees;
+  for (const std::string& f : tree_files) {
+    gem::TreeCsvOptions o;
+    o.metric = metric;
+    auto t = gem::LoadTreeCsv(f, o);
+    if (!t.ok()) {
+      std::fprintf(stderr, "gem-replay: %s\n", t.status().ToString().c_str());
+      return 1;
+    }
+    Tree tr;
+    tr.paper_column = !paper_column_arg.empty() ? paper_column_arg
+                      : have_paper               ? PaperColumnFor(t->name, paper)
+                                                 : "";
+    tr.population_mean = population_mean;
+    if (std::isnan(tr.population_mean) && have_paper && !tr.paper_column.empty() &&
+        metric == "routerbench_total_pct") {
+      tr.population_mean = paper.by["-|Random Selection"][tr.paper_column].acc;
+    }
+    gem::SimulationOptions so;
+    so.num_queries = queries;
+    so.seed = seed;
+    so.agreement = agreement;
+    so.population_mean = tr.population_mean;
+    auto p = gem::SimulatePopulation(*t, so);
+    if (!p.ok()) {
+      std::fprintf(stderr, "gem-replay: %s\n", p.status().ToString().c_str());
+      return 1;
+    }
+    tr.pop = std::move(*p);
+    trees.push_back(std::move(tr));
+  }
+  for (const std::string& f : matrix_files) {
+    auto p = gem::LoadMatrixCsv(f);
+    if (!p.ok()) {
+      std::fprintf(stderr, "gem-replay: %s\n", p.status().ToString().c_str());
+      return 1;
+    }
+    Tree tr;
+    tr.pop = std::move(*p);
+    tr.paper_column = !paper_column_arg.empty() ? paper_column_arg
+                      : have_paper               ? PaperColumnFor(tr.pop.name, paper)
+                                                 : "";
+    trees.push_back(std::move(tr));
+  }
+  for (Tree& t : trees) t.ranks = gem::AverageRanks(t.pop.accuracy);
+
+  // The work: one item per (tree, N, method, repetition), results gathered by index.
+  struct Item {
+    uint32_t tree, budget, method, rep;
+  };
+  std::vector<Item> items;
+  for (uint32_t t = 0; t < trees.size(); ++t)
+    for (uint32_t b = 0; b < budgets.size(); ++b)
+      for (uint32_t m = 0; m < methods.size(); ++m)
+        for (uint32_t r = 0; r < reps; ++r) items.push_back({t, b, m, r});
+  // Costly items first (budget, then pull-by-pull methods) so threads finish together.
+  std::vector<size_t> order(items.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return uint64_t{budgets[items[a].budget]} * trees[items[a].tree].pop.size() >
+           uint64_t{budgets[items[b].budget]} * trees[items[b].tree].pop.size();
+  });
+  std::vector<double> rank_of(items.size()), acc_of(items.size());
+  std::vector<std::string> error_of(items.size());
+  std::atomic<size_t> next{0}, done{0};
+  std::atomic<bool> failed{false};
+  auto worker = [&] {
+    std::vector<std::unique_ptr<gem::MatrixEvaluator>> evals;
+    for (const Tree& t : trees) evals.push_back(std::make_unique<gem::MatrixEvaluator>(t.pop.matrix));
+    gem::SearchResult res;
+    for (;;) {
+      const size_t o = next.fetch_add(1);
+      if (o >= order.size() || failed.load()) break;
+      const size_t i = order[o];
+      const Item& it = items[i];
+      gem::SearchOptions so;
+      so.method = methods[it.method];
+      so.queries_per_model = budgets[it.budget];
+      // Common random numbers: every method sees the same seed in a repetition.
+      so.seed = Mix(seed ^ Mix(uint64_t{it.tree} << 48 ^ uint64_t{budgets[it.budget]} << 24 ^ it.rep));
+      so.shuffle_queries = true;
+      const Tree& t = trees[it.tree];
+      if (!t.pop.popularity.empty()) so.popularity = t.pop.popularity;
+      gem::Status s = gem::Search(so, evals[it.tree].get(), &res);
+      if (!s.ok()) {
+        error_of[i] = s.ToString();
+        failed = true;
+        break;
+      }
+      rank_of[i] = t.ranks[res.chosen_model];
+      acc_of[i] = t.pop.accuracy[res.chosen_model];
+      done.fetch_add(1);
+    }
+  };
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<std::thread> pool;
+  for (unsigned i = 0; i < threads; ++i) pool.emplace_back(worker);
+  if (!quiet) {
+    const bool tty = isatty(2);
+    size_t last = SIZE_MAX;
+    while (done.load() < items.size() && !failed.load()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(tty ? 250 : 5000));
+      const size_t d = done.load();
+      if (d == last) continue;
+      last = d;
+      const double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      std::fprintf(stderr, "%sgem-replay: %zu / %zu searches, %.0f s%s", tty ? "\r" : "", d,
+                   items.size(), el, tty ? "   " : "\n");
+    }
+  }
+  for (auto& th : pool) th.join();
+  const double elapsed =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (failed) {
+    for (auto& e : error_of) {
+      if (!e.empty()) {
+        std::fprintf(stderr, "\ngem-replay: search failed: %s\n", e.c_str());
+        break;
+      }
+    }
+    return 1;
+  }
+  if (!quiet) {
+    std::fprintf(stderr, "%sgem-replay: %zu searches in %.1f s (%u threads)\n",
+                 isatty(2) ? "\r" : "", items.size(), elapsed, threads);
+  }
+
+  // Aggregate.
+  std::vector<Row> rows;
+  for (uint32_t t = 0; t < trees.size(); ++t) {
+    const Tree& tr = trees[t];
+    const uint32_t k = tr.pop.size();
+    // Random Selection: the exact expectation over a uniform pick; SE of a mean of R picks.
+    {
+      std::vector<double> r(tr.ranks), a(tr.pop.accuracy);
+      Row row{tr.pop.name, "-", "random"};
+      double sd;
+      MeanSe(r, &row.rank, &sd);
+      row.rank_se = sd * std::sqrt(static_cast<double>(k)) / std::sqrt(static_cast<double>(reps));
+      MeanSe(a, &row.acc, &sd);
+      row.acc_se = sd * std::sqrt(static_cast<double>(k)) / std::sqrt(static_cast<double>(reps));
+      row.reps = reps;
+      rows.push_back(row);
+    }
+    if (!tr.pop.popularity.empty()) {
+      const uint32_t base = static_cast<uint32_t>(
+          std::max_element(tr.pop.popularity.begin(), tr.pop.popularity.end()) -
+          tr.pop.popularity.begin());
+      rows.push_back({tr.pop.name, "-", "best_base", tr.ranks[base], 0, tr.pop.accuracy[base], 0, 1});
+    }
+    for (uint32_t b = 0; b < budgets.size(); ++b) {
+      for (uint32_t m = 0; m < methods.size(); ++m) {
+        std::vector<double> rk, ac;
+        for (size_t i = 0; i < items.size(); ++i) {
+          if (items[i].tree == t && items[i].budget == b && items[i].method == m) {
+            rk.push_back(rank_of[i]);
+            ac.push_back(acc_of[i]);
+          }
+        }
+        Row row{tr.pop.name, std::to_string(budgets[b]), methods[m]};
+        MeanSe(rk, &row.rank, &row.rank_se);
+        MeanSe(ac, &row.acc, &row.acc_se);
+        row.reps = reps;
+        rows.push_back(row);
+      }
+    }
+    const uint32_t best = static_cast<uint32_t>(
+        std::max_element(tr.pop.accuracy.begin(), tr.pop.accuracy.end()) - tr.pop.accuracy.begin());
+    rows.push_back({tr.pop.name, "-", "best_available", tr.ranks[best], 0, tr.pop.accuracy[best], 0, 1});
+  }
+
+  if (!out_path.empty()) {
+    std::ofstream out(out_path);
+    if (!out) {
+      std::fprintf(stderr, "gem-replay: --out %s: cannot write\n", out_path.c_str());
+      return 1;
+    }
+    out << "tree,queries_per_model,method,mean_rank,rank_se,mean_acc,acc_se,reps\n";
+    for (const Row& r : rows) {
+      out << r.tree << ',' << r.n << ',' << r.method << ',' << Fmt(r.rank, 2) << ','
+          << Fmt(r.rank_se, 2) << ',' << Fmt(r.acc, 4) << ',' << Fmt(r.acc_se, 4) << ',' << r.reps
+          << '\n';
+    }
+    if (!out) {
+      std::fprintf(stderr, "gem-replay: --out %s: write failed\n", out_path.c_str());
+      return 1;
+    }
+  }
+
+  // Markdown, one table per tree.
+  for (const Tree& tr : trees) {
+    std::printf("\n### %s: %u models, %u queries per model in the matrix", tr.pop.name.c_str(),
+                tr.pop.size(), tr.pop.matrix->num_queries());
+    if (!tr.pop.target_accuracy.empty()) {
+      std::printf(" (simulated, agreement %.2f%s)", agreement,
+                  std::isnan(tr.population_mean)
+                      ? ""
+                      : (", clipped values imputed to a mean of " + Fmt(tr.population_mean, 3)).c_str());
+    }
+    std::printf("\n\n");
+    const bool cmp = !tr.paper_column.empty();
+    if (cmp) {
+      std::printf("Mean rank of the returned model (1 = best) and its accuracy over %u "
+                  "repetitions, beside the paper's Table 2 (%s) where it has the cell.\n\n",
+                  reps, tr.paper_column.c_str());
+      std::printf("| N | method | rank | ± se | paper rank | acc | paper acc |\n");
+      std::printf("|---|---|---:|---:|---:|---:|---:|\n");
+    } else {
+      std::printf("Mean rank of the returned model (1 = best) and its accuracy over %u "
+                  "repetitions.\n\n",
+                  reps);
+      std::printf("| N | method | rank | ± se | acc |\n|---|---|---:|---:|---:|\n");
+    }
+    for (const Row& r : rows) {
+      if (r.tree != tr.pop.name) continue;
+      PaperCell pc;
+      if (cmp) {
+        auto name = PaperNames().find(r.method);
+        if (name != PaperNames().end()) {
+          std::string key = r.n + "|" + name->second;
+          if (r.method == "best_available") key = "50|Best Available";
+          auto it = paper.by.find(key);
+          if (it != paper.by.end()) pc = it->second[tr.paper_column];
+        }
+        std::printf("| %s | %s | %s | %s | %s | %s | %s |\n", r.n.c_str(), r.method.c_str(),
+                    Fmt(r.rank, 1).c_str(), Fmt(r.rank_se, 1).c_str(), Fmt(pc.rank, 1).c_str(),
+                    Fmt(r.acc, 3).c_str(), Fmt(pc.acc, 3).c_str());
+      } else {
+        std::printf("| %s | %s | %s | %s | %s |\n", r.n.c_str(), r.method.c_str(),
+                    Fmt(r.rank, 1).c_str(), Fmt(r.rank_se, 1).c_str(), Fmt(r.acc, 3).c_str());
+      }
+    }
+  }
+  std::fflush(stdout);
+  return 0;
+}
