@@ -257,6 +257,10 @@ TEST(TokenizerJsonFacts, MistralBosByteFallbackAndLegacySpaces) {
   EXPECT_EQ(ids, (std::vector<int32_t>{28705, 3 + 0xF4, 3 + 0x8F, 3 + 0xBF, 3 + 0xBF}));
   EXPECT_EQ(t->Decode(ids), "\xF4\x8F\xBF\xBF");
   EXPECT_EQ(t->TokenPiece(3 + 0x0A), "\n");
+  // A character cut short (two of its four bytes) decodes to U+FFFD, never to invalid UTF-8;
+  // the pieces themselves stay raw bytes.
+  EXPECT_EQ(t->Decode(std::vector<int32_t>{ids[0], ids[1], ids[2]}), "\xEF\xBF\xBD");
+  EXPECT_EQ(t->TokenPiece(ids[1]) + t->TokenPiece(ids[2]), "\xF4\x8F");
   EXPECT_EQ(t->Decode(std::vector<int32_t>{1, 22557}), "<s> Hello");
   EXPECT_EQ(t->Decode(std::vector<int32_t>{1, 22557}, true), "Hello");
 }

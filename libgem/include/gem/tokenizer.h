@@ -81,15 +81,17 @@ class Tokenizer {
   // Never adds EOS. Equivalent to HF `encode(text, add_special_tokens=False)` with add_bos=false.
   std::vector<int32_t> Encode(std::string_view text, bool add_bos, bool parse_special) const;
 
-  // Text of `ids` (UTF-8 bytes; byte-fallback and byte-level tokens may combine into multi-byte
-  // characters; an incomplete sequence is returned as raw bytes, not replaced). When
-  // `skip_special`, control/special tokens are left out. SentencePiece vocabularies drop the
-  // single leading space of the result, as HF's Strip decoder does. Ids out of range are skipped.
+  // Text of `ids`, always valid UTF-8: byte-fallback and byte-level tokens combine into
+  // multi-byte characters, and bytes that do not form a complete character (e.g. output cut by
+  // a length limit) become U+FFFD, as in HF's decode. When `skip_special`, control/special
+  // tokens are left out. SentencePiece vocabularies drop the single leading space of the result,
+  // as HF's Strip decoder does. Ids out of range are skipped.
   std::string Decode(std::span<const int32_t> ids, bool skip_special = false) const;
 
   // Decoded bytes of one token, for streaming and stop-string checks: byte-level tokens map back
   // to their bytes, '▁' becomes ' ' (no stripping), <0xNN> becomes the byte NN; special tokens
-  // give their text (e.g. "<|eot_id|>"). "" for an id out of range.
+  // give their text (e.g. "<|eot_id|>"). Raw bytes: a piece may be part of a UTF-8 character,
+  // so concatenate pieces before treating them as text. "" for an id out of range.
   std::string TokenPiece(int32_t id) const;
   // The vocabulary entry itself (e.g. "Ġhello", "▁hello", "<0x0A>"); "" when out of range.
   const std::string& TokenText(int32_t id) const;

@@ -219,7 +219,9 @@ std::string Tokenizer::Decode(std::span<const int32_t> ids, bool skip_special) c
     out.append(impl_->pieces[id]);
   }
   if (impl_->strip_leading_space && !out.empty() && out[0] == ' ') out.erase(0, 1);
-  return out;
+  // Byte tokens can end mid-character (e.g. generation stopped by a length limit); callers put
+  // this text into JSON and msgpack strings, so it must be valid UTF-8, as HF's decode is.
+  return tok::SanitizeUtf8(out);
 }
 
 std::string Tokenizer::TokenPiece(int32_t id) const {
