@@ -17,7 +17,7 @@ class ModelReferenceTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(ModelReferenceTest, LogitsAndGreedyMatchTransformers) {
   const std::string dir = FixtureDir(GetParam());
-  auto model = Model::Load(dir, {.threads = 2});
+  auto model = Model::Load(dir, {.threads = 1});
   ASSERT_TRUE(model.ok()) << model.status().ToString();
   auto ref = LoadReference(dir + "/reference.json");
   ASSERT_EQ(ref.prompts.size(), ref.logits.size());

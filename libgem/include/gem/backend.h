@@ -57,7 +57,8 @@ struct Backend {
                     int num_heads, int num_kv_heads, int head_dim, float scale, int window);
 };
 
-// The CPU backend: OpenBLAS sgemm for matmul, OpenMP loops for the rest.
+// The CPU backend: OpenBLAS sgemm for matmul, plain loops (split over threads when large) for
+// the rest.
 const Backend* CpuBackend();
 
 // Sets the process-wide OpenBLAS thread count (OpenBLAS has no per-call setting).

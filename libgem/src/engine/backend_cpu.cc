@@ -1,18 +1,40 @@
 // Copyright the gem authors. The CPU backend: OpenBLAS for GEMMs, OpenMP loops for the rest.
 //
+// Threads: OpenBLAS runs its own pool for GEMMs. The other ops split their rows over threads
+// started per call, and only when the work is large enough to pay for it; an OpenMP pool was
+// tried first, but its spinning workers fight OpenBLAS's on a loaded 2-core machine (7x slower).
+//
 // Each op's per-row arithmetic is independent of how many rows it is given (no reductions
 // across rows), which is what makes generation independent of batching.
 #include <cblas.h>
-#include <omp.h>
 
 #include <algorithm>
 #include <cmath>
+#include <thread>
 #include <vector>
 
 #include "gem/backend.h"
 
 namespace gem {
 namespace {
+
+// Runs fn(begin, end) over [0, n) split into `threads` contiguous parts (inline when 1).
+template <typename Fn>
+void ParallelFor(int n, int threads, const Fn& fn) {
+  threads = std::min(threads, n);
+  if (threads <= 1) {
+    if (n > 0) fn(0, n);
+    return;
+  }
+  std::vector<std::thread> pool;
+  const int per = (n + threads - 1) / threads;
+  for (int t = 1; t < threads; ++t) {
+    const int b = t * per, e = std::min(n, b + per);
+    if (b < e) pool.emplace_back([&fn, b, e] { fn(b, e); });
+  }
+  fn(0, std::min(n, per));
+  for (auto& th : pool) th.join();
+}
 
 void MatMul(const BackendContext* ctx, const float* x, const float* w, float* y, int m, int n,
             int k, bool accumulate) {
@@ -30,7 +52,6 @@ void AddBias(const BackendContext*, float* y, const float* b, int m, int n) {
 
 void RmsNorm(const BackendContext* ctx, const float* x, const float* w, float* y, int m, int n,
              float eps) {
-#pragma omp parallel for num_threads(ctx->threads) if (m > 16)
   for (int i = 0; i < m; ++i) {
     const float* xr = x + static_cast<size_t>(i) * n;
     float* yr = y + static_cast<size_t>(i) * n;
@@ -45,9 +66,8 @@ void RmsNorm(const BackendContext* ctx, const float* x, const float* w, float* y
 void Rope(const BackendContext* ctx, float* x, int m, int heads, int head_dim, const int32_t* pos,
           const float* inv_freq) {
   const int half = head_dim / 2;
-#pragma omp parallel for num_threads(ctx->threads) if (m > 16)
+  std::vector<float> c(half), s(half);
   for (int i = 0; i < m; ++i) {
-    std::vector<float> c(half), s(half);
     for (int f = 0; f < half; ++f) {
       // As transformers: the angle is rounded to f32 before cos/sin.
       const float angle = static_cast<float>(pos[i]) * inv_freq[f];
@@ -66,7 +86,6 @@ void Rope(const BackendContext* ctx, float* x, int m, int heads, int head_dim, c
 }
 
 void SiluMul(const BackendContext* ctx, const float* gate, const float* up, float* y, size_t n) {
-#pragma omp parallel for num_threads(ctx->threads) if (n > 65536)
   for (size_t i = 0; i < n; ++i) {
     const float g = gate[i];
     y[i] = g / (1.0f + std::exp(-g)) * up[i];
@@ -87,8 +106,14 @@ void Attention(const BackendContext* ctx, const AttentionSeq* seqs, int num_seqs
     for (int h = 0; h < num_heads; ++h) items.emplace_back(s, h);
   }
   const int n_items = static_cast<int>(items.size());
-#pragma omp parallel for num_threads(ctx->threads) schedule(dynamic)
-  for (int it = 0; it < n_items; ++it) {
+  // Work estimate: multiply-adds of q.k and w.v over all items.
+  double work = 0;
+  for (int s = 0; s < num_seqs; ++s) {
+    work += 2.0 * seqs[s].rows * seqs[s].kv_len * head_dim * num_heads;
+  }
+  const int threads = work > 2e5 ? ctx->threads : 1;
+  ParallelFor(n_items, threads, [&](int begin, int end) {
+  for (int it = begin; it < end; ++it) {
     const AttentionSeq& sq = seqs[items[it].first];
     const int h = items[it].second, kvh = h / group;
     std::vector<float> scores(sq.kv_len);
@@ -121,6 +146,7 @@ void Attention(const BackendContext* ctx, const AttentionSeq* seqs, int num_seqs
       std::copy(acc.begin(), acc.end(), o);
     }
   }
+  });
 }
 
 const Backend kCpu = {
