@@ -81,6 +81,7 @@ struct TreeRegisterRequest {
   std::string format = "auto"; // "accuracy" (per-model accuracy CSV), "matrix" (0/1 matrix CSV)
                                // or "auto" (accuracy when the header has a *_pct column)
   uint32_t queries = 0;        // accuracy trees: queries simulated per task (0: gemd's default)
+  std::string task;            // matrix trees: the task the matrix answers (default "matrix")
   std::string user;            // who registers it (the client's claim)
   template <class V> void Fields(V& v) {
     v.Req("name", name);
@@ -88,6 +89,7 @@ struct TreeRegisterRequest {
     v.Opt("file_name", file_name);
     v.Opt("format", format);
     v.Opt("queries", queries);
+    v.Opt("task", task);
     v.Opt("user", user);
   }
 };
@@ -461,6 +463,26 @@ struct Reply {
   bool more = false;           // more replies to this id follow (search.watch)
   ReplyBody body;              // EmptyReply when !status.ok()
 };
+
+// ---- records gemd persists (docs/GEMD.md, "Store layout") ----------------------------------
+
+// A registered tree: what was sent, plus how gemd read it. Replays are rebuilt from this record
+// at start-up, so the simulation parameters are kept with it.
+struct StoredTree {
+  TreeInfo info;
+  TreeRegisterRequest source;
+  double agreement = 0;        // simulation agreement used (accuracy trees)
+  template <class V> void Fields(V& v) {
+    v.Req("info", info);
+    v.Req("source", source);
+    v.Opt("agreement", agreement);
+  }
+};
+
+// The msgpack encoding of a record: the same map as on the wire. Instantiated for JobInfo,
+// SearchResultReply and StoredTree. DecodeRecord fails with Corruption naming the problem.
+template <class M> std::string EncodeRecord(const M& record);
+template <class M> Status DecodeRecord(std::string_view bytes, M* record);
 
 // ---- encoding and decoding -------------------------------------------------------------------
 

@@ -1,0 +1,164 @@
+// Copyright the gem authors. gemctl: the thin control CLI of gemd (as bitcoin-cli: declare the
+// options, send one request, print the reply, exit with a status derived from it).
+#include <pwd.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+#include <functional>
+
+#include "commands.h"
+
+namespace {
+
+std::string LoginName() {
+  if (const char* u = std::getenv("USER"); u && *u) return u;
+  struct passwd* pw = getpwuid(getuid());
+  return pw ? pw->pw_name : "";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace gemctl;
+  Globals g;
+  g.client.endpoint = std::getenv("GEMD_ENDPOINT") ? std::getenv("GEMD_ENDPOINT")
+                                                   : "ipc:///run/gemd/gemd.sock";
+  g.user = LoginName();
+
+  CLI::App app{"gemctl: control gemd, the gem daemon (model searches with a shared result cache).",
+               "gemctl"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("gemctl ") + GEM_VERSION);
+  app.footer(R"(Examples:
+  gemctl health
+  gemctl tree register --replay data/trees/qwen2.5_3b.csv --name qwen
+  gemctl search start --tree qwen --task gsm8k --queries-per-model 10 --seed 1 --wait
+  gemctl search list
+  gemctl --json search result 1
+
+Exit status: 0 success; 2 usage error; 3 gemd did not answer; 4 the waited-for search ended
+failed, cancelled or interrupted; 5 gemd refused the connection (CURVE key); 10+code when gemd
+replied with an error (11 not found, 13 not supported, 14 invalid argument, 17 unavailable,
+20 failed precondition; docs/PROTOCOL.md lists all).
+Environment: GEMD_ENDPOINT sets the default endpoint.)");
+  app.add_option("-e,--endpoint", g.client.endpoint,
+                 "gemd's endpoint (default $GEMD_ENDPOINT or ipc:///run/gemd/gemd.sock)");
+  app.add_flag("--json", g.json, "Print the reply as JSON (for scripts) instead of tables");
+  app.add_option("--wait-for-daemon", g.wait_for_daemon,
+                 "Wait up to SECONDS for gemd to be up and ready before sending the request");
+  app.add_option("--timeout", g.timeout, "Seconds to wait for each reply (default 30)");
+  app.add_option("--user", g.user, "User name recorded with searches and trees (default: login name)");
+  app.add_option("--curve-server-key", g.client.curve_server_key,
+                 "tcp only: gemd's CURVE public key (z85 text or a file holding it)");
+  app.add_option("--curve-secret-key", g.client.curve_secret_key,
+                 "tcp only: your CURVE secret key file (gemctl keygen NAME makes one)");
+
+  std::function<int()> run;
+
+  app.add_subcommand("health", "Is gemd up? Its state, start-up stage, jobs and devices")
+      ->callback([&] { run = [&] { return Health(g); }; });
+  app.add_subcommand("shutdown", "Stop gemd gracefully (running searches become 'interrupted')")
+      ->callback([&] { run = [&] { return Shutdown(g); }; });
+
+  auto* tree = app.add_subcommand("tree", "Register, list and show model trees");
+  tree->require_subcommand(1);
+  TreeRegisterArgs reg;
+  auto* treg = tree->add_subcommand(
+      "register",
+      "Register a tree from a replay file: a per-model accuracy CSV (every *_pct column is a "
+      "task, simulated into a 0/1 matrix) or a 0/1 matrix CSV");
+  treg->add_option("--replay", reg.replay, "The CSV file (sent to gemd; gemd keeps a copy)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  treg->add_option("--name", reg.name, "Name of the tree (default: the file's stem)");
+  treg->add_option("--format", reg.format, "accuracy, matrix or auto (default auto)")
+      ->check(CLI::IsMember({"auto", "accuracy", "matrix"}));
+  treg->add_option("--queries", reg.queries,
+                   "Accuracy CSVs: queries to simulate per task (default: gemd's replay.queries)");
+  treg->add_option("--task", reg.task, "Matrix CSVs: the task the matrix answers (default matrix)");
+  treg->callback([&] { run = [&] { return TreeRegister(g, reg); }; });
+  tree->add_subcommand("list", "List registered trees")->callback([&] {
+    run = [&] { return TreeList(g); };
+  });
+  std::string tree_name;
+  auto* tshow = tree->add_subcommand("show", "Show a tree's models, digests and accuracies");
+  tshow->add_option("name", tree_name, "Tree name")->required();
+  tshow->callback([&] { run = [&] { return TreeShow(g, tree_name); }; });
+
+  auto* search = app.add_subcommand("search", "Start, follow, cancel, resume and list searches");
+  search->require_subcommand(1);
+  SearchStartArgs start;
+  auto* sstart = search->add_subcommand("start", "Queue a search job (returns its id)");
+  sstart->add_option("--tree", start.tree, "Registered tree")->required();
+  sstart->add_option("--task", start.task, "Task, e.g. gsm8k, mbpp, routerbench")->required();
+  sstart->add_option("--method", start.method, "Search method (default: paper)");
+  sstart->add_option("--queries-per-model,-N", start.queries_per_model,
+                     "Average queries per model N; budget = N x models (default 50)");
+  sstart->add_option("--seed", start.seed, "Seed of every random choice (default 0)");
+  sstart->add_flag("--wait", start.wait,
+                   "Follow the search with a progress bar and print its result when done");
+  sstart->callback([&] { run = [&] { return SearchStart(g, start); }; });
+  uint64_t job = 0;
+  bool resume_wait = false;
+  auto job_cmd = [&](const char* name, const char* help, std::function<int()> fn) {
+    auto* s = search->add_subcommand(name, help);
+    s->add_option("job", job, "Job id")->required();
+    s->callback([&, fn] { run = fn; });
+    return s;
+  };
+  job_cmd("status", "A job's state, progress and evaluations", [&] { return SearchStatus(g, job); });
+  job_cmd("watch", "Follow a job with a progress bar until it ends",
+          [&] { return SearchWatch(g, job); });
+  job_cmd("cancel", "Cancel a queued or running job", [&] { return SearchCancel(g, job); });
+  job_cmd("result", "The chosen model, confidence and rounds of a finished job",
+          [&] { return SearchResult(g, job); });
+  job_cmd("resume",
+          "Run an interrupted (or cancelled, failed) job again; cached evaluations are reused",
+          [&] { return SearchResume(g, job, resume_wait); })
+      ->add_flag("--wait", resume_wait, "Follow it and print the result");
+  std::string list_user, list_state;
+  auto* slist = search->add_subcommand("list", "List jobs, newest first");
+  slist->add_option("--user", list_user, "Only jobs started by this user");
+  slist->add_option("--state", list_state,
+                    "Only jobs in this state (queued, running, done, failed, cancelled, interrupted)");
+  slist->callback([&] { run = [&] { return SearchList(g, list_user, list_state); }; });
+
+  auto* cache = app.add_subcommand("cache", "The shared result cache");
+  cache->require_subcommand(1);
+  cache->add_subcommand("stats", "Counts of cached results, per task")->callback([&] {
+    run = [&] { return CacheStats(g); };
+  });
+  std::string ex_tree, ex_task, ex_out;
+  auto* cexp = cache->add_subcommand("export", "Export a task's cached results as a models x queries CSV");
+  cexp->add_option("--tree", ex_tree, "Tree")->required();
+  cexp->add_option("--task", ex_task, "Task")->required();
+  cexp->add_option("--out,-o", ex_out, "Output file (default: stdout)");
+  cexp->callback([&] { run = [&] { return CacheExport(g, ex_tree, ex_task, ex_out); }; });
+  CacheImportArgs imp;
+  auto* cimp = cache->add_subcommand(
+      "import", "Import results: our CSV (as exported) or an lm-evaluation-harness samples_*.jsonl");
+  cimp->add_option("file", imp.file, "File to import")->required()->check(CLI::ExistingFile);
+  cimp->add_option("--tree", imp.tree, "Tree the results belong to")->required();
+  cimp->add_option("--task", imp.task, "Task the results answer")->required();
+  cimp->add_option("--format", imp.format, "csv or lm-eval (default csv)")
+      ->check(CLI::IsMember({"csv", "lm-eval"}));
+  cimp->add_option("--model", imp.model, "lm-eval: index of the tree's model the samples are from");
+  cimp->callback([&] { run = [&] { return CacheImport(g, imp); }; });
+
+  std::string key_name, key_dir;
+  auto* keygen = app.add_subcommand(
+      "keygen", "Make a CURVE key pair NAME.key (secret) and NAME.pub (public) for tcp access");
+  keygen->add_option("name", key_name, "Key name (gemd records it as the user of your searches)")
+      ->required();
+  keygen->add_option("--dir", key_dir, "Directory to write to (default: .)");
+  keygen->callback([&] { run = [&] { return Keygen(key_name, key_dir); }; });
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
+  }
+  return run ? run() : 2;
+}

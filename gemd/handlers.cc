@@ -1,0 +1,86 @@
+// Copyright the gem authors. Dispatch, health and shutdown (handlers.h).
+#include "handlers.h"
+
+#include <unistd.h>
+#include <pwd.h>
+
+#include <spdlog/spdlog.h>
+
+namespace gemd {
+
+using gem::Status;
+namespace proto = gem::protocol;
+
+std::string PeerInfo::Describe() const {
+  if (transport == "tcp") return "curve key " + (curve_user.empty() ? "?" : curve_user);
+  if (uid >= 0) return "uid " + std::to_string(uid);
+  return transport.empty() ? "unknown" : transport + " peer";
+}
+
+std::string OwnerName(const PeerInfo& peer, const std::string& claimed) {
+  if (!claimed.empty()) return claimed;
+  if (!peer.curve_user.empty()) return peer.curve_user;
+  if (peer.uid >= 0) {
+    struct passwd pw, *res = nullptr;
+    char buf[1024];
+    if (getpwuid_r(static_cast<uid_t>(peer.uid), &pw, buf, sizeof(buf), &res) == 0 && res) {
+      return res->pw_name;
+    }
+    return "uid " + std::to_string(peer.uid);
+  }
+  return "unknown";
+}
+
+BodyResult HandleHealth(Context& ctx, const PeerInfo& peer) {
+  proto::HealthReply h;
+  State s = ctx.state.load(std::memory_order_acquire);
+  h.state = s == State::kReady ? "ready" : s == State::kStarting ? "starting" : "stopping";
+  if (s != State::kReady) h.stage = ctx.stage();
+  h.version = GEM_VERSION;
+  h.pid = ::getpid();
+  h.uptime_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - ctx.started_at)
+                   .count();
+  if (s == State::kReady) {
+    h.trees = static_cast<uint32_t>(ctx.trees->size());
+    h.jobs_queued = ctx.jobs->Count(proto::kJobQueued);
+    h.jobs_running = ctx.jobs->Count(proto::kJobRunning);
+    h.devices = ctx.scheduler->devices();
+  }
+  h.peer = peer.Describe();
+  h.request_types = proto::RequestTypes();
+  return proto::ReplyBody(std::move(h));
+}
+
+proto::Reply Dispatch(Context& ctx, const PeerInfo& peer, const proto::Request& req) {
+  proto::Reply reply;
+  reply.id = req.id;
+  reply.type = req.type;
+  BodyResult body = Status::Internal("unhandled request type " + req.type);
+  State s = ctx.state.load(std::memory_order_acquire);
+  if (std::holds_alternative<proto::HealthRequest>(req.body)) {
+    body = HandleHealth(ctx, peer);
+  } else if (std::holds_alternative<proto::ShutdownRequest>(req.body)) {
+    spdlog::info("shutdown requested by {}", peer.Describe());
+    ctx.shutdown_requested = true;
+    body = proto::ReplyBody(proto::ShutdownReply{"stopping"});
+  } else if (s == State::kStarting) {
+    body = Status::Unavailable("gemd is starting", "stage: " + ctx.stage() + "; retry shortly");
+  } else if (s == State::kStopping) {
+    body = Status::Unavailable("gemd is stopping");
+  } else if (req.type.rfind("tree.", 0) == 0) {
+    body = HandleTree(ctx, peer, req);
+  } else if (req.type.rfind("search.", 0) == 0) {
+    body = HandleSearch(ctx, peer, req);
+  } else if (req.type.rfind("cache.", 0) == 0) {
+    body = HandleCache(ctx, peer, req);
+  }
+  if (body.ok()) {
+    reply.body = std::move(*body);
+  } else {
+    reply.status = body.status();
+    spdlog::debug("{} from {}: {}", req.type, peer.Describe(), reply.status.ToString());
+  }
+  return reply;
+}
+
+}  // namespace gemd

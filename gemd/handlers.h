@@ -1,0 +1,41 @@
+// Copyright the gem authors. Request handlers: decoded request in, reply body out.
+//
+// Handlers run on the server thread and must return quickly: they read or change state, queue
+// jobs, and never run a search (workers do). Each returns a reply body or a Status that names the
+// problem; Dispatch turns either into the reply. search.watch is not here: it is a stream, kept
+// by the server (server.cc).
+#ifndef GEMD_HANDLERS_H_
+#define GEMD_HANDLERS_H_
+
+#include <cstdint>
+#include <string>
+
+#include "context.h"
+#include "gem/protocol.h"
+
+namespace gemd {
+
+// Who sent a request, as far as gemd can tell (auth.h).
+struct PeerInfo {
+  std::string transport;    // "ipc" or "tcp"
+  int64_t uid = -1;         // ipc: the peer process's uid (SO_PEERCRED), -1 unknown
+  std::string curve_user;   // tcp: the authorised key's name
+  std::string Describe() const;
+};
+
+gem::protocol::Reply Dispatch(Context& ctx, const PeerInfo& peer,
+                              const gem::protocol::Request& request);
+
+// Per-group handlers (handlers_*.cc).
+using BodyResult = gem::Result<gem::protocol::ReplyBody>;
+BodyResult HandleHealth(Context& ctx, const PeerInfo& peer);
+BodyResult HandleTree(Context& ctx, const PeerInfo& peer, const gem::protocol::Request& request);
+BodyResult HandleSearch(Context& ctx, const PeerInfo& peer, const gem::protocol::Request& request);
+BodyResult HandleCache(Context& ctx, const PeerInfo& peer, const gem::protocol::Request& request);
+
+// The name a job or tree records for its owner: the client's claim, else what the socket says.
+std::string OwnerName(const PeerInfo& peer, const std::string& claimed);
+
+}  // namespace gemd
+
+#endif  // GEMD_HANDLERS_H_

@@ -1,0 +1,133 @@
+// Copyright the gem authors. search.start, status, cancel, result, list, resume (watch is a
+// stream: server.cc).
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "gem/search.h"
+#include "handlers.h"
+
+namespace gemd {
+
+using gem::Status;
+namespace proto = gem::protocol;
+
+namespace {
+
+gem::Result<proto::JobInfo> FindJob(Context& ctx, uint64_t id) {
+  auto job = ctx.jobs->Get(id);
+  if (!job) return Status::NotFound("job " + std::to_string(id), "no such job (gemctl search list)");
+  return *job;
+}
+
+BodyResult Start(Context& ctx, const PeerInfo& peer, const proto::SearchStartRequest& r) {
+  auto tree = ctx.trees->Get(r.tree);
+  if (!tree) return Status::NotFound("tree '" + r.tree + "'", "not registered (gemctl tree list)");
+  const ReplayTask* task = tree->FindTask(r.task);
+  if (!task) {
+    return Status::NotFound("task '" + r.task + "'",
+                            "tree '" + r.tree + "' answers: " + tree->TaskList());
+  }
+  std::string method = r.method.empty() ? gem::kDefaultSearchMethod : r.method;
+  auto methods = gem::SearchMethods();
+  if (std::find(methods.begin(), methods.end(), method) == methods.end()) {
+    std::string list;
+    for (const auto& m : methods) list += (list.empty() ? "" : ", ") + m;
+    return Status::InvalidArgument("method '" + method + "'", "unknown; known methods: " + list);
+  }
+  const uint32_t q = task->population.matrix->num_queries();
+  if (r.queries_per_model == 0 || r.queries_per_model > q) {
+    return Status::InvalidArgument(
+        "queries_per_model " + std::to_string(r.queries_per_model),
+        "must be between 1 and the task's " + std::to_string(q) + " queries");
+  }
+  proto::JobInfo job;
+  job.tree = r.tree;
+  job.task = r.task;
+  job.method = method;
+  job.queries_per_model = r.queries_per_model;
+  job.seed = r.seed;
+  job.user = OwnerName(peer, r.user);
+  job.uid = peer.uid;
+  job.curve_key = peer.curve_user;
+  job.progress.budget = uint64_t{r.queries_per_model} * tree->model_digests.size();
+  auto created = ctx.jobs->Create(std::move(job));
+  if (!created.ok()) return created.status();
+  if (!ctx.scheduler->Enqueue(created->id)) return Status::Unavailable("gemd is stopping");
+  spdlog::info("job {} queued by {} ({}): {} / {} / {} N={} seed={}", created->id,
+               created->user, peer.Describe(), r.tree, r.task, method, r.queries_per_model,
+               r.seed);
+  return proto::ReplyBody(proto::JobReply{*created});
+}
+
+BodyResult Cancel(Context& ctx, uint64_t id) {
+  auto job = FindJob(ctx, id);
+  if (!job.ok()) return job.status();
+  if (proto::IsFinalJobState(job->status)) {
+    return Status::FailedPrecondition("job " + std::to_string(id), "is already " + job->status);
+  }
+  ctx.jobs->RequestStop(id, proto::kJobCancelled);
+  if (ctx.scheduler->Dequeue(id)) {
+    (void)ctx.jobs->Update(id, [](proto::JobInfo& j) {
+      j.status = proto::kJobCancelled;
+      j.error = "cancelled before it started";
+    });
+    ctx.jobs->ClearStop(id);
+  }
+  spdlog::info("job {} cancel requested", id);
+  return proto::ReplyBody(proto::JobReply{*ctx.jobs->Get(id)});
+}
+
+BodyResult Resume(Context& ctx, uint64_t id) {
+  auto job = FindJob(ctx, id);
+  if (!job.ok()) return job.status();
+  if (job->status != proto::kJobInterrupted && job->status != proto::kJobCancelled &&
+      job->status != proto::kJobFailed) {
+    return Status::FailedPrecondition(
+        "job " + std::to_string(id),
+        "is " + job->status + "; only interrupted, cancelled or failed jobs can be resumed");
+  }
+  ctx.jobs->ClearStop(id);
+  Status st = ctx.jobs->Update(id, [](proto::JobInfo& j) {
+    j.status = proto::kJobQueued;
+    j.error.clear();
+  });
+  if (!st.ok()) return st;
+  if (!ctx.scheduler->Enqueue(id)) return Status::Unavailable("gemd is stopping");
+  spdlog::info("job {} resumed", id);
+  return proto::ReplyBody(proto::JobReply{*ctx.jobs->Get(id)});
+}
+
+BodyResult Result(Context& ctx, uint64_t id) {
+  auto job = FindJob(ctx, id);
+  if (!job.ok()) return job.status();
+  if (job->status != proto::kJobDone) {
+    return Status::FailedPrecondition("job " + std::to_string(id),
+                                      "is " + job->status + ", not done: no result yet" +
+                                          (job->error.empty() ? "" : " (" + job->error + ")"));
+  }
+  auto r = ctx.jobs->GetResult(id);
+  if (!r.ok()) return r.status().WithContext("job " + std::to_string(id));
+  r->job = *job;
+  return proto::ReplyBody(std::move(*r));
+}
+
+}  // namespace
+
+BodyResult HandleSearch(Context& ctx, const PeerInfo& peer, const proto::Request& req) {
+  if (auto* r = std::get_if<proto::SearchStartRequest>(&req.body)) return Start(ctx, peer, *r);
+  if (auto* r = std::get_if<proto::SearchStatusRequest>(&req.body)) {
+    auto job = FindJob(ctx, r->job);
+    if (!job.ok()) return job.status();
+    return proto::ReplyBody(proto::JobReply{*job});
+  }
+  if (auto* r = std::get_if<proto::SearchCancelRequest>(&req.body)) return Cancel(ctx, r->job);
+  if (auto* r = std::get_if<proto::SearchResumeRequest>(&req.body)) return Resume(ctx, r->job);
+  if (auto* r = std::get_if<proto::SearchResultRequest>(&req.body)) return Result(ctx, r->job);
+  if (auto* r = std::get_if<proto::SearchListRequest>(&req.body)) {
+    return proto::ReplyBody(proto::JobListReply{ctx.jobs->List(r->user, r->state)});
+  }
+  return Status::NotSupported("request type '" + req.type + "'");
+}
+
+}  // namespace gemd

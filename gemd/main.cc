@@ -1,0 +1,172 @@
+// Copyright the gem authors. gemd: start-up in stages, wait, interrupt, shut down.
+//
+// As bitcoind's AppInit: each stage fails cleanly with a message naming what failed (exit 1),
+// and stopping is two steps: Interrupt (stop accepting work, stop running searches, wake
+// waiters) then Shutdown (join workers, close sockets and the store, release the lock).
+//   1. settings    flags + TOML (config.cc)
+//   2. lock        the data directory (datadir_lock.cc)
+//   3. bind        the sockets (server.cc): from here health is answered, state "starting"
+//   4. store       open RocksDB (<data_dir>/store): the result cache, jobs and trees
+//   5. trees       rebuild registered trees ("model load"; later: the resident base model)
+//   6. jobs        read job records; those cut off by a stop or crash become "interrupted"
+//   7. scheduler   one worker per device; READY=1
+#include <signal.h>
+#include <unistd.h>
+
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <thread>
+
+#include "config.h"
+#include "context.h"
+#include "datadir_lock.h"
+#include "notify.h"
+#include "server.h"
+
+namespace gemd {
+namespace {
+
+std::atomic<bool> g_signalled{false};
+void OnSignal(int) { g_signalled = true; }
+
+void InitLogging(const Config& c) {
+  std::shared_ptr<spdlog::logger> logger;
+  if (!c.log_file.empty()) {
+    logger = spdlog::basic_logger_mt("gemd", c.log_file);
+  } else {
+    logger = spdlog::stderr_logger_mt("gemd");
+  }
+  // journald stamps time and priority itself.
+  logger->set_pattern(std::getenv("JOURNAL_STREAM") ? "[%l] %v" : "%Y-%m-%d %H:%M:%S.%e [%l] %v");
+  logger->set_level(spdlog::level::from_str(c.log_level));
+  logger->flush_on(spdlog::level::info);
+  spdlog::set_default_logger(logger);
+}
+
+int Fail(const std::string& stage, const gem::Status& st) {
+  spdlog::critical("{} failed: {}", stage, st.ToString());
+  notify::Status("failed: " + stage + ": " + st.ToString());
+  return 1;
+}
+
+void Interrupt(Context& ctx) {
+  ctx.state.store(State::kStopping, std::memory_order_release);
+  notify::Stopping("stopping");
+  if (ctx.scheduler) ctx.scheduler->Interrupt();
+  if (ctx.jobs) {
+    for (const auto& job : ctx.jobs->List("", "")) {
+      if (job.status == gem::protocol::kJobRunning) {
+        ctx.jobs->RequestStop(job.id, gem::protocol::kJobInterrupted);
+      } else if (job.status == gem::protocol::kJobQueued) {
+        (void)ctx.jobs->Update(job.id, [](gem::protocol::JobInfo& j) {
+          j.status = gem::protocol::kJobInterrupted;
+          j.error = "gemd stopped before the job ran";
+        });
+      }
+    }
+  }
+}
+
+void Shutdown(Context& ctx, Server& server) {
+  if (ctx.scheduler) ctx.scheduler->Join();  // running searches end at their next batch
+  server.Stop();
+  ctx.scheduler.reset();
+  ctx.trees.reset();
+  ctx.jobs.reset();
+  ctx.cache.reset();  // closes RocksDB
+  spdlog::info("gemd stopped");
+}
+
+int AppMain(int argc, char** argv) {
+  Context ctx;
+  bool exit_now = false;
+  int exit_code = 0;
+  gem::Status st = LoadConfig(argc, argv, &ctx.config, &exit_now, &exit_code);
+  if (exit_now) return exit_code;
+  if (!st.ok()) {
+    std::fprintf(stderr, "gemd: %s\n", st.ToString().c_str());
+    return 1;
+  }
+  InitLogging(ctx.config);
+  spdlog::info("gemd {} starting (pid {}, data dir {})", GEM_VERSION, ::getpid(),
+               ctx.config.data_dir);
+
+  struct sigaction sa {};
+  sa.sa_handler = OnSignal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  ctx.SetStage("locking the data directory");
+  notify::Status(ctx.stage());
+  DataDirLock lock;
+  st = DataDirLock::Acquire(ctx.config.data_dir, &lock);
+  if (!st.ok()) return Fail("data directory lock", st);
+
+  ctx.SetStage("binding sockets");
+  notify::Status(ctx.stage());
+  Server server(ctx);
+  st = server.Start();
+  if (!st.ok()) return Fail("socket bind", st);
+
+  ctx.SetStage("opening the store");
+  notify::Status(ctx.stage());
+  gem::StoreOptions so;
+  so.sync = ctx.config.store_sync;
+  auto cache = gem::Cache::Open(ctx.config.data_dir + "/store", so);
+  if (!cache.ok()) {
+    server.Stop();
+    return Fail("store", cache.status());
+  }
+  ctx.cache = std::move(*cache);
+
+  ctx.SetStage("loading trees");
+  notify::Status(ctx.stage());
+  ctx.trees = std::make_unique<TreeRegistry>(ctx.cache.get(), ctx.config);
+  st = ctx.trees->LoadAll();
+  if (!st.ok()) {
+    server.Stop();
+    return Fail("trees", st);
+  }
+
+  ctx.SetStage("loading jobs");
+  notify::Status(ctx.stage());
+  ctx.jobs = std::make_unique<JobTable>(ctx.cache->store());
+  st = ctx.jobs->Load();
+  if (!st.ok()) {
+    server.Stop();
+    return Fail("jobs", st);
+  }
+
+  std::vector<std::string> devices;
+  for (uint32_t i = 0; i < ctx.config.cpu_workers; ++i) devices.push_back("cpu:" + std::to_string(i));
+  Context* c = &ctx;
+  ctx.scheduler = std::make_unique<Scheduler>(
+      devices, [c](uint64_t job, const std::string& device) { RunJob(*c, job, device); });
+  ctx.scheduler->Start();
+  ctx.SetStage("");
+  ctx.state.store(State::kReady, std::memory_order_release);
+  std::string summary = "ready: " + std::to_string(ctx.trees->size()) + " trees, " +
+                        std::to_string(devices.size()) + " devices";
+  notify::Ready(summary);
+  spdlog::info("{}", summary);
+
+  while (!g_signalled.load() && !ctx.shutdown_requested.load()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  spdlog::info("stopping ({})", g_signalled.load() ? "signal" : "shutdown request");
+  Interrupt(ctx);
+  Shutdown(ctx, server);
+  return 0;
+}
+
+}  // namespace
+}  // namespace gemd
+
+int main(int argc, char** argv) { return gemd::AppMain(argc, argv); }

@@ -1,0 +1,309 @@
+// Copyright the gem authors. The tree registry (trees.h).
+#include "trees.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+
+namespace gemd {
+
+using gem::Digest;
+using gem::Hasher;
+using gem::Result;
+using gem::Status;
+namespace proto = gem::protocol;
+
+std::string TaskNameOfColumn(std::string_view column) {
+  std::string s(column);
+  auto strip = [&](std::string_view suffix) {
+    if (s.size() > suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0)
+      s.resize(s.size() - suffix.size());
+  };
+  strip("_pct");
+  strip("_total");
+  return s;
+}
+
+Digest ReplayModelDigest(const Digest& content, uint32_t row) {
+  Hasher h;
+  return h.Field("gem.replay.model.v1").Field(content.Bytes()).Field(uint64_t{row}).Finish();
+}
+
+Digest ReplayTaskDigest(const Digest& content, std::string_view task, std::string_view sim) {
+  Hasher h;
+  return h.Field("gem.replay.task.v1").Field(content.Bytes()).Field(task).Field(sim).Finish();
+}
+
+Digest ReplayQueryDigest(const Digest& content, std::string_view task, std::string_view sim,
+                         uint32_t query) {
+  Hasher h;
+  return h.Field("gem.replay.query.v1")
+      .Field(content.Bytes())
+      .Field(task)
+      .Field(sim)
+      .Field(uint64_t{query})
+      .Finish();
+}
+
+Digest ReplayConfigDigest() {
+  gem::EvalConfig c;
+  c.engine_version = "gem.replay.v1";
+  return gem::ConfigDigest(c);
+}
+
+const ReplayTask* ReplayTree::FindTask(std::string_view name) const {
+  for (const auto& t : tasks)
+    if (t.name == name) return &t;
+  return nullptr;
+}
+
+std::string ReplayTree::TaskList() const {
+  std::string s;
+  for (const auto& t : tasks) s += (s.empty() ? "" : ", ") + t.name;
+  return s;
+}
+
+namespace {
+
+// The header fields of the first line that is neither blank nor a '#' comment.
+std::vector<std::string> HeaderFields(std::string_view text) {
+  std::vector<std::string> out;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view line = text.substr(pos, end - pos);
+    pos = end + 1;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.empty() || line[0] == '#') continue;
+    size_t start = 0;
+    while (true) {
+      size_t comma = line.find(',', start);
+      std::string f(line.substr(start, comma == std::string_view::npos ? line.npos : comma - start));
+      f.erase(0, f.find_first_not_of(" \t\""));
+      while (!f.empty() && (f.back() == ' ' || f.back() == '"' || f.back() == '\t')) f.pop_back();
+      out.push_back(f);
+      if (comma == std::string_view::npos) break;
+      start = comma + 1;
+    }
+    break;
+  }
+  return out;
+}
+
+bool EndsWith(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+Status ValidName(const std::string& name) {
+  if (name.empty() || name.size() > 64) {
+    return Status::InvalidArgument("tree name '" + name + "'", "must be 1 to 64 characters");
+  }
+  for (char c : name) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-')) {
+      return Status::InvalidArgument("tree name '" + name + "'",
+                                     "may only use letters, digits, '.', '_' and '-'");
+    }
+  }
+  return Status::OK();
+}
+
+std::string Simulation(const proto::StoredTree& r) {
+  if (r.info.format == "matrix") return "matrix";
+  char buf[96];
+  std::snprintf(buf, sizeof(buf), "sim:%llu:%u:%.17g",
+                static_cast<unsigned long long>(r.info.sim_seed), r.info.num_queries, r.agreement);
+  return buf;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<const ReplayTree>> BuildReplayTree(const proto::StoredTree& record) {
+  auto tree = std::make_shared<ReplayTree>();
+  tree->record = record;
+  const std::string& text = record.source.content;
+  const std::string label = record.source.file_name.empty() ? record.info.name
+                                                            : record.source.file_name;
+  tree->content_digest = gem::Sha256(text);
+  tree->config_digest = ReplayConfigDigest();
+  const std::string sim = Simulation(record);
+  if (record.info.format == "accuracy") {
+    for (const std::string& col : HeaderFields(text)) {
+      if (!EndsWith(col, "_pct")) continue;
+      gem::TreeCsvOptions opt;
+      opt.metric = col;
+      opt.popularity_column = "diameter_pt";
+      auto table = gem::ParseTreeCsv(text, opt, label);
+      if (!table.ok()) return table.status();
+      gem::SimulationOptions so;
+      so.num_queries = record.info.num_queries;
+      so.seed = record.info.sim_seed;
+      so.agreement = record.agreement;
+      auto pop = gem::SimulatePopulation(*table, so);
+      if (!pop.ok()) return pop.status().WithContext(label + ", column " + col);
+      if (tree->model_ids.empty()) {
+        tree->model_ids = table->model_ids;
+        tree->popularity = table->popularity;
+      } else if (tree->model_ids.size() != table->model_ids.size()) {
+        return Status::InvalidArgument(label, "columns disagree on the number of models");
+      }
+      ReplayTask task;
+      task.column = col;
+      task.name = TaskNameOfColumn(col);
+      task.population = std::move(*pop);
+      tree->tasks.push_back(std::move(task));
+    }
+    if (tree->tasks.empty()) {
+      return Status::InvalidArgument(label, "no accuracy column (a header field ending in _pct)");
+    }
+  } else if (record.info.format == "matrix") {
+    auto pop = gem::ParseMatrixCsv(text, label);
+    if (!pop.ok()) return pop.status();
+    ReplayTask task;
+    task.name = record.source.task.empty() ? "matrix" : record.source.task;
+    tree->model_ids = pop->model_ids;
+    tree->popularity = pop->popularity;
+    task.population = std::move(*pop);
+    tree->tasks.push_back(std::move(task));
+  } else {
+    return Status::InvalidArgument("format '" + record.info.format + "'",
+                                   "must be accuracy, matrix or auto");
+  }
+  std::sort(tree->tasks.begin(), tree->tasks.end(),
+            [](const ReplayTask& a, const ReplayTask& b) { return a.name < b.name; });
+  const uint32_t models = tree->tasks[0].population.size();
+  if (models == 0) return Status::InvalidArgument(label, "no models");
+  if (tree->model_ids.size() != models) tree->model_ids.resize(models);
+  for (uint32_t i = 0; i < models; ++i) {
+    if (tree->model_ids[i].empty()) tree->model_ids[i] = std::to_string(i);
+    tree->model_digests.push_back(ReplayModelDigest(tree->content_digest, i));
+  }
+  for (auto& task : tree->tasks) {
+    task.digest = ReplayTaskDigest(tree->content_digest, task.name, sim);
+    const uint32_t q = task.population.matrix->num_queries();
+    task.query_digests.reserve(q);
+    for (uint32_t j = 0; j < q; ++j) {
+      task.query_digests.push_back(ReplayQueryDigest(tree->content_digest, task.name, sim, j));
+    }
+  }
+  return std::shared_ptr<const ReplayTree>(std::move(tree));
+}
+
+TreeRegistry::TreeRegistry(gem::Cache* cache, const Config& config)
+    : cache_(cache), config_(config) {}
+
+Status TreeRegistry::LoadAll() {
+  std::vector<proto::StoredTree> records;
+  Status scan = cache_->store()->Scan(gem::Family::kTrees, "", [&](std::string_view key,
+                                                                    std::string_view value) {
+    proto::StoredTree r;
+    Status st = proto::DecodeRecord(value, &r);
+    if (!st.ok()) {
+      spdlog::error("tree record '{}' skipped: {}", key, st.ToString());
+    } else {
+      records.push_back(std::move(r));
+    }
+    return true;
+  });
+  GEM_RETURN_IF_ERROR(scan);
+  for (const auto& r : records) {
+    auto tree = BuildReplayTree(r);
+    if (!tree.ok()) {
+      spdlog::error("tree '{}' not loaded: {}", r.info.name, tree.status().ToString());
+      continue;
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    trees_[r.info.name] = *tree;
+  }
+  return Status::OK();
+}
+
+Result<proto::TreeInfo> TreeRegistry::Register(const proto::TreeRegisterRequest& req,
+                                               const std::string& registered_by) {
+  GEM_RETURN_IF_ERROR(ValidName(req.name));
+  if (req.content.empty()) {
+    return Status::InvalidArgument("tree '" + req.name + "'", "the replay file is empty");
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (trees_.count(req.name)) {
+      return Status::FailedPrecondition("tree '" + req.name + "'", "is already registered");
+    }
+  }
+  proto::StoredTree record;
+  record.source = req;
+  record.info.name = req.name;
+  record.info.file_name = req.file_name;
+  record.info.digest = gem::Sha256(req.content).Hex();
+  record.info.registered_by = registered_by;
+  record.info.registered_at = std::chrono::duration_cast<std::chrono::seconds>(
+                                  std::chrono::system_clock::now().time_since_epoch())
+                                  .count();
+  std::string format = req.format.empty() ? "auto" : req.format;
+  if (format == "auto") {
+    format = "matrix";
+    for (const auto& f : HeaderFields(req.content))
+      if (EndsWith(f, "_pct")) format = "accuracy";
+  }
+  record.info.format = format;
+  if (format == "accuracy") {
+    record.info.num_queries = req.queries ? req.queries : config_.replay_queries;
+    record.info.sim_seed = config_.replay_sim_seed;
+    record.agreement = config_.replay_agreement;
+  }
+  auto built = BuildReplayTree(record);
+  if (!built.ok()) return built.status().WithContext("tree '" + req.name + "'");
+  const ReplayTree& tree = **built;
+  record.info.num_models = static_cast<uint32_t>(tree.model_digests.size());
+  record.info.num_queries = tree.tasks[0].population.matrix->num_queries();
+  for (const auto& t : tree.tasks) record.info.tasks.push_back(t.name);
+  // The tree keeps its own copy of the record; give it the completed info.
+  const_cast<ReplayTree&>(tree).record = record;
+
+  // Labels make exports and `cache stats` readable; the digests stay the identity.
+  std::vector<gem::Label> labels;
+  for (size_t i = 0; i < tree.model_digests.size(); ++i) {
+    labels.push_back({gem::LabelKind::kModel, tree.model_digests[i],
+                      req.name + "/" + tree.model_ids[i]});
+  }
+  labels.push_back({gem::LabelKind::kConfig, tree.config_digest, "replay"});
+  GEM_RETURN_IF_ERROR(cache_->SetLabels(labels));
+  for (const auto& t : tree.tasks) {
+    std::vector<std::string> ids;
+    ids.reserve(t.query_digests.size());
+    for (size_t j = 0; j < t.query_digests.size(); ++j) ids.push_back("q" + std::to_string(j));
+    GEM_RETURN_IF_ERROR(cache_->RegisterTask(t.digest, req.name + "/" + t.name, t.query_digests, ids));
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (trees_.count(req.name)) {
+      return Status::FailedPrecondition("tree '" + req.name + "'", "is already registered");
+    }
+    GEM_RETURN_IF_ERROR(
+        cache_->store()->Put(gem::Family::kTrees, req.name, proto::EncodeRecord(record)));
+    trees_[req.name] = *built;
+  }
+  return record.info;
+}
+
+std::shared_ptr<const ReplayTree> TreeRegistry::Get(std::string_view name) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = trees_.find(name);
+  return it == trees_.end() ? nullptr : it->second;
+}
+
+std::vector<proto::TreeInfo> TreeRegistry::List() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<proto::TreeInfo> out;
+  for (const auto& [name, t] : trees_) out.push_back(t->record.info);
+  return out;
+}
+
+size_t TreeRegistry::size() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return trees_.size();
+}
+
+}  // namespace gemd
