@@ -5,13 +5,13 @@
 //
 // For each of llama-3-instruct, qwen3 and mistral-7b-v0.1 in DIR/data/tokenizers (default: the
 // ../shared beside the checkout): load time of tokenizer.json + tokenizer_config.json (best of
-// 3, wall clock and process CPU time), then Encode and Decode over N MB (default 4) of text made of llama.cpp's 46 test strings
-// repeated, single thread. Prints one line per tokenizer.
+// 3, wall clock and process CPU time), then Encode and Decode over N MB (default 4) of text made of
+// llama.cpp's 46 test strings repeated, single thread. Prints one line per tokenizer.
 #include <chrono>
-#include <ctime>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -59,8 +59,8 @@ int main(int argc, char** argv) {
     for (int rep = 0; rep < 3; ++rep) {
       const auto t0 = std::chrono::steady_clock::now();
       const std::clock_t c0 = std::clock();
-      auto r = gem::Tokenizer::FromJsonFile(base + "/tokenizer.json",
-                                            base + "/tokenizer_config.json");
+      auto r =
+          gem::Tokenizer::FromJsonFile(base + "/tokenizer.json", base + "/tokenizer_config.json");
       load = std::min(load, Seconds(t0));
       load_cpu = std::min(load_cpu, static_cast<double>(std::clock() - c0) / CLOCKS_PER_SEC);
       if (!r.ok()) {
@@ -75,10 +75,11 @@ int main(int argc, char** argv) {
     t0 = std::chrono::steady_clock::now();
     const std::string back = tok->Decode(ids);
     const double dec = Seconds(t0);
-    std::printf("%-17s load %5.0f ms (cpu %4.0f ms) | encode %5.2f MB/s %8.0f tok/s | decode %6.1f MB/s | "
-                "%zu tokens, round trip %s\n",
-                name, load * 1e3, load_cpu * 1e3, text.size() / enc / 1e6, ids.size() / enc,
-                back.size() / dec / 1e6, ids.size(), back == text ? "exact" : "DIFFERS");
+    std::printf(
+        "%-17s load %5.0f ms (cpu %4.0f ms) | encode %5.2f MB/s %8.0f tok/s | decode %6.1f MB/s | "
+        "%zu tokens, round trip %s\n",
+        name, load * 1e3, load_cpu * 1e3, text.size() / enc / 1e6, ids.size() / enc,
+        back.size() / dec / 1e6, ids.size(), back == text ? "exact" : "DIFFERS");
   }
   return 0;
 }

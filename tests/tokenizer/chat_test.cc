@@ -10,13 +10,14 @@
 // prompt before the user text with a blank line, as Mistral's later templates do. Llama 2 and
 // the default-system templates (Qwen2.5, SmolLM2) are short excerpts quoted from memory of
 // those models' templates, not from files here.
-#include <filesystem>
-#include <fstream>
+#include "gem/chat.h"
 
 #include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "gem/chat.h"
 #include "gem/tokenizer.h"
 #include "vocab_cases.h"
 

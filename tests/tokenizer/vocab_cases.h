@@ -162,18 +162,74 @@ class GgufMeta {
   }
   bool Scalar(uint32_t type, int64_t* i, double* d, bool* b) {
     switch (type) {
-      case 0: { uint8_t x; if (!Get(&x)) return false; *i = x; return true; }
-      case 1: { int8_t x; if (!Get(&x)) return false; *i = x; return true; }
-      case 2: { uint16_t x; if (!Get(&x)) return false; *i = x; return true; }
-      case 3: { int16_t x; if (!Get(&x)) return false; *i = x; return true; }
-      case 4: { uint32_t x; if (!Get(&x)) return false; *i = x; return true; }
-      case 5: { int32_t x; if (!Get(&x)) return false; *i = x; return true; }
-      case 6: { float x; if (!Get(&x)) return false; *d = x; return true; }
-      case 7: { uint8_t x; if (!Get(&x)) return false; *b = x != 0; return true; }
-      case 10: { uint64_t x; if (!Get(&x)) return false; *i = static_cast<int64_t>(x); return true; }
-      case 11: { int64_t x; if (!Get(&x)) return false; *i = x; return true; }
-      case 12: { double x; if (!Get(&x)) return false; *d = x; return true; }
-      default: return false;
+      case 0: {
+        uint8_t x;
+        if (!Get(&x)) return false;
+        *i = x;
+        return true;
+      }
+      case 1: {
+        int8_t x;
+        if (!Get(&x)) return false;
+        *i = x;
+        return true;
+      }
+      case 2: {
+        uint16_t x;
+        if (!Get(&x)) return false;
+        *i = x;
+        return true;
+      }
+      case 3: {
+        int16_t x;
+        if (!Get(&x)) return false;
+        *i = x;
+        return true;
+      }
+      case 4: {
+        uint32_t x;
+        if (!Get(&x)) return false;
+        *i = x;
+        return true;
+      }
+      case 5: {
+        int32_t x;
+        if (!Get(&x)) return false;
+        *i = x;
+        return true;
+      }
+      case 6: {
+        float x;
+        if (!Get(&x)) return false;
+        *d = x;
+        return true;
+      }
+      case 7: {
+        uint8_t x;
+        if (!Get(&x)) return false;
+        *b = x != 0;
+        return true;
+      }
+      case 10: {
+        uint64_t x;
+        if (!Get(&x)) return false;
+        *i = static_cast<int64_t>(x);
+        return true;
+      }
+      case 11: {
+        int64_t x;
+        if (!Get(&x)) return false;
+        *i = x;
+        return true;
+      }
+      case 12: {
+        double x;
+        if (!Get(&x)) return false;
+        *d = x;
+        return true;
+      }
+      default:
+        return false;
     }
   }
   bool ReadValue(uint32_t type, Value* v) {

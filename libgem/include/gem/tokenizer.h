@@ -46,10 +46,10 @@ struct GgufVocab {
                                      // 3 control, 4 user-defined, 5 unused, 6 byte (may be empty)
   std::vector<std::string> merges;   // tokenizer.ggml.merges, "left right" (required for "gpt2")
   int32_t bos_id = -1, eos_id = -1, pad_id = -1, unk_id = -1;
-  int32_t eot_id = -1;               // tokenizer.ggml.eot_token_id, when present
-  bool add_bos = false;              // tokenizer.ggml.add_bos_token
-  bool add_space_prefix = true;      // tokenizer.ggml.add_space_prefix ("llama" only)
-  std::string chat_template;         // tokenizer.chat_template
+  int32_t eot_id = -1;           // tokenizer.ggml.eot_token_id, when present
+  bool add_bos = false;          // tokenizer.ggml.add_bos_token
+  bool add_space_prefix = true;  // tokenizer.ggml.add_space_prefix ("llama" only)
+  std::string chat_template;     // tokenizer.chat_template
 };
 
 class Tokenizer {

@@ -21,9 +21,7 @@ void BpeMerges::Apply(std::vector<int32_t>* ids_ptr) const {
     int32_t rank;
     int32_t pos;  // left position
     int32_t left_id, right_id, merged;
-    bool operator>(const Cand& o) const {
-      return rank != o.rank ? rank > o.rank : pos > o.pos;
-    }
+    bool operator>(const Cand& o) const { return rank != o.rank ? rank > o.rank : pos > o.pos; }
   };
   std::vector<int32_t> prev(n), next(n);
   std::vector<char> alive(n, 1);

@@ -137,8 +137,7 @@ std::string RenderChat(ChatFormat f, const ChatPrompt& p, bool add_generation_pr
       out = "<s>[INST] " + (sys ? p.system + "\n\n" : std::string()) + p.user + " [/INST]";
       break;
     case ChatFormat::kLlama2: {
-      const std::string content =
-          sys ? "<<SYS>>\n" + p.system + "\n<</SYS>>\n\n" + p.user : p.user;
+      const std::string content = sys ? "<<SYS>>\n" + p.system + "\n<</SYS>>\n\n" + p.user : p.user;
       out = "<s>[INST] " + std::string(tok::TrimAsciiSpace(content)) + " [/INST]";
       break;
     }

@@ -87,8 +87,8 @@ class Reader : public nlohmann::json_sax<json> {
     stack_.pop_back();
     return true;
   }
-  bool parse_error(std::size_t pos, const std::string&, const nlohmann::detail::exception& e)
-      override {
+  bool parse_error(std::size_t pos, const std::string&,
+                   const nlohmann::detail::exception& e) override {
     return Fail("not valid JSON (byte " + std::to_string(pos) + "): " + e.what());
   }
 

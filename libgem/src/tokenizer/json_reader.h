@@ -7,11 +7,10 @@
 #define GEM_TOKENIZER_JSON_READER_H_
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "gem/status.h"
 
@@ -20,8 +19,8 @@ namespace gem::tok {
 struct TokenizerJson {
   nlohmann::json root;  // the file without model.vocab and model.merges
   bool has_vocab = false;
-  std::vector<std::pair<std::string, int64_t>> vocab;           // model.vocab, in file order
-  std::vector<std::pair<std::string, std::string>> merges;      // model.merges, either form
+  std::vector<std::pair<std::string, int64_t>> vocab;       // model.vocab, in file order
+  std::vector<std::pair<std::string, std::string>> merges;  // model.merges, either form
 };
 
 // Parses `text`. Corruption (message without the path) when it is not JSON, or model.vocab /

@@ -26,10 +26,11 @@ struct PreSpec {
 };
 
 // The default of llama.cpp for an unrecognised or missing pre (LLAMA_VOCAB_PRE_TYPE_DEFAULT).
-const PreSpec kDefaultPre{{R"([\p{P}\$\+<=>\^~\|]+)",
-                           R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S))",
-                           R"(\p{N}+)", "[0-9][0-9][0-9]"},
-                          false};
+const PreSpec kDefaultPre{
+    {R"([\p{P}\$\+<=>\^~\|]+)",
+     R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S))", R"(\p{N}+)",
+     "[0-9][0-9][0-9]"},
+    false};
 
 // Returns false when `pre` is not one we know.
 bool PreFor(std::string_view pre, PreSpec* spec) {
@@ -43,8 +44,7 @@ bool PreFor(std::string_view pre, PreSpec* spec) {
     *spec = PreSpec{{tok::kLlama3Regex}, is({"llama3", "llama-v3", "llama-bpe", "falcon3"})};
   } else if (is({"qwen2", "deepseek-r1-qwen", "stablelm2"})) {
     *spec = PreSpec{{tok::kQwen2Regex}, false};
-  } else if (is({"smollm", "starcoder", "refact", "command-r", "codeshell", "exaone",
-                 "minerva"})) {
+  } else if (is({"smollm", "starcoder", "refact", "command-r", "codeshell", "exaone", "minerva"})) {
     // Digits(individual_digits=true) then ByteLevel(use_regex=true), as in SmolLM2's
     // tokenizer.json.
     *spec = PreSpec{{R"(\p{N})", tok::kGpt2Regex}, false};
@@ -121,8 +121,7 @@ Status Build(const GgufVocab& v, Impl* impl) {
       impl->strip_leading_space = true;
     }
   } else {
-    return Status::NotSupported("tokenizer.ggml.model '" + v.model +
-                                "' (supported: gpt2, llama)");
+    return Status::NotSupported("tokenizer.ggml.model '" + v.model + "' (supported: gpt2, llama)");
   }
 
   for (int32_t id = 0; id < n; ++id) {

@@ -1,8 +1,7 @@
 // Copyright the gem authors. Tokenizer::FromJsonFile: Hugging Face tokenizer.json (+ config).
 #include <fstream>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "gem/tokenizer.h"
 #include "tokenizer/json_reader.h"
@@ -90,18 +89,19 @@ Status LoadPreTokenizer(const json& root, bool* byte_level, bool* metaspace, Imp
     if (type == "Split") {
       const json& pat = s->value("pattern", json::object());
       const bool literal = pat.contains("String");
-      const std::string pattern =
-          literal ? pat.value("String", "") : pat.value("Regex", "");
+      const std::string pattern = literal ? pat.value("String", "") : pat.value("Regex", "");
       if (s->value("behavior", "") != "Isolated" || s->value("invert", false)) {
-        return Status::NotSupported("Split pre-tokenizer other than behavior=Isolated, "
-                                    "invert=false: " + s->dump());
+        return Status::NotSupported(
+            "Split pre-tokenizer other than behavior=Isolated, "
+            "invert=false: " +
+            s->dump());
       }
       auto re = tok::Regex::Compile(pattern, literal);
       if (!re.ok()) return re.status();
       impl->pre.AddStage(*re);
     } else if (type == "Digits") {
-      auto re = tok::Regex::Compile(s->value("individual_digits", false) ? "\\p{N}" : "\\p{N}+",
-                                    false);
+      auto re =
+          tok::Regex::Compile(s->value("individual_digits", false) ? "\\p{N}" : "\\p{N}+", false);
       if (!re.ok()) return re.status();
       impl->pre.AddStage(*re);
     } else if (type == "ByteLevel") {
@@ -290,8 +290,9 @@ Status Load(const std::string& path, const std::string& config_path, Impl* impl)
       }
     }
   } else {
-    return Status::NotSupported(path, "BPE without a ByteLevel pre-tokenizer or a SentencePiece "
-                                      "layout (Metaspace / Prepend+Replace / byte_fallback)");
+    return Status::NotSupported(path,
+                                "BPE without a ByteLevel pre-tokenizer or a SentencePiece "
+                                "layout (Metaspace / Prepend+Replace / byte_fallback)");
   }
   if (impl->model == Impl::Model::kByteLevelBpe && impl->pre.empty()) {
     // ByteLevel(use_regex=false) with no Split: HF would then run BPE on the whole text.
@@ -313,8 +314,8 @@ Status Load(const std::string& path, const std::string& config_path, Impl* impl)
 
 }  // namespace
 
-Result<std::unique_ptr<Tokenizer>> Tokenizer::FromJsonFile(const std::string& tokenizer_json_path,
-                                                           const std::string& tokenizer_config_path) {
+Result<std::unique_ptr<Tokenizer>> Tokenizer::FromJsonFile(
+    const std::string& tokenizer_json_path, const std::string& tokenizer_config_path) {
   auto impl = std::make_unique<Impl>();
   try {
     GEM_RETURN_IF_ERROR(Load(tokenizer_json_path, tokenizer_config_path, impl.get()));

@@ -16,7 +16,8 @@ void SpmScoresEncode(std::string_view text, const TokenMap& vocab, std::span<con
   };
   std::vector<Sym> syms;
   for (size_t off = 0; off < text.size();) {
-    const size_t len = std::min(Utf8SeqLen(static_cast<unsigned char>(text[off])), text.size() - off);
+    const size_t len =
+        std::min(Utf8SeqLen(static_cast<unsigned char>(text[off])), text.size() - off);
     const int i = static_cast<int>(syms.size());
     syms.push_back(Sym{i - 1, off + len < text.size() ? i + 1 : -1, off, len});
     off += len;

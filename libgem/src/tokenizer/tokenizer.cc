@@ -167,8 +167,8 @@ void Tokenizer::Impl::EncodeSegment(std::string_view segment, bool at_text_start
   for (std::string_view word : words) {
     ids.clear();
     for (size_t i = 0; i < word.size();) {
-      const size_t len = std::min(tok::Utf8SeqLen(static_cast<unsigned char>(word[i])),
-                                  word.size() - i);
+      const size_t len =
+          std::min(tok::Utf8SeqLen(static_cast<unsigned char>(word[i])), word.size() - i);
       const std::string_view ch = word.substr(i, len);
       const int32_t id = tok::Lookup(token_to_id, ch);
       if (id >= 0) {

@@ -27,31 +27,31 @@ struct Tokenizer::Impl {
   // Where a U+2581 is put in front of a text segment (SentencePiece models only).
   enum class SpacePrefix {
     kNone,
-    kAlways,       // every segment, unconditionally (HF Prepend normalizer, llama.cpp SPM)
-    kMetaAlways,   // every segment not already starting with U+2581 (Metaspace "always")
-    kMetaFirst,    // only the segment at the start of the text (Metaspace "first")
+    kAlways,      // every segment, unconditionally (HF Prepend normalizer, llama.cpp SPM)
+    kMetaAlways,  // every segment not already starting with U+2581 (Metaspace "always")
+    kMetaFirst,   // only the segment at the start of the text (Metaspace "first")
   };
 
   Model model = Model::kByteLevelBpe;
-  std::vector<std::string> tokens;    // id -> vocabulary text ("" for an unused id)
-  tok::TokenMap token_to_id;          // vocabulary text -> id (regular and added tokens)
-  std::vector<uint8_t> is_special;    // id -> 1 for control/special tokens
-  std::vector<uint8_t> is_verbatim;   // id -> 1 when decoded as its text (added tokens)
-  std::vector<std::string> pieces;    // id -> decoded bytes (filled by Finish())
+  std::vector<std::string> tokens;   // id -> vocabulary text ("" for an unused id)
+  tok::TokenMap token_to_id;         // vocabulary text -> id (regular and added tokens)
+  std::vector<uint8_t> is_special;   // id -> 1 for control/special tokens
+  std::vector<uint8_t> is_verbatim;  // id -> 1 when decoded as its text (added tokens)
+  std::vector<std::string> pieces;   // id -> decoded bytes (filled by Finish())
 
-  tok::BpeMerges merges;              // kByteLevelBpe, kSpmMerges
-  std::vector<float> scores;          // kSpmScores
-  tok::PreTokenizer pre;              // kByteLevelBpe (and Metaspace split)
+  tok::BpeMerges merges;      // kByteLevelBpe, kSpmMerges
+  std::vector<float> scores;  // kSpmScores
+  tok::PreTokenizer pre;      // kByteLevelBpe (and Metaspace split)
   tok::AddedTokenMatcher added;
 
-  bool nfc = false;                   // NFC-normalise text segments (Qwen)
-  bool ignore_merges = false;         // a piece that is itself a token is taken whole (Llama 3)
+  bool nfc = false;                      // NFC-normalise text segments (Qwen)
+  bool ignore_merges = false;            // a piece that is itself a token is taken whole (Llama 3)
   bool byte_level_prefix_space = false;  // HF ByteLevel add_prefix_space
-  bool byte_fallback = false;         // unknown characters become <0xNN> tokens
-  bool escape_spaces = false;         // ' ' -> U+2581 (SentencePiece)
-  bool metaspace_split = false;       // split before every U+2581 (Metaspace split=true)
+  bool byte_fallback = false;            // unknown characters become <0xNN> tokens
+  bool escape_spaces = false;            // ' ' -> U+2581 (SentencePiece)
+  bool metaspace_split = false;          // split before every U+2581 (Metaspace split=true)
   SpacePrefix space_prefix = SpacePrefix::kNone;
-  bool strip_leading_space = false;   // Decode drops one leading ' ' (SentencePiece decoders)
+  bool strip_leading_space = false;  // Decode drops one leading ' ' (SentencePiece decoders)
 
   std::array<int32_t, 256> byte_token{};  // byte -> id of its <0xNN> token (or -1)
   std::array<int32_t, 256> byte_char{};   // byte -> id of its byte-level character (or -1)
