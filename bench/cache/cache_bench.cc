@@ -51,10 +51,14 @@ int main(int argc, char** argv) {
   bool sync = true;
   std::string dir;
   for (int i = 1; i + 1 < argc; i += 2) {
-    if (!std::strcmp(argv[i], "--results")) n = std::strtoull(argv[i + 1], nullptr, 10);
-    else if (!std::strcmp(argv[i], "--batch")) batch = std::strtoul(argv[i + 1], nullptr, 10);
-    else if (!std::strcmp(argv[i], "--sync")) sync = std::strcmp(argv[i + 1], "0") != 0;
-    else if (!std::strcmp(argv[i], "--dir")) dir = argv[i + 1];
+    if (!std::strcmp(argv[i], "--results"))
+      n = std::strtoull(argv[i + 1], nullptr, 10);
+    else if (!std::strcmp(argv[i], "--batch"))
+      batch = std::strtoul(argv[i + 1], nullptr, 10);
+    else if (!std::strcmp(argv[i], "--sync"))
+      sync = std::strcmp(argv[i + 1], "0") != 0;
+    else if (!std::strcmp(argv[i], "--dir"))
+      dir = argv[i + 1];
     else {
       std::fprintf(stderr, "usage: %s [--results N] [--batch B] [--sync 0|1] [--dir PATH]\n",
                    argv[0]);
@@ -137,10 +141,11 @@ int main(int argc, char** argv) {
     if (!s.ok()) return std::fprintf(stderr, "%s\n", s.ToString().c_str()), 1;
   }
   double e = Seconds(t0);
-  std::printf("repeat:   %.2f s for %zu requests via CachedEvaluator, %.0f/s; inner calls %llu, "
-              "cached %llu\n",
-              e, req.size(), req.size() / e, static_cast<unsigned long long>(inner.calls),
-              static_cast<unsigned long long>(ev.evaluations_cached()));
+  std::printf(
+      "repeat:   %.2f s for %zu requests via CachedEvaluator, %.0f/s; inner calls %llu, "
+      "cached %llu\n",
+      e, req.size(), req.size() / e, static_cast<unsigned long long>(inner.calls),
+      static_cast<unsigned long long>(ev.evaluations_cached()));
 
   t0 = std::chrono::steady_clock::now();
   auto st = c.Stats();

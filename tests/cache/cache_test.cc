@@ -196,8 +196,9 @@ TEST(CacheTest, ReopenAfterCloseKeepsEverything) {
     ASSERT_TRUE(cache.ok());
     ASSERT_TRUE((*cache)->PutBatch(keys, vals, &task).ok());
     ASSERT_TRUE((*cache)->SetLabel(LabelKind::kModel, D("m0"), "base").ok());
-    ASSERT_TRUE((*cache)->RegisterTask(task, "gsm8k", std::vector<Digest>{D("q1"), D("q0")},
-                                       std::vector<std::string>{"one", "zero"})
+    ASSERT_TRUE((*cache)
+                    ->RegisterTask(task, "gsm8k", std::vector<Digest>{D("q1"), D("q0")},
+                                   std::vector<std::string>{"one", "zero"})
                     .ok());
   }
   auto cache = Cache::Open(path);
@@ -236,9 +237,9 @@ TEST(CacheTest, LabelsTasksIndexAndStats) {
   ASSERT_TRUE(c.SetLabel(LabelKind::kTask, t2, "code").ok());
   for (int m = 1; m <= 2; ++m) {
     for (int q = 0; q < 4; ++q) {
-      ASSERT_TRUE(c.Put({D("m" + std::to_string(m)), D("q" + std::to_string(q)), c1},
-                        Sample(1, "x"), &t1)
-                      .ok());
+      ASSERT_TRUE(
+          c.Put({D("m" + std::to_string(m)), D("q" + std::to_string(q)), c1}, Sample(1, "x"), &t1)
+              .ok());
     }
   }
   ASSERT_TRUE(c.Put({D("m1"), D("q0"), c2}, Sample(0, "y"), &t1).ok());

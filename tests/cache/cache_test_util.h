@@ -83,8 +83,8 @@ class CountingMatrixEvaluator : public Evaluator {
   }
   static EvalDetail DetailFor(const EvalRequest& r) {
     EvalDetail d;
-    d.output = "answer of model " + std::to_string(r.model) + " to query " +
-               std::to_string(r.query);
+    d.output =
+        "answer of model " + std::to_string(r.model) + " to query " + std::to_string(r.query);
     d.reason = "graded m" + std::to_string(r.model) + " q" + std::to_string(r.query);
     d.tokens_in = 10 + r.query;
     d.tokens_out = 3 + r.model;

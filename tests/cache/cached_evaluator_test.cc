@@ -153,10 +153,13 @@ TEST(CachedEvaluatorTest, ChunkedMissesAreEachWrittenAndIndexedUnderTheTask) {
   EXPECT_EQ(f.inner.calls, 3u);
   EXPECT_EQ(ev->inner_calls(), 3u);
   uint64_t indexed = 0;
-  ASSERT_TRUE(f.cache->ForEachTaskResult(f.task, &f.config, [&](const ResultKey&) {
-                 ++indexed;
-                 return true;
-               }).ok());
+  ASSERT_TRUE(f.cache
+                  ->ForEachTaskResult(f.task, &f.config,
+                                      [&](const ResultKey&) {
+                                        ++indexed;
+                                        return true;
+                                      })
+                  .ok());
   EXPECT_EQ(indexed, 20u);
 }
 

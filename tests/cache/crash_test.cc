@@ -36,7 +36,8 @@ long RunAndKill(const std::string& db, const char* mode, const char* sync, long 
   FILE* in = fdopen(fds[0], "r");
   long last = -1;
   char line[64];
-  while (last < at_least && std::fgets(line, sizeof line, in)) last = std::strtol(line, nullptr, 10);
+  while (last < at_least && std::fgets(line, sizeof line, in))
+    last = std::strtol(line, nullptr, 10);
   kill(pid, SIGKILL);
   // Whatever the writer acknowledged before it died counts too.
   while (std::fgets(line, sizeof line, in)) last = std::strtol(line, nullptr, 10);
@@ -54,8 +55,8 @@ void CheckPuts(const std::string& db, long last) {
   const Digest config = Sha256("crash config");
   std::vector<ResultKey> keys;
   for (long i = 0; i <= last; ++i) {
-    keys.push_back({Sha256("model" + std::to_string(i % 5)), Sha256("query" + std::to_string(i)),
-                    config});
+    keys.push_back(
+        {Sha256("model" + std::to_string(i % 5)), Sha256("query" + std::to_string(i)), config});
   }
   std::vector<std::optional<CachedResult>> got;
   ASSERT_TRUE((*cache)->MultiGet(keys, &got).ok());
@@ -72,10 +73,13 @@ void CheckPuts(const std::string& db, long last) {
   // The task index entries were written in the same atomic write.
   uint64_t indexed = 0;
   const Digest task = Sha256("crash task");
-  ASSERT_TRUE((*cache)->ForEachTaskResult(task, &config, [&](const ResultKey&) {
-                 ++indexed;
-                 return true;
-               }).ok());
+  ASSERT_TRUE((*cache)
+                  ->ForEachTaskResult(task, &config,
+                                      [&](const ResultKey&) {
+                                        ++indexed;
+                                        return true;
+                                      })
+                  .ok());
   EXPECT_GE(indexed, static_cast<uint64_t>(last + 1));
 }
 

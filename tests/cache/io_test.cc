@@ -160,10 +160,10 @@ TEST(MatrixCsvTest, PlainMatrixImportsByNames) {
   // Same names, ids and cells (the digests are name-derived, so only the plain form matches).
   EXPECT_EQ(Export(*c, sum.task, false), plain);
   CachedResult r;
-  ASSERT_TRUE(c->Get({NameDigest(LabelKind::kModel, "mid"), QueryNameDigest(sum.task, "q3"),
-                      sum.config},
-                     &r)
-                  .ok());
+  ASSERT_TRUE(
+      c->Get({NameDigest(LabelKind::kModel, "mid"), QueryNameDigest(sum.task, "q3"), sum.config},
+             &r)
+          .ok());
   EXPECT_EQ(r.correct, p.inner.answer(2, 3));
   EXPECT_EQ(r.source, ResultSource::kImportedCsv);
   // A second plain import into the same cache resolves the names through the labels.
@@ -214,8 +214,8 @@ TEST(MatrixCsvTest, MalformedFilesNameTheLineAndWriteNothing) {
 
 TEST(MatrixCsvTest, SeveralConfigsMustBeChosen) {
   Populated p;
-  ASSERT_TRUE(p.cache->Put({p.models[0], p.queries[0], D("other config")}, CachedResult{}, &p.task)
-                  .ok());
+  ASSERT_TRUE(
+      p.cache->Put({p.models[0], p.queries[0], D("other config")}, CachedResult{}, &p.task).ok());
   std::ostringstream out;
   Status s = ExportMatrixCsv(*p.cache, p.task, {}, out);
   ASSERT_TRUE(s.IsInvalidArgument()) << s.ToString();

@@ -140,8 +140,8 @@ TEST(SearchThroughCacheTest, OverlappingSearchReusesEverySharedEvaluation) {
   // comes from the cache; only the rest runs, and the cache grows by exactly that.
   uint64_t run2, cached2, inner2;
   std::vector<EvalRequest> asked, evaluated;
-  SearchResult second = w.Run(cache.get(), Options(30, 3), &run2, &cached2, &inner2, &asked,
-                              &evaluated);
+  SearchResult second =
+      w.Run(cache.get(), Options(30, 3), &run2, &cached2, &inner2, &asked, &evaluated);
   EXPECT_EQ(run2 + cached2, second.spent);
   auto st2 = cache->Stats();
   ASSERT_TRUE(st2.ok());
@@ -163,8 +163,10 @@ TEST(SearchThroughCacheTest, OverlappingSearchReusesEverySharedEvaluation) {
   }
   std::set<std::pair<uint32_t, uint32_t>> new_pairs, shared;
   for (const auto& q : asked) {
-    if (first_pairs.count({q.model, q.query})) shared.insert({q.model, q.query});
-    else new_pairs.insert({q.model, q.query});
+    if (first_pairs.count({q.model, q.query}))
+      shared.insert({q.model, q.query});
+    else
+      new_pairs.insert({q.model, q.query});
   }
   EXPECT_FALSE(shared.empty());
   EXPECT_EQ(run2, new_pairs.size());

@@ -81,17 +81,17 @@ enum class ResultSource : uint8_t {
 inline constexpr size_t kDefaultMaxInlineOutput = 16 * 1024;
 
 struct CachedResult {
-  uint8_t correct = 0;                 // 1 when the grader accepted the output
-  std::string output;                  // the generated text, when kept (see output_digest)
-  std::optional<Digest> output_digest; // set when the text was too long to keep: its SHA-256
-  uint64_t output_bytes = 0;           // length of the full generated text
-  std::string reason;                  // the grader's reason
+  uint8_t correct = 0;                  // 1 when the grader accepted the output
+  std::string output;                   // the generated text, when kept (see output_digest)
+  std::optional<Digest> output_digest;  // set when the text was too long to keep: its SHA-256
+  uint64_t output_bytes = 0;            // length of the full generated text
+  std::string reason;                   // the grader's reason
   uint32_t tokens_in = 0;
   uint32_t tokens_out = 0;
-  float seconds = 0;                   // wall time of this evaluation
-  uint8_t variant = 0;                 // prompt variant (0: no system prompt)
+  float seconds = 0;    // wall time of this evaluation
+  uint8_t variant = 0;  // prompt variant (0: no system prompt)
   ResultSource source = ResultSource::kEvaluated;
-  int64_t written_unix_ms = 0;         // set by the cache on write when 0
+  int64_t written_unix_ms = 0;  // set by the cache on write when 0
 
   // Builds a result from an evaluator's answer; keeps the text when it is at most
   // `max_inline_output` bytes, else its digest and length.
@@ -113,17 +113,17 @@ struct CachedResult {
 // so its digest is part of every key. Text fields hold CONTENT (the template text, the system
 // prompt text), not names, so editing a template changes the digest.
 struct EvalConfig {
-  std::string engine_version;        // e.g. "gem-engine 0.1.0"; "replay" for replayed matrices
-  std::string prompt_template;       // the chat template text ("" when prompts are raw)
-  std::string system_prompt;         // the system-prompt variant text ("" = none)
+  std::string engine_version;   // e.g. "gem-engine 0.1.0"; "replay" for replayed matrices
+  std::string prompt_template;  // the chat template text ("" when prompts are raw)
+  std::string system_prompt;    // the system-prompt variant text ("" = none)
   uint32_t max_new_tokens = 0;
-  double temperature = 0;            // 0 = greedy (gem evaluates greedily)
+  double temperature = 0;  // 0 = greedy (gem evaluates greedily)
   double top_p = 1;
-  uint32_t top_k = 0;                // 0 = off
+  uint32_t top_k = 0;  // 0 = off
   double repetition_penalty = 1;
-  std::vector<std::string> stop;     // stop strings, in order
-  uint64_t seed = 0;                 // sampling seed (irrelevant when greedy, still hashed)
-  std::string extra;                 // any further setting, canonical "key=value\n" lines, sorted
+  std::vector<std::string> stop;  // stop strings, in order
+  uint64_t seed = 0;              // sampling seed (irrelevant when greedy, still hashed)
+  std::string extra;              // any further setting, canonical "key=value\n" lines, sorted
 };
 
 // SHA-256 over a domain tag "gem.config.v1" and every field of `config` in declaration order,
@@ -167,25 +167,25 @@ struct Label {
 struct TaskQuery {
   uint32_t ordinal = 0;  // position in the task
   Digest query;
-  std::string id;        // the query's label ("" when none)
+  std::string id;  // the query's label ("" when none)
 };
 
 struct TaskStats {
   Digest task;
-  std::string name;             // label ("" when none)
-  uint64_t queries = 0;         // registered queries (RegisterTask / imports)
-  uint64_t results = 0;         // results indexed under the task (all configs)
-  uint64_t models = 0;          // distinct models with at least one result
-  uint64_t configs = 0;         // distinct configs with at least one result
+  std::string name;      // label ("" when none)
+  uint64_t queries = 0;  // registered queries (RegisterTask / imports)
+  uint64_t results = 0;  // results indexed under the task (all configs)
+  uint64_t models = 0;   // distinct models with at least one result
+  uint64_t configs = 0;  // distinct configs with at least one result
 };
 
 struct CacheStats {
   std::string path;
   uint32_t format_version = 0;
-  uint64_t results = 0;              // entries in the results family (exact count)
+  uint64_t results = 0;  // entries in the results family (exact count)
   uint64_t labels = 0;
-  uint64_t size_on_disk_bytes = 0;   // the whole store (all families)
-  std::vector<TaskStats> tasks;      // by task name, then digest
+  uint64_t size_on_disk_bytes = 0;  // the whole store (all families)
+  std::vector<TaskStats> tasks;     // by task name, then digest
 };
 
 class Cache {

@@ -81,8 +81,8 @@ struct ImportSummary {
   Digest config;
   uint64_t lines_read = 0;
   uint64_t results_written = 0;
-  uint64_t results_kept = 0;   // already cached and kept (overwrite = false)
-  uint64_t cells_empty = 0;    // matrix cells left empty (not evaluated)
+  uint64_t results_kept = 0;  // already cached and kept (overwrite = false)
+  uint64_t cells_empty = 0;   // matrix cells left empty (not evaluated)
   uint32_t models = 0;
   uint32_t queries = 0;
   std::vector<std::string> warnings;
@@ -106,14 +106,14 @@ Status ImportMatrixCsv(Cache* cache, std::istream& in, const std::string& source
                        const MatrixImportOptions& options, ImportSummary* summary = nullptr);
 
 struct LmEvalImportOptions {
-  std::string model_name;            // required: the model these samples are from (its label)
-  std::optional<Digest> model;       // its weights digest when known; default NameDigest
-  std::string task_name;             // default: <task> of samples_<task>_<date>.jsonl
-  std::optional<Digest> task;        // default: label lookup of task_name, else NameDigest
-  std::optional<Digest> config;      // default: NameDigest(kConfig, "lm-eval")
-  std::string metric;                // default: see above
-  std::string filter;                // default: the first filter in the file
-  std::vector<Digest> query_digests; // optional: indexed by doc_id
+  std::string model_name;             // required: the model these samples are from (its label)
+  std::optional<Digest> model;        // its weights digest when known; default NameDigest
+  std::string task_name;              // default: <task> of samples_<task>_<date>.jsonl
+  std::optional<Digest> task;         // default: label lookup of task_name, else NameDigest
+  std::optional<Digest> config;       // default: NameDigest(kConfig, "lm-eval")
+  std::string metric;                 // default: see above
+  std::string filter;                 // default: the first filter in the file
+  std::vector<Digest> query_digests;  // optional: indexed by doc_id
   bool overwrite = false;
 };
 

@@ -101,8 +101,8 @@ Status MultiGetRaw(const Store* store, std::span<const ResultKey> keys, Fn&& on_
   }
   std::vector<rocksdb::PinnableSlice> values(n);
   std::vector<rocksdb::Status> statuses(n);
-  store->db()->MultiGet(rocksdb::ReadOptions(), store->handle(Family::kResults), n,
-                        slices.data(), values.data(), statuses.data());
+  store->db()->MultiGet(rocksdb::ReadOptions(), store->handle(Family::kResults), n, slices.data(),
+                        values.data(), statuses.data());
   for (size_t i = 0; i < n; ++i) {
     if (statuses[i].IsNotFound()) continue;
     if (!statuses[i].ok()) return FromRocks(statuses[i], store->path());
@@ -276,12 +276,13 @@ Result<std::vector<Digest>> Cache::TaskConfigs(const Digest& task) const {
 
 Result<std::vector<Digest>> Cache::Tasks() const {
   std::set<Digest> tasks;
-  GEM_RETURN_IF_ERROR(
-      store_->Scan(Family::kLabels, std::string(1, static_cast<char>(LabelKind::kTask)),
-                   [&](std::string_view k, std::string_view) {
-                     if (k.size() == 33) tasks.insert(Digest::FromBytes(k.substr(1)));
-                     return true;
-                   }));
+  GEM_RETURN_IF_ERROR(store_->Scan(Family::kLabels,
+                                   std::string(1, static_cast<char>(LabelKind::kTask)),
+                                   [&](std::string_view k, std::string_view) {
+                                     if (k.size() == 33)
+                                       tasks.insert(Digest::FromBytes(k.substr(1)));
+                                     return true;
+                                   }));
   rocksdb::ReadOptions ro;
   ro.total_order_seek = true;
   std::unique_ptr<rocksdb::Iterator> it(
@@ -306,8 +307,8 @@ Result<std::vector<Digest>> Cache::Tasks() const {
 namespace {
 
 // Shared by ResolveTask/ResolveModel: full hex, unique hex prefix among `known`, or exact label.
-Result<Digest> Resolve(const Cache& cache, LabelKind kind, const char* what,
-                       std::string_view text, const std::vector<Digest>& known) {
+Result<Digest> Resolve(const Cache& cache, LabelKind kind, const char* what, std::string_view text,
+                       const std::vector<Digest>& known) {
   if (text.size() == 64 && IsHex(text)) return Digest::FromHex(Lower(text));
   auto by_label = cache.FindByLabel(kind, text);
   if (!by_label.ok()) return by_label.status();
@@ -320,8 +321,8 @@ Result<Digest> Resolve(const Cache& cache, LabelKind kind, const char* what,
   }
   if (matches.size() == 1) return matches[0];
   if (matches.empty()) {
-    return Status::NotFound(std::string("no ") + what + " named or prefixed '" +
-                            std::string(text) + "' in the cache");
+    return Status::NotFound(std::string("no ") + what + " named or prefixed '" + std::string(text) +
+                            "' in the cache");
   }
   std::string list;
   for (size_t i = 0; i < matches.size() && i < 8; ++i) {
@@ -342,12 +343,13 @@ Result<Digest> Cache::ResolveTask(std::string_view name_or_hex) const {
 
 Result<Digest> Cache::ResolveModel(std::string_view name_or_hex) const {
   std::vector<Digest> models;
-  GEM_RETURN_IF_ERROR(
-      store_->Scan(Family::kLabels, std::string(1, static_cast<char>(LabelKind::kModel)),
-                   [&](std::string_view k, std::string_view) {
-                     if (k.size() == 33) models.push_back(Digest::FromBytes(k.substr(1)));
-                     return true;
-                   }));
+  GEM_RETURN_IF_ERROR(store_->Scan(Family::kLabels,
+                                   std::string(1, static_cast<char>(LabelKind::kModel)),
+                                   [&](std::string_view k, std::string_view) {
+                                     if (k.size() == 33)
+                                       models.push_back(Digest::FromBytes(k.substr(1)));
+                                     return true;
+                                   }));
   return Resolve(*this, LabelKind::kModel, "model", name_or_hex, models);
 }
 
@@ -372,23 +374,25 @@ Result<CacheStats> Cache::Stats() const {
     ts.task = t;
     std::string name;
     Status ls = GetLabel(LabelKind::kTask, t, &name);
-    if (ls.ok()) ts.name = name;
-    else if (!ls.IsNotFound()) return ls;
+    if (ls.ok())
+      ts.name = name;
+    else if (!ls.IsNotFound())
+      return ls;
     std::set<Digest> models, configs;
-    GEM_RETURN_IF_ERROR(store_->Scan(Family::kTaskIndex, t.Bytes(),
-                                     [&](std::string_view k, std::string_view) {
-                                       if (k.size() == 65 && k[32] == ck::kTaskQuery) {
-                                         ++ts.queries;
-                                       } else {
-                                         ResultKey key;
-                                         if (ck::ParseTaskResultKey(k, &key)) {
-                                           ++ts.results;
-                                           models.insert(key.model);
-                                           configs.insert(key.config);
-                                         }
-                                       }
-                                       return true;
-                                     }));
+    GEM_RETURN_IF_ERROR(
+        store_->Scan(Family::kTaskIndex, t.Bytes(), [&](std::string_view k, std::string_view) {
+          if (k.size() == 65 && k[32] == ck::kTaskQuery) {
+            ++ts.queries;
+          } else {
+            ResultKey key;
+            if (ck::ParseTaskResultKey(k, &key)) {
+              ++ts.results;
+              models.insert(key.model);
+              configs.insert(key.config);
+            }
+          }
+          return true;
+        }));
     ts.models = models.size();
     ts.configs = configs.size();
     st.tasks.push_back(std::move(ts));

@@ -17,8 +17,7 @@ struct KeyHash {
 
 }  // namespace
 
-CachedEvaluator::CachedEvaluator(Cache* cache, Evaluator* inner,
-                                 std::vector<Digest> model_digests,
+CachedEvaluator::CachedEvaluator(Cache* cache, Evaluator* inner, std::vector<Digest> model_digests,
                                  std::vector<Digest> query_digests, const Digest& config,
                                  CachedEvaluatorOptions options)
     : cache_(cache),
@@ -57,8 +56,8 @@ Status CachedEvaluator::Evaluate(std::span<const EvalRequest> requests,
   GEM_RETURN_IF_ERROR(cache_->MultiGet(keys, &hits));
 
   // Distinct misses, each remembered with the request positions it answers.
-  std::vector<size_t> miss_first;                 // position of the first occurrence
-  std::vector<size_t> answer_of(n, SIZE_MAX);     // for a repeated miss: its first occurrence
+  std::vector<size_t> miss_first;              // position of the first occurrence
+  std::vector<size_t> answer_of(n, SIZE_MAX);  // for a repeated miss: its first occurrence
   std::unordered_map<ResultKey, size_t, KeyHash> seen;
   uint64_t cached = 0;
   for (size_t i = 0; i < n; ++i) {

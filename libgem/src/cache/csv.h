@@ -13,7 +13,7 @@
 namespace gem::csv {
 
 struct Record {
-  uint64_t line = 0;                // 1-based line where the record starts
+  uint64_t line = 0;  // 1-based line where the record starts
   std::vector<std::string> fields;
 };
 

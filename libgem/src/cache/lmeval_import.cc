@@ -1,10 +1,9 @@
 // Copyright the gem authors. Importing lm-evaluation-harness samples_*.jsonl (gem/cache_io.h).
-#include <nlohmann/json.hpp>
-
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "cache/keys.h"
@@ -107,8 +106,9 @@ Status ImportLmEvalSamples(Cache* cache, std::istream& in, const std::string& so
         }
         if (metric.empty()) {
           return Status::InvalidArgument(
-              where(lineno), "none of exact_match, acc, pass@1, pass_at_1 in the record; "
-                             "name the 0/1 metric to import");
+              where(lineno),
+              "none of exact_match, acc, pass@1, pass_at_1 in the record; "
+              "name the 0/1 metric to import");
         }
       }
       if (!rec.contains(metric)) {
@@ -121,8 +121,7 @@ Status ImportLmEvalSamples(Cache* cache, std::istream& in, const std::string& so
       } else if (mv.is_number() && (mv.get<double>() == 1.0 || mv.get<double>() == 0.0)) {
         correct = mv.get<double>() == 1.0 ? 1 : 0;
       } else {
-        return Status::InvalidArgument(where(lineno), "metric '" + metric + "' is " +
-                                                          Brief(mv) +
+        return Status::InvalidArgument(where(lineno), "metric '" + metric + "' is " + Brief(mv) +
                                                           ", not a per-sample 0/1 score");
       }
       Sample s;
@@ -153,9 +152,8 @@ Status ImportLmEvalSamples(Cache* cache, std::istream& in, const std::string& so
       auto [it, inserted] = samples.emplace(s.doc_id, std::move(s));
       if (!inserted) {
         return Status::InvalidArgument(
-            where(lineno), "doc_id " + std::to_string(it->first) + " again for filter '" +
-                               filter + "' (first at line " + std::to_string(it->second.line) +
-                               ")");
+            where(lineno), "doc_id " + std::to_string(it->first) + " again for filter '" + filter +
+                               "' (first at line " + std::to_string(it->second.line) + ")");
       }
     }
   } catch (const std::exception& e) {
@@ -163,9 +161,9 @@ Status ImportLmEvalSamples(Cache* cache, std::istream& in, const std::string& so
   }
   if (in.bad()) return Status::IOError(source_name, "read failed");
   if (samples.empty()) {
-    return Status::InvalidArgument(source_name, "no samples" + (filter_known
-                                                                    ? " for filter '" + filter + "'"
-                                                                    : std::string()));
+    return Status::InvalidArgument(
+        source_name,
+        "no samples" + (filter_known ? " for filter '" + filter + "'" : std::string()));
   }
 
   // Identities.
@@ -176,15 +174,16 @@ Status ImportLmEvalSamples(Cache* cache, std::istream& in, const std::string& so
     auto found = cache->FindByLabel(LabelKind::kTask, task_name);
     if (!found.ok()) return found.status();
     if (found->size() > 1) {
-      return Status::InvalidArgument(source_name, "several tasks are labelled '" + task_name +
-                                                      "'; give the task digest");
+      return Status::InvalidArgument(
+          source_name, "several tasks are labelled '" + task_name + "'; give the task digest");
     }
     task = found->empty() ? NameDigest(LabelKind::kTask, task_name) : (*found)[0];
   }
   const Digest model =
       options.model ? *options.model : NameDigest(LabelKind::kModel, options.model_name);
   const bool default_config = !options.config;
-  const Digest config = options.config ? *options.config : NameDigest(LabelKind::kConfig, "lm-eval");
+  const Digest config =
+      options.config ? *options.config : NameDigest(LabelKind::kConfig, "lm-eval");
 
   std::vector<ResultKey> keys;
   std::vector<const Sample*> order;
@@ -192,17 +191,19 @@ Status ImportLmEvalSamples(Cache* cache, std::istream& in, const std::string& so
     Digest query;
     if (!options.query_digests.empty()) {
       if (doc_id >= options.query_digests.size()) {
-        return Status::InvalidArgument(where(s.line), "doc_id " + std::to_string(doc_id) +
-                                                          " beyond the " +
-                                                          std::to_string(
-                                                              options.query_digests.size()) +
-                                                          " query digests given");
+        return Status::InvalidArgument(where(s.line),
+                                       "doc_id " + std::to_string(doc_id) + " beyond the " +
+                                           std::to_string(options.query_digests.size()) +
+                                           " query digests given");
       }
       query = options.query_digests[doc_id];
     } else {
       Hasher h;
-      h.Field("gem.lm-eval.query.v1").Field(task_name).Field(s.identity).Field(filter).Field(
-          metric);
+      h.Field("gem.lm-eval.query.v1")
+          .Field(task_name)
+          .Field(s.identity)
+          .Field(filter)
+          .Field(metric);
       query = h.Finish();
     }
     keys.push_back({model, query, config});

@@ -215,7 +215,8 @@ Status ImportMatrixCsv(Cache* cache, std::istream& in, const std::string& source
       part = part.substr(0, part.find(';'));
       std::string item = Trim(part);
       auto eq = item.find('=');
-      std::string key = item.substr(0, eq), value = eq == std::string::npos ? "" : item.substr(eq + 1);
+      std::string key = item.substr(0, eq),
+                  value = eq == std::string::npos ? "" : item.substr(eq + 1);
       if (key == "task_digest" || key == "config_digest") {
         auto d = Digest::FromHex(value);
         if (!d.ok()) return d.status().WithContext(where(records[0].line) + ": " + key);
@@ -246,10 +247,9 @@ Status ImportMatrixCsv(Cache* cache, std::istream& in, const std::string& source
   if (idx < records.size() && records[idx].fields[0] == kDigestRow) {
     const csv::Record& r = records[idx++];
     if (r.fields.size() != header.fields.size()) {
-      return Status::InvalidArgument(where(r.line), "query digest row has " +
-                                                        std::to_string(r.fields.size()) +
-                                                        " fields, the header " +
-                                                        std::to_string(header.fields.size()));
+      return Status::InvalidArgument(
+          where(r.line), "query digest row has " + std::to_string(r.fields.size()) +
+                             " fields, the header " + std::to_string(header.fields.size()));
     }
     for (size_t j = 0; j < nq; ++j) {
       auto d = Digest::FromHex(r.fields[first_q + j]);
@@ -271,17 +271,17 @@ Status ImportMatrixCsv(Cache* cache, std::istream& in, const std::string& source
     auto found = cache->FindByLabel(LabelKind::kTask, task_name);
     if (!found.ok()) return found.status();
     if (found->size() > 1) {
-      return Status::InvalidArgument(source_name, "several tasks are labelled '" + task_name +
-                                                      "'; give the task digest");
+      return Status::InvalidArgument(
+          source_name, "several tasks are labelled '" + task_name + "'; give the task digest");
     }
     task = found->empty() ? NameDigest(LabelKind::kTask, task_name) : (*found)[0];
   } else {
     return Status::InvalidArgument(source_name, "which task? the file names none; give one");
   }
   const bool default_config = !options.config && !file_config;
-  const Digest config = options.config     ? *options.config
-                        : file_config      ? *file_config
-                                           : NameDigest(LabelKind::kConfig, "imported");
+  const Digest config = options.config ? *options.config
+                        : file_config  ? *file_config
+                                       : NameDigest(LabelKind::kConfig, "imported");
 
   // Query digests not in the file: the task's registered ids, a hex id, else derived from names.
   auto registered = cache->TaskQueries(task);
@@ -333,8 +333,8 @@ Status ImportMatrixCsv(Cache* cache, std::istream& in, const std::string& source
       auto found = cache->FindByLabel(LabelKind::kModel, name);
       if (!found.ok()) return found.status();
       if (found->size() > 1) {
-        return Status::InvalidArgument(where(r.line), "several models are labelled '" + name +
-                                                          "'; add a model_digest column");
+        return Status::InvalidArgument(
+            where(r.line), "several models are labelled '" + name + "'; add a model_digest column");
       }
       if (!found->empty()) {
         model = (*found)[0];

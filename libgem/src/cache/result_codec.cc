@@ -9,10 +9,9 @@
 #ifndef MSGPACK_NO_BOOST
 #define MSGPACK_NO_BOOST
 #endif
-#include <msgpack.hpp>
-
 #include <chrono>
 #include <exception>
+#include <msgpack.hpp>
 
 #include "gem/cache.h"
 
@@ -33,8 +32,8 @@ std::string ResultKey::Encode() const {
 
 Result<ResultKey> ResultKey::Decode(std::string_view bytes) {
   if (bytes.size() != kEncodedSize) {
-    return Status::Corruption("result key", "expected 96 bytes, got " +
-                                                std::to_string(bytes.size()));
+    return Status::Corruption("result key",
+                              "expected 96 bytes, got " + std::to_string(bytes.size()));
   }
   ResultKey k;
   k.model = Digest::FromBytes(bytes.substr(0, 32));
@@ -112,16 +111,15 @@ Result<CachedResult> CachedResult::Decode(std::string_view bytes) {
     const msgpack::object* f = o.via.array.ptr;
     uint32_t format = f[0].as<uint32_t>();
     if (format != kValueFormat) {
-      return Status::Corruption("cached result", "unknown value format " +
-                                                     std::to_string(format) + " (this build "
+      return Status::Corruption("cached result", "unknown value format " + std::to_string(format) +
+                                                     " (this build "
                                                      "reads format " +
                                                      std::to_string(kValueFormat) + ")");
     }
     if (o.via.array.size < kValueFields) {
-      return Status::Corruption("cached result", "format 1 value with " +
-                                                     std::to_string(o.via.array.size) +
-                                                     " fields, expected " +
-                                                     std::to_string(kValueFields));
+      return Status::Corruption("cached result",
+                                "format 1 value with " + std::to_string(o.via.array.size) +
+                                    " fields, expected " + std::to_string(kValueFields));
     }
     CachedResult r;
     r.correct = f[1].as<uint8_t>() ? 1 : 0;

@@ -145,7 +145,8 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreO
     if (s.IsIOError() && s.ToString().find("lock") != std::string::npos) {
       return Status::Unavailable(path,
                                  "in use by another process (is gemd running on this data "
-                                 "directory?): " + s.ToString());
+                                 "directory?): " +
+                                     s.ToString());
     }
     return FromRocks(s, path);
   }
@@ -194,8 +195,7 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreO
     if (v > kFormatVersion) {
       return Status::FailedPrecondition(
           path, "store format version " + std::to_string(v) +
-                    " is newer than this build of gem supports (" +
-                    std::to_string(kFormatVersion) +
+                    " is newer than this build of gem supports (" + std::to_string(kFormatVersion) +
                     "); use a newer gem, or a different data directory");
     }
     impl->version = v;
@@ -224,8 +224,7 @@ rocksdb::ColumnFamilyHandle* Store::handle(std::string_view name) const {
 
 Status Store::Put(Family family, std::string_view key, std::string_view value) {
   GEM_RETURN_IF_ERROR(impl_->CheckWritable());
-  return FromRocks(impl_->db->Put(impl_->write_options, handle(family), key, value),
-                   impl_->path);
+  return FromRocks(impl_->db->Put(impl_->write_options, handle(family), key, value), impl_->path);
 }
 
 Status Store::Delete(Family family, std::string_view key) {
