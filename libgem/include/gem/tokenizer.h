@@ -47,7 +47,8 @@ struct GgufVocab {
   std::vector<std::string> merges;   // tokenizer.ggml.merges, "left right" (required for "gpt2")
   int32_t bos_id = -1, eos_id = -1, pad_id = -1, unk_id = -1;
   int32_t eot_id = -1;           // tokenizer.ggml.eot_token_id, when present
-  bool add_bos = false;          // tokenizer.ggml.add_bos_token
+  bool add_bos = false;          // tokenizer.ggml.add_bos_token (llama.cpp's default when the
+                                 // key is absent: true for "llama" and for Llama 3 `pre`s)
   bool add_space_prefix = true;  // tokenizer.ggml.add_space_prefix ("llama" only)
   std::string chat_template;     // tokenizer.chat_template
 };
@@ -56,9 +57,10 @@ class Tokenizer {
  public:
   // Loads a Hugging Face tokenizer.json and, when `tokenizer_config_path` is non-empty, its
   // tokenizer_config.json (chat_template, bos_token/eos_token names, add_bos_token). Supported
-  // models: "BPE" with a ByteLevel pre-tokenizer (optionally preceded by a Split regex and an
-  // NFC normalizer), and "BPE" with byte_fallback in the SentencePiece "legacy" layout
-  // (normalizer Prepend('▁') + Replace(' ', '▁'), or the Metaspace pre-tokenizer).
+  // models: "BPE" with a ByteLevel pre-tokenizer (optionally preceded by Split(Isolated) regex
+  // and Digits stages, and an NFC normalizer), and SentencePiece-style "BPE" (byte_fallback) in
+  // the "legacy" layout (normalizer Prepend('▁') + Replace(' ', '▁')) or with the Metaspace
+  // pre-tokenizer.
   // Returns IOError when a file cannot be read, Corruption when it is not valid JSON or lacks a
   // required field, NotSupported for a model/normalizer/pre-tokenizer we do not implement; the
   // message names the file and the problem.
@@ -66,7 +68,7 @@ class Tokenizer {
       const std::string& tokenizer_json_path, const std::string& tokenizer_config_path = "");
 
   // Builds a tokenizer from GGUF metadata. Errors as above (the message says "GGUF vocab").
-  // An unknown `pre` for "gpt2" falls back to the GPT-2 regex, as llama.cpp does with a warning;
+  // An unknown `pre` for "gpt2" falls back to the GPT-2 regex (llama.cpp refuses such a file);
   // the fallback is reported by pre_tokenizer_note().
   static Result<std::unique_ptr<Tokenizer>> FromGgufVocab(const GgufVocab& vocab);
 
