@@ -222,6 +222,19 @@ TEST(CachedEvaluatorTest, OutOfRangeRequestIsInvalidArgument) {
   EXPECT_TRUE(ev->Known(req, known).IsInvalidArgument());
 }
 
+TEST(CachedEvaluatorTest, DigestCountsMustMatchTheInnerEvaluator) {
+  Fixture f;
+  auto fewer = f.models;
+  fewer.pop_back();
+  CachedEvaluator ev(f.cache.get(), &f.inner, fewer, f.queries, f.config);
+  std::vector<EvalRequest> req = {{0, 0}};
+  std::vector<EvalOutcome> out(1);
+  Status s = ev.Evaluate(req, out, nullptr);
+  ASSERT_TRUE(s.IsInvalidArgument()) << s.ToString();
+  EXPECT_NE(s.message().find("6 models"), std::string::npos) << s.message();
+  EXPECT_EQ(f.inner.calls, 0u);
+}
+
 TEST(CachedEvaluatorTest, DifferentConfigOrModelDigestIsAMiss) {
   Fixture f;
   auto ev = f.Make(&f.inner);

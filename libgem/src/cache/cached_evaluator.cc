@@ -41,6 +41,14 @@ Status CachedEvaluator::Evaluate(std::span<const EvalRequest> requests,
   if (outcomes.size() != n) {
     return Status::InvalidArgument("CachedEvaluator", "outcomes.size() != requests.size()");
   }
+  if (inner_ &&
+      (inner_->num_models() != models_.size() || inner_->num_queries() != queries_.size())) {
+    return Status::InvalidArgument(
+        "CachedEvaluator", "the inner evaluator has " + std::to_string(inner_->num_models()) +
+                               " models x " + std::to_string(inner_->num_queries()) +
+                               " queries, the digests " + std::to_string(models_.size()) + " x " +
+                               std::to_string(queries_.size()));
+  }
   std::vector<ResultKey> keys(n);
   for (size_t i = 0; i < n; ++i) {
     if (requests[i].model >= models_.size() || requests[i].query >= queries_.size()) {
