@@ -144,9 +144,9 @@ enum class LabelKind : uint8_t {
 // digests whenever the content is available.
 Digest NameDigest(LabelKind kind, std::string_view name);
 
-// The digest of query `query_id` of a task known only by ids (imported matrices, replayed 0/1
-// matrices): NameDigest(kQuery, task.Hex() + "/" + query_id). Query ids repeat across tasks, so
-// the task is part of it. A replay source and a matrix import of the same data thereby share keys.
+// The digest of query `query_id` of a task known only by ids (e.g. a plain matrix import):
+// NameDigest(kQuery, task.Hex() + "/" + query_id). Query ids repeat across tasks, so the task is
+// part of it.
 Digest QueryNameDigest(const Digest& task, std::string_view query_id);
 
 // ---------------------------------------------------------------------------------------------
