@@ -485,6 +485,21 @@ int main(int argc, char** argv) {
                       : (", clipped values imputed to a mean of " + Fmt(tr.population_mean, 3)).c_str());
     }
     std::printf("\n\n");
+    {
+      // How alike the models' answers are: what decides how much correlated sampling helps.
+      std::vector<uint32_t> top(tr.pop.size());
+      for (uint32_t i = 0; i < top.size(); ++i) top[i] = i;
+      std::stable_sort(top.begin(), top.end(), [&](uint32_t a, uint32_t b) {
+        return tr.pop.accuracy[a] > tr.pop.accuracy[b];
+      });
+      top.resize(std::min<size_t>(top.size(), 50));
+      const gem::AgreementStats st = gem::MeasureAgreement(*tr.pop.matrix, top);
+      std::printf("Answers of the %zu best models: a pair agrees on %.1f%% of queries (independent "
+                  "models with these accuracies: %.1f%%); the stronger of a pair is right on "
+                  "%.1f%% of the queries the weaker gets right (nestedness).\n\n",
+                  top.size(), 100 * st.agreement, 100 * st.agreement_independent,
+                  100 * st.nestedness);
+    }
     const bool cmp = !tr.paper_column.empty();
     if (cmp) {
       std::printf("Mean rank of the returned model (1 = best) and its accuracy over %u "
