@@ -9,7 +9,9 @@
 //   with the `pre` llama.cpp uses for them ("llama-bpe", "qwen2").
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
