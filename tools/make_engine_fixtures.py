@@ -10,6 +10,11 @@ format under tests/fixtures/engine/<name>/, and records in <name>/reference.json
   * min_margin: the smallest top-1/top-2 logit gap met along the greedy paths (a check that the
     greedy ids are not decided by rounding noise).
 
+It also writes tiny_gguf/tiny-llama.gguf: the "llama" fixture's weights in a GGUF file the way
+llama.cpp's converter lays them out (Q/K rows permuted for interleaved RoPE), with a mix of
+tensor types (Q8_0, Q4_0, Q4_1, F16, BF16, F32), and its reference.json computed by
+transformers' own GGUF loader (which dequantises with gguf-py).
+
 Usage (from the repo root, with the tools venv):
   .venv/bin/python tools/make_engine_fixtures.py [--out tests/fixtures/engine]
 Pinned versions: tools/requirements-tools.txt.
@@ -19,8 +24,12 @@ import json
 import os
 import shutil
 
+import gguf
+import numpy as np
 import torch
 import transformers
+from gguf import GGMLQuantizationType as Q
+from safetensors.numpy import load_file
 from transformers import (LlamaConfig, LlamaForCausalLM, MistralConfig, MistralForCausalLM,
                           Qwen2Config, Qwen2ForCausalLM)
 
@@ -84,6 +93,84 @@ def greedy(model, prompt, n):
     return ids[len(prompt):], margin
 
 
+def reference(ref):
+    logits, greedy_ids, margins = [], [], []
+    with torch.no_grad():
+        for p in PROMPTS:
+            logits.append(ref(torch.tensor([p])).logits[0].tolist())
+            g, m = greedy(ref, p, GREEDY_TOKENS)
+            greedy_ids.append(g)
+            margins.append(m)
+    return {"torch": torch.__version__, "transformers": transformers.__version__,
+            "prompts": PROMPTS, "greedy_tokens": GREEDY_TOKENS, "greedy": greedy_ids,
+            "min_margin": min(margins), "logits": logits}
+
+
+def permute(x, n_head):
+    """llama.cpp convert_hf_to_gguf.py LlamaModel.permute (q/k rows for interleaved RoPE)."""
+    return (x.reshape(n_head, 2, x.shape[0] // n_head // 2, *x.shape[1:])
+            .swapaxes(1, 2).reshape(x.shape))
+
+
+def make_tiny_gguf(root):
+    src = os.path.join(root, "llama")
+    out = os.path.join(root, "tiny_gguf")
+    shutil.rmtree(out, ignore_errors=True)
+    os.makedirs(out)
+    with open(os.path.join(src, "config.json")) as f:
+        cfg = json.load(f)
+    weights = load_file(os.path.join(src, "model.safetensors"))
+    path = os.path.join(out, "tiny-llama.gguf")
+    w = gguf.GGUFWriter(path, "llama")
+    w.add_name("tiny-llama")
+    w.add_context_length(cfg["max_position_embeddings"])
+    w.add_embedding_length(cfg["hidden_size"])
+    w.add_block_count(cfg["num_hidden_layers"])
+    w.add_feed_forward_length(cfg["intermediate_size"])
+    w.add_head_count(cfg["num_attention_heads"])
+    w.add_head_count_kv(cfg["num_key_value_heads"])
+    w.add_rope_dimension_count(cfg["hidden_size"] // cfg["num_attention_heads"])
+    w.add_rope_freq_base(10000.0)
+    w.add_layer_norm_rms_eps(cfg["rms_norm_eps"])
+    w.add_vocab_size(cfg["vocab_size"])
+    top = {"model.embed_tokens.weight": ("token_embd.weight", Q.Q8_0),
+           "model.norm.weight": ("output_norm.weight", Q.F32),
+           "lm_head.weight": ("output.weight", Q.F16)}
+    layer = {"input_layernorm.weight": ("attn_norm.weight", Q.F32),
+             "self_attn.q_proj.weight": ("attn_q.weight", Q.Q4_0),
+             "self_attn.k_proj.weight": ("attn_k.weight", Q.Q4_1),
+             "self_attn.v_proj.weight": ("attn_v.weight", Q.Q8_0),
+             "self_attn.o_proj.weight": ("attn_output.weight", Q.BF16),
+             "post_attention_layernorm.weight": ("ffn_norm.weight", Q.F32),
+             "mlp.gate_proj.weight": ("ffn_gate.weight", Q.Q4_1),
+             "mlp.up_proj.weight": ("ffn_up.weight", Q.Q4_0),
+             "mlp.down_proj.weight": ("ffn_down.weight", Q.F16)}
+    for hf, arr in weights.items():
+        if hf in top:
+            name, qtype = top[hf]
+        else:
+            parts = hf.split(".")
+            name, qtype = layer[".".join(parts[3:])]
+            name = f"blk.{parts[2]}.{name}"
+        a = arr.astype(np.float32)
+        if hf.endswith("q_proj.weight"):
+            a = permute(a, cfg["num_attention_heads"])
+        if hf.endswith("k_proj.weight"):
+            a = permute(a, cfg["num_key_value_heads"])
+        w.add_tensor(name, gguf.quantize(a, qtype), raw_dtype=qtype)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    ref = LlamaForCausalLM.from_pretrained(out, gguf_file="tiny-llama.gguf",
+                                           dtype=torch.float32).eval()
+    r = reference(ref)
+    r["architecture"] = "LlamaForCausalLM (GGUF)"
+    with open(os.path.join(out, "reference.json"), "w") as f:
+        json.dump(r, f)
+    print(f"tiny_gguf: min greedy margin {r['min_margin']:.4f}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default="tests/fixtures/engine")
@@ -102,19 +189,12 @@ def main():
         saved.save_pretrained(out, **kwargs)
         # The reference runs in f32 on exactly the saved weights (bf16 upcast for llama_bf16).
         ref = cls.from_pretrained(out, dtype=torch.float32, attn_implementation="eager").eval()
-        logits, greedy_ids, margins = [], [], []
-        with torch.no_grad():
-            for p in PROMPTS:
-                logits.append(ref(torch.tensor([p])).logits[0].tolist())
-                g, m = greedy(ref, p, GREEDY_TOKENS)
-                greedy_ids.append(g)
-                margins.append(m)
+        r = reference(ref)
+        r["architecture"] = cls.__name__
         with open(os.path.join(out, "reference.json"), "w") as f:
-            json.dump({"architecture": config.architectures[0] if config.architectures else cls.__name__,
-                       "torch": torch.__version__, "transformers": transformers.__version__,
-                       "prompts": PROMPTS, "greedy_tokens": GREEDY_TOKENS, "greedy": greedy_ids,
-                       "min_margin": min(margins), "logits": logits}, f)
-        print(f"{name}: {cls.__name__} saved {dtype}, min greedy margin {min(margins):.4f}")
+            json.dump(r, f)
+        print(f"{name}: {cls.__name__} saved {dtype}, min greedy margin {r['min_margin']:.4f}")
+    make_tiny_gguf(args.out)
 
 
 if __name__ == "__main__":

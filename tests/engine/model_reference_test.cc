@@ -48,7 +48,8 @@ TEST_P(ModelReferenceTest, LogitsAndGreedyMatchTransformers) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, ModelReferenceTest,
-                         ::testing::Values("llama", "llama_bf16", "llama3", "mistral", "qwen2"));
+                         ::testing::Values("llama", "llama_bf16", "llama3", "mistral", "qwen2",
+                                           "tiny_gguf"));
 
 TEST(ModelConfigTest, ReadsArchitectureSpecifics) {
   auto llama3 = Model::Load(FixtureDir("llama3"));
