@@ -29,6 +29,8 @@ int main(int argc, char** argv) {
   CLI::App app{"gemctl: control gemd, the gem daemon (model searches with a shared result cache).",
                "gemctl"};
   app.require_subcommand(1);
+  // Global options may come after the subcommand too (gemctl search list --json).
+  app.fallthrough();
   app.set_version_flag("--version", std::string("gemctl ") + GEM_VERSION);
   app.footer(R"(Examples:
   gemctl health
