@@ -20,7 +20,6 @@
 namespace gem {
 namespace {
 
-using testing::CountProcessesOfUid;
 using testing::FileExists;
 using testing::TempDir;
 
@@ -50,9 +49,47 @@ void ExpectHostClean(const SandboxResult& r) {
   EXPECT_EQ(errno, ESRCH);
   if (geteuid() == 0) {
     EXPECT_NE(r.uid, 0u);
-    EXPECT_EQ(CountProcessesOfUid(r.uid), 0) << "processes of sandbox uid " << r.uid << " left";
+    EXPECT_EQ(testing::WaitNoProcessesOfUid(r.uid), 0) << "processes of sandbox uid " << r.uid << " left";
   }
   EXPECT_FALSE(FileExists(r.work_dir)) << r.work_dir << " was not removed";
+}
+
+// The isolation layers, switched on and off so each is shown to hold on its own.
+struct Layers {
+  bool ns;
+  bool landlock;
+  const char* name;
+};
+constexpr Layers kAllLayers{true, true, "namespaces+landlock"};
+constexpr Layers kNamespacesOnly{true, false, "namespaces only"};
+constexpr Layers kLandlockOnly{false, true, "landlock only"};
+constexpr Layers kNeither{false, false, "no namespaces, no landlock"};
+
+SandboxHost HostFor(const Layers& l) {
+  SandboxHost h;
+  h.use_namespaces = l.ns;
+  h.use_landlock = l.landlock;
+  return h;
+}
+
+bool Has(const std::string& isolation, const std::string& mech) {
+  return ("," + isolation + ",").find("," + mech + ",") != std::string::npos;
+}
+
+// The isolation list a grade's reason ends with ("... [sandbox: uid,netns,...]").
+std::string IsolationOf(const std::string& reason) {
+  size_t a = reason.rfind("[sandbox: ");
+  if (a == std::string::npos) return "";
+  a += 10;
+  size_t b = reason.find(']', a);
+  return reason.substr(a, b == std::string::npos ? std::string::npos : b - a);
+}
+
+// Whether the layer set under test really took effect here (a kernel may lack a feature).
+bool LayersInEffect(const Layers& l, const std::string& isolation) {
+  if (l.ns && !(Has(isolation, "netns") && Has(isolation, "mntns"))) return false;
+  if (l.landlock && !Has(isolation, "landlock")) return false;
+  return true;
 }
 
 TEST(SandboxTest, PassingProgramCompletes) {
@@ -141,7 +178,7 @@ TEST(SandboxTest, EscapedSessionIsKilledToo) {
     ASSERT_TRUE(r.ok()) << r.status().ToString();
     EXPECT_TRUE(r->completed) << r->err;
     if (geteuid() == 0) {
-      EXPECT_EQ(CountProcessesOfUid(r->uid), 0) << "escaped process survived (" << r->isolation << ")";
+      EXPECT_EQ(testing::WaitNoProcessesOfUid(r->uid), 0) << "escaped process survived (" << r->isolation << ")";
     }
     EXPECT_FALSE(FileExists(r->work_dir));
   }
@@ -167,21 +204,29 @@ TEST(SandboxTest, WriteOutsideTheWorkingDirectoryIsRefused) {
   const std::string victim = target.path() + "/pwned";
   const std::string in_tmp = "/tmp/gem-sandbox-escape-" + std::to_string(getpid());
   const std::string program = "open('" + victim + "', 'w').write('x')\n";
-  auto g = GradeOutput(CodeQuery("assert True"), program);
-  ASSERT_TRUE(g.ok()) << g.status().ToString();
-  EXPECT_FALSE(g->correct);
-  EXPECT_TRUE(g->reason.find("Error") != std::string::npos) << g->reason;
-  EXPECT_FALSE(FileExists(victim)) << "the sandbox wrote " << victim;
-  auto g2 = GradeOutput(CodeQuery("assert True"), "open('" + in_tmp + "', 'w').write('x')\n");
-  ASSERT_TRUE(g2.ok());
-  EXPECT_FALSE(g2->correct) << g2->reason;
-  EXPECT_FALSE(FileExists(in_tmp));
-  ::unlink(in_tmp.c_str());
-  // Writing inside its own directory works (and is removed afterwards).
-  auto g3 = GradeOutput(CodeQuery("assert open('scratch.txt').read() == 'ok'"),
-                        "open('scratch.txt', 'w').write('ok')\n");
-  ASSERT_TRUE(g3.ok());
-  EXPECT_TRUE(g3->correct) << g3->reason;
+  for (const Layers& l : {kAllLayers, kNamespacesOnly, kLandlockOnly}) {
+    SCOPED_TRACE(l.name);
+    SandboxHost host = HostFor(l);
+    auto g = GradeOutput(CodeQuery("assert True"), program, host);
+    ASSERT_TRUE(g.ok()) << g.status().ToString();
+    if (!LayersInEffect(l, IsolationOf(g->reason))) {
+      std::printf("%s: not available here (%s); not tested\n", l.name, g->reason.c_str());
+      continue;
+    }
+    EXPECT_FALSE(g->correct);
+    EXPECT_TRUE(g->reason.find("Error") != std::string::npos) << g->reason;
+    EXPECT_FALSE(FileExists(victim)) << "the sandbox wrote " << victim;
+    auto g2 = GradeOutput(CodeQuery("assert True"), "open('" + in_tmp + "', 'w').write('x')\n", host);
+    ASSERT_TRUE(g2.ok());
+    EXPECT_FALSE(g2->correct) << g2->reason;
+    EXPECT_FALSE(FileExists(in_tmp));
+    ::unlink(in_tmp.c_str());
+    // Writing inside its own directory works (and is removed afterwards).
+    auto g3 = GradeOutput(CodeQuery("assert open('scratch.txt').read() == 'ok'"),
+                          "open('scratch.txt', 'w').write('ok')\n", host);
+    ASSERT_TRUE(g3.ok());
+    EXPECT_TRUE(g3->correct) << g3->reason;
+  }
 }
 
 TEST(SandboxTest, FileSizeLimitHolds) {
@@ -229,35 +274,41 @@ std::string ConnectProgram(int port) {
          "s.sendall(b'hello')\n";
 }
 
-TEST(SandboxTest, NetworkConnectionIsRefused) {
+TEST(SandboxTest, NetworkConnectionIsRefusedByEachLayer) {
   REQUIRE_PYTHON();
   Listener l;
   ASSERT_GT(l.port(), 0);
-  auto g = GradeOutput(CodeQuery("assert True"), ConnectProgram(l.port()));
-  ASSERT_TRUE(g.ok()) << g.status().ToString();
-  EXPECT_FALSE(g->correct);
-  EXPECT_TRUE(g->reason.find("Error") != std::string::npos) << g->reason;
-  EXPECT_FALSE(l.GotConnection()) << "the sandboxed program reached the host's loopback";
-  std::printf("reason: %s\n", g->reason.c_str());
+  struct Case {
+    Layers layers;
+    const char* mechanism;  // must appear in the isolation list
+    const char* error;      // the error the program must hit
+  };
+  for (const Case& c : {Case{kAllLayers, "netns", "[Errno "},  // whichever layer refuses first
+                        Case{kNamespacesOnly, "netns", "Network is unreachable"},
+                        Case{kLandlockOnly, "landlock-net", "Permission denied"},
+                        Case{kNeither, "audit", "PermissionError: gem sandbox"}}) {
+    SCOPED_TRACE(c.layers.name);
+    auto g = GradeOutput(CodeQuery("assert True"), ConnectProgram(l.port()), HostFor(c.layers));
+    ASSERT_TRUE(g.ok()) << g.status().ToString();
+    EXPECT_FALSE(g->correct);
+    EXPECT_FALSE(l.GotConnection()) << "the sandboxed program reached the host's loopback";
+    if (!Has(IsolationOf(g->reason), c.mechanism)) {
+      std::printf("%s: %s not available here (%s)\n", c.layers.name, c.mechanism,
+                  g->reason.c_str());
+      continue;
+    }
+    EXPECT_NE(g->reason.find(c.error), std::string::npos) << g->reason;
+    std::printf("%s: %s\n", c.layers.name, g->reason.c_str());
+  }
 }
 
-TEST(SandboxTest, NetworkIsRefusedWithoutNamespacesToo) {
+TEST(SandboxTest, AuditHookAlsoRefusesStartingPrograms) {
   REQUIRE_PYTHON();
-  Listener l;
-  SandboxHost host;
-  host.use_namespaces = false;  // the fallback: an audit hook refuses sockets
-  auto g = GradeOutput(CodeQuery("assert True"), ConnectProgram(l.port()), host);
-  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  auto g = GradeOutput(CodeQuery("assert True"),
+                       "import subprocess\nsubprocess.run(['/bin/true'])\n", HostFor(kNeither));
+  ASSERT_TRUE(g.ok());
   EXPECT_FALSE(g->correct);
   EXPECT_NE(g->reason.find("PermissionError"), std::string::npos) << g->reason;
-  EXPECT_NE(g->reason.find("audit"), std::string::npos) << g->reason;
-  EXPECT_FALSE(l.GotConnection());
-  // Nor by starting another program.
-  auto g2 = GradeOutput(CodeQuery("assert True"),
-                        "import subprocess\nsubprocess.run(['/bin/true'])\n", host);
-  ASSERT_TRUE(g2.ok());
-  EXPECT_FALSE(g2->correct);
-  EXPECT_NE(g2->reason.find("PermissionError"), std::string::npos) << g2->reason;
 }
 
 TEST(SandboxTest, DaemonDataDirIsUnreadable) {
@@ -272,16 +323,20 @@ TEST(SandboxTest, DaemonDataDirIsUnreadable) {
       "import os\n"
       "print(os.listdir('" + data.path() + "'))\n"
       "print(open('" + data.path() + "/cache.sst').read())\n";
-  for (bool ns : {true, false}) {
-    SandboxHost host;
-    host.use_namespaces = ns;
+  for (const Layers& l : {kAllLayers, kNamespacesOnly, kLandlockOnly, kNeither}) {
+    SCOPED_TRACE(l.name);
+    SandboxHost host = HostFor(l);
     host.hidden_paths = {data.path()};
     SandboxLimits lim;
     auto r = RunPython(program, lim, host);
     ASSERT_TRUE(r.ok()) << r.status().ToString();
-    if (geteuid() != 0 && !ns) {
-      // Without root and without namespaces nothing can stand between the child and files of
-      // its own uid; the daemon must then run the sandbox with namespaces.
+    if (!LayersInEffect(l, r->isolation)) {
+      std::printf("%s: not available here (%s); not tested\n", l.name, r->isolation.c_str());
+      continue;
+    }
+    if (geteuid() != 0 && !l.ns && !l.landlock) {
+      // Without root, namespaces or Landlock nothing stands between the child and files of its
+      // own uid; the daemon must then run the sandbox with one of them.
       continue;
     }
     EXPECT_FALSE(r->completed) << "read the data dir with isolation " << r->isolation;

@@ -61,6 +61,17 @@ inline int CountProcessesOfUid(unsigned uid) {
   return n;
 }
 
+// CountProcessesOfUid, polled until it is 0 or `ms` milliseconds have passed (a SIGKILLed
+// process takes a moment to disappear).
+inline int WaitNoProcessesOfUid(unsigned uid, int ms = 2000) {
+  int n = CountProcessesOfUid(uid);
+  for (int waited = 0; n != 0 && waited < ms; waited += 20) {
+    usleep(20 * 1000);
+    n = CountProcessesOfUid(uid);
+  }
+  return n;
+}
+
 }  // namespace gem::testing
 
 #endif  // GEM_TESTS_TASK_TEST_UTIL_H_

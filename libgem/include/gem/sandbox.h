@@ -20,8 +20,16 @@
 //            when it ends every process it started dies with it.
 //   "userns" when the caller is not root, the namespaces above are made inside a new user
 //            namespace (where the kernel permits unprivileged ones).
-//   "audit"  when no network namespace could be made: a Python audit hook installed before
-//            the program runs refuses socket creation and connections (PermissionError).
+//   "landlock" when the kernel has Landlock (5.13+; unprivileged): the program may read only
+//            beneath /usr, /bin, /sbin, /lib*, /etc, /dev, /proc, python's own tree and its
+//            working directory, write only in its working directory (and /dev/null), and, with
+//            Landlock ABI 4+, neither bind nor connect TCP sockets; with ABI 6+ it cannot signal
+//            processes outside the sandbox. This holds with or without namespaces, so a data dir
+//            elsewhere (e.g. /var/lib/gemd, /srv, /home) is unreadable even to a non-root daemon's
+//            child when no namespace can be made.
+//   "audit"  when neither a network namespace nor Landlock's network rules hold: a Python
+//            audit hook installed before the program runs refuses sockets, starting programs
+//            and loading native code (PermissionError).
 //
 // Threat model: the program is buggy or hostile code a model wrote. The sandbox protects the
 // host (processes, files, network, other teams' data); it does not stop code written to fake a
@@ -61,6 +69,8 @@ struct SandboxHost {
   std::vector<std::string> hidden_paths;
   // Use namespaces when the kernel permits (the default). false forces the fallback path.
   bool use_namespaces = true;
+  // Use Landlock when the kernel has it (the default). false leaves it out (for tests).
+  bool use_landlock = true;
 };
 
 struct SandboxResult {

@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -76,13 +77,16 @@ enum : uint32_t {
   kMechUserns = 1u << 4,
   kMechProc = 1u << 5,
   kMechRlimits = 1u << 6,
+  kMechLandlock = 1u << 7,
+  kMechLandlockNet = 1u << 8,
+  kMechAudit = 1u << 9,
 };
 
 // Setup steps, for error messages.
 enum Step : int32_t {
   kStepNone = 0, kStepSetsid, kStepUserMap, kStepMountPrivate, kStepHide, kStepBindWork,
   kStepReadOnly, kStepWorkWritable, kStepRlimit, kStepDropIds, kStepChdir, kStepFds,
-  kStepPrctl, kStepExec,
+  kStepPrctl, kStepLandlock, kStepExec,
 };
 const char* StepName(int32_t s) {
   switch (s) {
@@ -98,6 +102,7 @@ const char* StepName(int32_t s) {
     case kStepChdir: return "entering the working directory";
     case kStepFds: return "setting up file descriptors";
     case kStepPrctl: return "prctl";
+    case kStepLandlock: return "applying the Landlock ruleset";
     case kStepExec: return "exec of python";
     default: return "setup";
   }
@@ -119,10 +124,12 @@ struct ChildArgs {
   const char* work_dir = nullptr;
   std::vector<const char*> hidden;
   const char* python = nullptr;
-  std::vector<char*> argv;
+  std::vector<char*> argv_plain, argv_audit;  // runner without / with the audit hook
   std::vector<char*> envp;
   struct rlimit lim_cpu, lim_as, lim_fsize, lim_nproc, lim_nofile, lim_core;
   int fd_stdin = -1, fd_out = -1, fd_err = -1, fd_done = -1, fd_report = -1;
+  bool landlock = false;
+  std::vector<const char*> read_paths;  // Landlock: readable trees (the work dir is writable too)
 };
 
 void WriteReport(int fd, uint32_t mask, int32_t step, int32_t err) {
@@ -146,6 +153,75 @@ int MountSetattr(const char* path, unsigned flags, uint64_t set, uint64_t clr) {
   attr.attr_set = set;
   attr.attr_clr = clr;
   return static_cast<int>(syscall(SYS_mount_setattr, AT_FDCWD, path, flags, &attr, sizeof(attr)));
+}
+
+// Landlock (Linux 5.13+), unprivileged: the child may read only beneath a few system trees and
+// its working directory, write only there (and /dev/null), and, with ABI 4+, neither bind nor
+// connect TCP sockets; with ABI 6+, it may not signal processes outside its own domain. Our
+// Debian headers predate the network and scope fields, so the structures are spelled here.
+constexpr long kSysLandlockCreateRuleset = 444, kSysLandlockAddRule = 445,
+               kSysLandlockRestrictSelf = 446;
+struct LandlockRulesetAttr {
+  uint64_t handled_access_fs;
+  uint64_t handled_access_net;
+  uint64_t scoped;
+};
+struct __attribute__((packed)) LandlockPathBeneath {
+  uint64_t allowed_access;
+  int32_t parent_fd;
+};
+constexpr uint64_t kLlExecute = 1u << 0, kLlWriteFile = 1u << 1, kLlReadFile = 1u << 2,
+                   kLlReadDir = 1u << 3, kLlRemoveDir = 1u << 4, kLlRemoveFile = 1u << 5,
+                   kLlMakeChar = 1u << 6, kLlMakeDir = 1u << 7, kLlMakeReg = 1u << 8,
+                   kLlMakeSock = 1u << 9, kLlMakeFifo = 1u << 10, kLlMakeBlock = 1u << 11,
+                   kLlMakeSym = 1u << 12, kLlRefer = 1u << 13, kLlTruncate = 1u << 14;
+constexpr uint64_t kLlNetBindTcp = 1u << 0, kLlNetConnectTcp = 1u << 1;
+constexpr uint64_t kLlScopeAbstractUnix = 1u << 0, kLlScopeSignal = 1u << 1;
+
+// Returns -1 on failure (errno set), else the kMechLandlock* bits applied (0: no Landlock).
+int ApplyLandlock(const ChildArgs& a) {
+  long abi = syscall(kSysLandlockCreateRuleset, nullptr, 0, 1u /* ..._VERSION */);
+  if (abi < 1) return 0;
+  uint64_t write = kLlWriteFile | kLlRemoveDir | kLlRemoveFile | kLlMakeChar | kLlMakeDir |
+                   kLlMakeReg | kLlMakeSock | kLlMakeFifo | kLlMakeBlock | kLlMakeSym;
+  if (abi >= 2) write |= kLlRefer;
+  if (abi >= 3) write |= kLlTruncate;
+  const uint64_t read = kLlReadFile | kLlReadDir | kLlExecute;
+  LandlockRulesetAttr attr{read | write, 0, 0};
+  size_t size = sizeof(uint64_t);
+  if (abi >= 4) {
+    attr.handled_access_net = kLlNetBindTcp | kLlNetConnectTcp;
+    size = 2 * sizeof(uint64_t);
+  }
+  if (abi >= 6) {
+    attr.scoped = kLlScopeAbstractUnix | kLlScopeSignal;
+    size = sizeof(attr);
+  }
+  int rs = static_cast<int>(syscall(kSysLandlockCreateRuleset, &attr, size, 0));
+  if (rs < 0) return -1;
+  auto allow = [&](const char* path, uint64_t access) -> bool {
+    int fd = open(path, O_PATH | O_CLOEXEC);
+    if (fd < 0) return errno == ENOENT;  // a tree this system lacks: nothing to allow
+    struct stat st;
+    if (fstat(fd, &st) == 0 && !S_ISDIR(st.st_mode)) {
+      access &= kLlExecute | kLlWriteFile | kLlReadFile | kLlTruncate;  // file rights only
+    }
+    LandlockPathBeneath pb{access, fd};
+    long r = syscall(kSysLandlockAddRule, rs, 1 /* PATH_BENEATH */, &pb, 0);
+    int e = errno;
+    close(fd);
+    errno = e;
+    return r == 0;
+  };
+  bool ok = allow(a.work_dir, read | write) && allow("/dev/null", kLlReadFile | kLlWriteFile |
+                                                                       (abi >= 3 ? kLlTruncate : 0));
+  for (const char* p : a.read_paths) ok = ok && allow(p, read);
+  if (ok && syscall(kSysLandlockRestrictSelf, rs, 0) != 0) ok = false;
+  int e = errno;
+  close(rs);
+  errno = e;
+  if (!ok) return -1;
+  return static_cast<int>(kMechLandlock | (abi >= 4 ? static_cast<uint32_t>(kMechLandlockNet) : 0u));
 }
 
 // The child. Only async-signal-safe calls from here on.
@@ -222,8 +298,19 @@ int ChildMain(void* p) {
   if (chdir(a.work_dir) != 0) return fail(kStepChdir);
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return fail(kStepPrctl);
   if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) return fail(kStepPrctl);
+  if (a.landlock) {
+    int ll = ApplyLandlock(a);
+    if (ll < 0) return fail(kStepLandlock);
+    mask |= static_cast<uint32_t>(ll);
+  }
+  // Without a kernel barrier for the network, the runner's audit hook refuses sockets.
+  char* const* argv = a.argv_plain.data();
+  if (!(mask & (kMechNetns | kMechLandlockNet))) {
+    argv = a.argv_audit.data();
+    mask |= kMechAudit;
+  }
   WriteReport(a.fd_report, mask, kStepNone, 0);
-  execve(a.python, a.argv.data(), a.envp.data());
+  execve(a.python, argv, a.envp.data());
   return fail(kStepExec);
 }
 
@@ -313,7 +400,7 @@ bool Drain(int fd, std::string* out, bool keep_tail) {
   }
 }
 
-std::string Mechanisms(uint32_t mask, bool audit) {
+std::string Mechanisms(uint32_t mask) {
   std::string s;
   auto add = [&](uint32_t bit, const char* name) {
     if (mask & bit) s += std::string(s.empty() ? "" : ",") + name;
@@ -324,8 +411,10 @@ std::string Mechanisms(uint32_t mask, bool audit) {
   add(kMechMntns, "mntns");
   add(kMechPidns, "pidns");
   add(kMechProc, "proc");
+  add(kMechLandlock, "landlock");
+  add(kMechLandlockNet, "landlock-net");
   add(kMechRlimits, "rlimits");
-  if (audit) s += std::string(s.empty() ? "" : ",") + "audit";
+  add(kMechAudit, "audit");
   return s;
 }
 
@@ -334,7 +423,15 @@ std::string Mechanisms(uint32_t mask, bool audit) {
 void KillAllOfUid(uint32_t uid) {
   pid_t h = fork();
   if (h == 0) {
-    if (setresgid(uid, uid, uid) == 0 && setresuid(uid, uid, uid) == 0) kill(-1, SIGKILL);
+    if (setresgid(uid, uid, uid) == 0 && setresuid(uid, uid, uid) == 0) {
+      // Repeat until nothing of the uid is left to signal (a killed process lingers briefly,
+      // and a fork in flight may add one); give up after about a second.
+      for (int i = 0; i < 200; ++i) {
+        if (kill(-1, SIGKILL) != 0 && errno == ESRCH) break;
+        struct timespec ts = {0, 5 * 1000 * 1000};
+        nanosleep(&ts, nullptr);
+      }
+    }
     _exit(0);
   }
   if (h > 0) {
@@ -400,6 +497,15 @@ Result<SandboxResult> RunPython(std::string_view program, const SandboxLimits& l
   a.work_dir = dir.c_str();
   for (const auto& h : host.hidden_paths) a.hidden.push_back(h.c_str());
   a.python = host.python.c_str();
+  a.landlock = host.use_landlock;
+  // Readable trees under Landlock: the system's programs and libraries, configuration, devices
+  // and /proc; plus the tree python lives in when it is elsewhere (e.g. /opt/python/bin/python3).
+  std::string python_root = host.python.substr(0, host.python.rfind('/'));
+  python_root = python_root.substr(0, python_root.rfind('/'));
+  for (const char* p : {"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/etc", "/dev", "/proc"}) {
+    a.read_paths.push_back(p);
+  }
+  if (!python_root.empty()) a.read_paths.push_back(python_root.c_str());
 
   const uint32_t cpu = limits.cpu_seconds != 0 ? limits.cpu_seconds : limits.wall_ms / 1000 + 2;
   a.lim_cpu = {cpu, cpu + 1};
@@ -443,18 +549,17 @@ Result<SandboxResult> RunPython(std::string_view program, const SandboxLimits& l
   if (host.use_namespaces) attempts.push_back(root ? ns : (ns | CLONE_NEWUSER));
   attempts.push_back(0);
   pid_t pid = -1;
-  bool audit = false;
-  std::string mode_arg;
   std::string runner_path = dir + "/runner.py";
+  {
+    // -S: no site import (no site-packages, no sitecustomize); -s: no user site; -B: no .pyc.
+    static char kS[] = "-S", ks[] = "-s", kB[] = "-B", kAudit[] = "audit", kPlain[] = "plain";
+    char* py = const_cast<char*>(a.python);
+    a.argv_plain = {py, kS, ks, kB, runner_path.data(), kPlain, nullptr};
+    a.argv_audit = {py, kS, ks, kB, runner_path.data(), kAudit, nullptr};
+  }
   const auto t0 = std::chrono::steady_clock::now();
   for (uint32_t flags : attempts) {
     a.flags = flags;
-    audit = !(flags & CLONE_NEWNET);
-    mode_arg = audit ? "audit" : "netns";
-    // -S: no site import (no site-packages, no sitecustomize); -s: no user site; -B: no .pyc.
-    static char kS[] = "-S", ks[] = "-s", kB[] = "-B";
-    a.argv = {const_cast<char*>(a.python), kS, ks, kB, runner_path.data(), mode_arg.data(),
-              nullptr};
     pid = clone(ChildMain, static_cast<char*>(stack) + kChildStack, static_cast<int>(flags) | SIGCHLD,
                 &a);
     if (pid >= 0) break;
@@ -493,7 +598,7 @@ Result<SandboxResult> RunPython(std::string_view program, const SandboxLimits& l
     return Status::Internal(std::string("sandbox: ") + StepName(last.step) + " failed",
                             strerror(last.err));
   }
-  res.isolation = Mechanisms(last.mask, audit);
+  res.isolation = Mechanisms(last.mask);
 
   fcntl(out.r, F_SETFL, O_NONBLOCK);
   fcntl(err.r, F_SETFL, O_NONBLOCK);
