@@ -7,8 +7,8 @@
 // paper_table2.csv has them. docs/SEARCH.md describes the protocol; docs/CALIBRATION.md the
 // comparison with the paper.
 //
-// Results do not depend on the thread count: every search's seed is a function of (seed, tree,
-// N, repetition) and results are gathered by index.
+// Results do not depend on the thread count: every search's seed is a function of (seed, tree
+// name, N, repetition) and results are gathered by index.
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -63,7 +63,8 @@ bool LoadPaperTable(const std::string& path, PaperTable* out, std::string* err) 
       header = f;
       for (size_t i = 2; i + 1 < f.size(); i += 2) {
         const std::string& c = f[i];
-        if (c.size() > 5 && c.substr(c.size() - 5) == "_rank") out->trees.push_back(c.substr(0, c.size() - 5));
+        if (c.size() > 5 && c.substr(c.size() - 5) == "_rank")
+          out->trees.push_back(c.substr(0, c.size() - 5));
       }
       continue;
     }
@@ -169,7 +170,8 @@ int main(int argc, char** argv) {
       "For every budget N (average queries per model) and method, runs R searches with fresh\n"
       "randomness on a population's models x queries 0/1 matrix and reports the mean rank (1 =\n"
       "best; ties share their averaged rank) and mean exhaustive accuracy of the returned model,\n"
-      "beside the paper's figures. A --tree file (per-model accuracies) is turned into a matrix by\n"
+      "beside the paper's figures. A --tree file (per-model accuracies) is turned into a matrix "
+      "by\n"
       "the population simulator (docs/SEARCH.md); a --matrix file is used as is.\n\n"
       "Example:\n"
       "  gem-replay --tree data/trees/qwen2.5_3b.csv --budgets 10,50 --reps 100 --out r.csv\n"};
@@ -181,9 +183,9 @@ int main(int argc, char** argv) {
   double agreement = gem::SimulationOptions().agreement, population_mean = NAN;
   unsigned threads = std::min(2u, std::max(1u, std::thread::hardware_concurrency()));
   bool quiet = false;
-  auto* tree_opt = app.add_option("--tree", tree_files,
-                                  "per-model accuracy CSV (data/trees format); repeatable")
-                       ->check(CLI::ExistingFile);
+  auto* tree_opt =
+      app.add_option("--tree", tree_files, "per-model accuracy CSV (data/trees format); repeatable")
+          ->check(CLI::ExistingFile);
   auto* matrix_opt = app.add_option("--matrix", matrix_files,
                                     "0/1 matrix CSV, one row per model (optional model and "
                                     "popularity columns); repeatable")
@@ -192,19 +194,26 @@ int main(int argc, char** argv) {
   app.add_option("--metric", metric, "accuracy column of a --tree file")->capture_default_str();
   app.add_option("--budgets", budgets_arg, "comma-separated N values (queries per model)")
       ->capture_default_str();
-  app.add_option("--reps", reps, "repetitions per (N, method)")->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--methods", methods_arg,
-                 "comma-separated methods, or 'all' (" + [] {
-                   std::string s;
-                   for (auto& m : gem::SearchMethods()) s += (s.empty() ? "" : ", ") + m;
-                   return s;
-                 }() + ")")
+  app.add_option("--reps", reps, "repetitions per (N, method)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option(
+         "--methods", methods_arg,
+         "comma-separated methods, or 'all' (" +
+             [] {
+               std::string s;
+               for (auto& m : gem::SearchMethods()) s += (s.empty() ? "" : ", ") + m;
+               return s;
+             }() +
+             ")")
       ->capture_default_str();
   app.add_option("--seed", seed, "base seed (simulation and searches)")->capture_default_str();
   app.add_option("--out", out_path,
                  "write results as CSV: tree,queries_per_model,method,mean_rank,rank_se,"
                  "mean_acc,acc_se,reps");
-  app.add_option("--queries", queries, "Q: queries in a simulated matrix")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--queries", queries, "Q: queries in a simulated matrix")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   app.add_option("--agreement", agreement,
                  "simulator: correlation of two models' propensities on a query, 0..1")
       ->capture_default_str()
@@ -237,7 +246,8 @@ int main(int argc, char** argv) {
       char* end = nullptr;
       const long v = std::strtol(x.c_str(), &end, 10);
       if (x.empty() || *end != '\0' || v <= 0) {
-        std::fprintf(stderr, "gem-replay: --budgets: \"%s\" is not a positive integer\n", x.c_str());
+        std::fprintf(stderr, "gem-replay: --budgets: \"%s\" is not a positive integer\n",
+                     x.c_str());
         return 2;
       }
       budgets.push_back(static_cast<uint32_t>(v));
@@ -296,8 +306,8 @@ int main(int argc, char** argv) {
     }
     Tree tr;
     tr.paper_column = !paper_column_arg.empty() ? paper_column_arg
-                      : have_paper               ? PaperColumnFor(t->name, paper)
-                                                 : "";
+                      : have_paper              ? PaperColumnFor(t->name, paper)
+                                                : "";
     tr.population_mean = population_mean;
     if (std::isnan(tr.population_mean) && have_paper && !tr.paper_column.empty() &&
         metric == "routerbench_total_pct") {
@@ -325,8 +335,8 @@ int main(int argc, char** argv) {
     Tree tr;
     tr.pop = std::move(*p);
     tr.paper_column = !paper_column_arg.empty() ? paper_column_arg
-                      : have_paper               ? PaperColumnFor(tr.pop.name, paper)
-                                                 : "";
+                      : have_paper              ? PaperColumnFor(tr.pop.name, paper)
+                                                : "";
     trees.push_back(std::move(tr));
   }
   for (Tree& t : trees) t.ranks = gem::AverageRanks(t.pop.accuracy);
@@ -347,13 +357,20 @@ int main(int argc, char** argv) {
     return uint64_t{budgets[items[a].budget]} * trees[items[a].tree].pop.size() >
            uint64_t{budgets[items[b].budget]} * trees[items[b].tree].pop.size();
   });
+  std::vector<uint64_t> tree_key;
+  for (const Tree& t : trees) {
+    uint64_t h = 1469598103934665603ull;  // FNV-1a of the tree's name
+    for (unsigned char c : t.pop.name) h = (h ^ c) * 1099511628211ull;
+    tree_key.push_back(h << 1);
+  }
   std::vector<double> rank_of(items.size()), acc_of(items.size());
   std::vector<std::string> error_of(items.size());
   std::atomic<size_t> next{0}, done{0};
   std::atomic<bool> failed{false};
   auto worker = [&] {
     std::vector<std::unique_ptr<gem::MatrixEvaluator>> evals;
-    for (const Tree& t : trees) evals.push_back(std::make_unique<gem::MatrixEvaluator>(t.pop.matrix));
+    for (const Tree& t : trees)
+      evals.push_back(std::make_unique<gem::MatrixEvaluator>(t.pop.matrix));
     gem::SearchResult res;
     for (;;) {
       const size_t o = next.fetch_add(1);
@@ -363,8 +380,9 @@ int main(int argc, char** argv) {
       gem::SearchOptions so;
       so.method = methods[it.method];
       so.queries_per_model = budgets[it.budget];
-      // Common random numbers: every method sees the same seed in a repetition.
-      so.seed = Mix(seed ^ Mix(uint64_t{it.tree} << 48 ^ uint64_t{budgets[it.budget]} << 24 ^ it.rep));
+      // Common random numbers: every method sees the same seed in a repetition. The tree enters
+      // by name, so a tree's results do not depend on which other trees share the run.
+      so.seed = Mix(seed ^ Mix(tree_key[it.tree] ^ uint64_t{budgets[it.budget]} << 24 ^ it.rep));
       so.shuffle_queries = true;
       const Tree& t = trees[it.tree];
       if (!t.pop.popularity.empty()) so.popularity = t.pop.popularity;
@@ -390,7 +408,8 @@ int main(int argc, char** argv) {
       const size_t d = done.load();
       if (d == last) continue;
       last = d;
-      const double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      const double el =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       std::fprintf(stderr, "%sgem-replay: %zu / %zu searches, %.0f s%s", tty ? "\r" : "", d,
                    items.size(), el, tty ? "   " : "\n");
     }
@@ -433,7 +452,8 @@ int main(int argc, char** argv) {
       const uint32_t base = static_cast<uint32_t>(
           std::max_element(tr.pop.popularity.begin(), tr.pop.popularity.end()) -
           tr.pop.popularity.begin());
-      rows.push_back({tr.pop.name, "-", "best_base", tr.ranks[base], 0, tr.pop.accuracy[base], 0, 1});
+      rows.push_back(
+          {tr.pop.name, "-", "best_base", tr.ranks[base], 0, tr.pop.accuracy[base], 0, 1});
     }
     for (uint32_t b = 0; b < budgets.size(); ++b) {
       for (uint32_t m = 0; m < methods.size(); ++m) {
@@ -453,7 +473,8 @@ int main(int argc, char** argv) {
     }
     const uint32_t best = static_cast<uint32_t>(
         std::max_element(tr.pop.accuracy.begin(), tr.pop.accuracy.end()) - tr.pop.accuracy.begin());
-    rows.push_back({tr.pop.name, "-", "best_available", tr.ranks[best], 0, tr.pop.accuracy[best], 0, 1});
+    rows.push_back(
+        {tr.pop.name, "-", "best_available", tr.ranks[best], 0, tr.pop.accuracy[best], 0, 1});
   }
 
   if (!out_path.empty()) {
@@ -479,10 +500,11 @@ int main(int argc, char** argv) {
     std::printf("\n### %s: %u models, %u queries per model in the matrix", tr.pop.name.c_str(),
                 tr.pop.size(), tr.pop.matrix->num_queries());
     if (!tr.pop.target_accuracy.empty()) {
-      std::printf(" (simulated, agreement %.2f%s)", agreement,
-                  std::isnan(tr.population_mean)
-                      ? ""
-                      : (", clipped values imputed to a mean of " + Fmt(tr.population_mean, 3)).c_str());
+      std::printf(
+          " (simulated, agreement %.2f%s)", agreement,
+          std::isnan(tr.population_mean)
+              ? ""
+              : (", clipped values imputed to a mean of " + Fmt(tr.population_mean, 3)).c_str());
     }
     std::printf("\n\n");
     {
@@ -494,23 +516,25 @@ int main(int argc, char** argv) {
       });
       top.resize(std::min<size_t>(top.size(), 50));
       const gem::AgreementStats st = gem::MeasureAgreement(*tr.pop.matrix, top);
-      std::printf("Answers of the %zu best models: a pair agrees on %.1f%% of queries (independent "
-                  "models with these accuracies: %.1f%%); the stronger of a pair is right on "
-                  "%.1f%% of the queries the weaker gets right (nestedness).\n\n",
-                  top.size(), 100 * st.agreement, 100 * st.agreement_independent,
-                  100 * st.nestedness);
+      std::printf(
+          "Answers of the %zu best models: a pair agrees on %.1f%% of queries (independent "
+          "models with these accuracies: %.1f%%); the stronger of a pair is right on "
+          "%.1f%% of the queries the weaker gets right (nestedness).\n\n",
+          top.size(), 100 * st.agreement, 100 * st.agreement_independent, 100 * st.nestedness);
     }
     const bool cmp = !tr.paper_column.empty();
     if (cmp) {
-      std::printf("Mean rank of the returned model (1 = best) and its accuracy over %u "
-                  "repetitions, beside the paper's Table 2 (%s) where it has the cell.\n\n",
-                  reps, tr.paper_column.c_str());
+      std::printf(
+          "Mean rank of the returned model (1 = best) and its accuracy over %u "
+          "repetitions, beside the paper's Table 2 (%s) where it has the cell.\n\n",
+          reps, tr.paper_column.c_str());
       std::printf("| N | method | rank | ± se | paper rank | acc | paper acc |\n");
       std::printf("|---|---|---:|---:|---:|---:|---:|\n");
     } else {
-      std::printf("Mean rank of the returned model (1 = best) and its accuracy over %u "
-                  "repetitions.\n\n",
-                  reps);
+      std::printf(
+          "Mean rank of the returned model (1 = best) and its accuracy over %u "
+          "repetitions.\n\n",
+          reps);
       std::printf("| N | method | rank | ± se | acc |\n|---|---|---:|---:|---:|\n");
     }
     for (const Row& r : rows) {

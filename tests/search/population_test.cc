@@ -26,7 +26,8 @@ TEST(TreeCsv, ReadsTheShippedTrees) {
 }
 
 TEST(TreeCsv, ErrorsNameTheLineAndTheProblem) {
-  const std::string header = "node_id,diameter_pt,routerbench_total_pct,routerbench_total_clipped\n";
+  const std::string header =
+      "node_id,diameter_pt,routerbench_total_pct,routerbench_total_clipped\n";
   auto missing = ParseTreeCsv("node_id,acc\n0,50\n", {}, "t.csv");
   ASSERT_FALSE(missing.ok());
   EXPECT_NE(missing.status().message().find("routerbench_total_pct"), std::string::npos);
@@ -117,7 +118,8 @@ TEST(Simulator, AgreementControlsNestedness) {
   // The 60 best models: the ones a search must tell apart.
   std::vector<uint32_t> top(t->size());
   std::iota(top.begin(), top.end(), 0u);
-  std::sort(top.begin(), top.end(), [&](uint32_t a, uint32_t b) { return t->accuracy[a] > t->accuracy[b]; });
+  std::sort(top.begin(), top.end(),
+            [&](uint32_t a, uint32_t b) { return t->accuracy[a] > t->accuracy[b]; });
   top.resize(60);
   auto stats = [&](double agreement) {
     SimulationOptions o;
@@ -127,8 +129,8 @@ TEST(Simulator, AgreementControlsNestedness) {
     EXPECT_TRUE(p.ok());
     return MeasureAgreement(*p->matrix, top);
   };
-  const AgreementStats indep = stats(0.0), mid = stats(0.8), dflt = stats(SimulationOptions().agreement),
-                       nested = stats(1.0);
+  const AgreementStats indep = stats(0.0), mid = stats(0.8),
+                       dflt = stats(SimulationOptions().agreement), nested = stats(1.0);
   // Independent models agree as coin flips do.
   EXPECT_NEAR(indep.agreement, indep.agreement_independent, 0.01);
   EXPECT_NEAR(indep.phi, 0.0, 0.02);

@@ -1,6 +1,5 @@
 // Copyright the gem authors. gem-replay as a user runs it: a real subprocess.
 #include <gtest/gtest.h>
-
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -42,8 +41,8 @@ std::string Slurp(const std::string& path) {
 class ReplayCli : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("gem-replay-test-" + std::to_string(::getpid()));
+    dir_ =
+        std::filesystem::temp_directory_path() / ("gem-replay-test-" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir_);
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
@@ -62,14 +61,14 @@ TEST_F(ReplayCli, HelpNamesEveryFlag) {
 TEST_F(ReplayCli, WritesTheCsvAndATableBesideThePaper) {
   const std::string csv = (dir_ / "r.csv").string();
   ProcResult r = Sh(kBin + " --tree " + kTrees + "mistral_7b.csv --budgets 10,50 --reps 4 " +
-             "--methods paper,sequential_halving -q --out " + csv);
+                    "--methods paper,sequential_halving -q --out " + csv);
   ASSERT_EQ(r.code, 0) << r.out;
   const std::string text = Slurp(csv);
   EXPECT_EQ(text.substr(0, text.find('\n')),
             "tree,queries_per_model,method,mean_rank,rank_se,mean_acc,acc_se,reps");
-  for (const char* row : {"mistral_7b,-,random,", "mistral_7b,-,best_base,",
-                          "mistral_7b,10,paper,", "mistral_7b,50,sequential_halving,",
-                          "mistral_7b,-,best_available,1.00,0.00,0.6940"}) {
+  for (const char* row :
+       {"mistral_7b,-,random,", "mistral_7b,-,best_base,", "mistral_7b,10,paper,",
+        "mistral_7b,50,sequential_halving,", "mistral_7b,-,best_available,1.00,0.00,0.6940"}) {
     EXPECT_NE(text.find(row), std::string::npos) << row << "\n" << text;
   }
   // Markdown beside the paper's Table 2 (Mistral-7B column: SH at N = 10 is 15.2).
@@ -97,7 +96,8 @@ TEST_F(ReplayCli, ReadsARealMatrix) {
     f << "gem,1,1,1,1,1,1,1,1,0\n";
     f << "weak,2,1,0,0,0,0,0,0,0\n";
   }
-  ProcResult r = Sh(kBin + " --matrix " + m + " --budgets 4 --reps 3 --methods uniform -q --out " + out);
+  ProcResult r =
+      Sh(kBin + " --matrix " + m + " --budgets 4 --reps 3 --methods uniform -q --out " + out);
   ASSERT_EQ(r.code, 0) << r.out;
   const std::string text = Slurp(out);
   EXPECT_NE(text.find("m,-,best_base,2.00,0.00,0.5000"), std::string::npos) << text;

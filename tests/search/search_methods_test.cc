@@ -25,9 +25,9 @@ INSTANTIATE_TEST_SUITE_P(Search, EveryMethod, ::testing::ValuesIn(SearchMethods(
 TEST(SearchMethods, ListsEveryMethodOnceWithTheDefaultAmongThem) {
   const auto m = SearchMethods();
   EXPECT_EQ(std::set<std::string>(m.begin(), m.end()).size(), m.size());
-  for (const char* want : {"uniform", "ucb", "ucb_e", "ucb_stddev", "ttts", "successive_rejects",
-                           "bayes_elim", "sequential_halving", "paper", "paper_no_corr",
-                           "paper_sh_schedule"}) {
+  for (const char* want :
+       {"uniform", "ucb", "ucb_e", "ucb_stddev", "ttts", "successive_rejects", "bayes_elim",
+        "sequential_halving", "paper", "paper_no_corr", "paper_sh_schedule"}) {
     EXPECT_NE(std::find(m.begin(), m.end(), want), m.end()) << want;
   }
   EXPECT_NE(std::find(m.begin(), m.end(), kDefaultSearchMethod), m.end());
@@ -59,8 +59,7 @@ TEST_P(EveryMethod, NeverExceedsTheBudgetNorRepeatsAQuery) {
     uint32_t k, n, q;
   };
   for (Case c : {Case{1, 5, 100}, Case{2, 1, 100}, Case{3, 7, 50}, Case{37, 1, 200},
-                 Case{37, 10, 200}, Case{130, 25, 300}, Case{20, 80, 60},
-                 Case{130, 25, 2500}}) {
+                 Case{37, 10, 200}, Case{130, 25, 300}, Case{20, 80, 60}, Case{130, 25, 2500}}) {
     std::vector<double> acc;
     for (uint32_t i = 0; i < c.k; ++i) acc.push_back(0.3 + 0.5 * ((i * 7919) % c.k) / c.k);
     auto matrix = MakeMatrix(acc, c.q);
@@ -217,8 +216,8 @@ TEST(Search, CorrelatedRoundsGiveEverySurvivorTheSameQueries) {
         EXPECT_TRUE(identical) << method << " round " << t.round;
         EXPECT_EQ(per_model.begin()->second.size(), t.queries_per_survivor);
         for (uint32_t q : per_model.begin()->second) {
-          EXPECT_FALSE(used_before.count(q)) << method << ": round " << t.round
-                                             << " reused query " << q << " (not fresh)";
+          EXPECT_FALSE(used_before.count(q))
+              << method << ": round " << t.round << " reused query " << q << " (not fresh)";
         }
         used_before.insert(per_model.begin()->second.begin(), per_model.begin()->second.end());
       } else if (per_model.size() > 1 && t.queries_per_survivor > 2) {

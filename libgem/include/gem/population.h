@@ -50,12 +50,12 @@ struct TreeCsvOptions {
 };
 
 struct TreeTable {
-  std::string name;                     // the file's stem ("qwen2.5_3b"), or the name given
-  std::string metric;                   // the accuracy column that was read
-  std::vector<std::string> model_ids;   // node_id values (or row numbers)
-  std::vector<double> accuracy;         // in [0, 1]; clipped rows hold the upper bound shown
-  std::vector<uint8_t> clipped;         // 1 = value is an upper bound (all 0 without the column)
-  std::vector<double> popularity;       // empty when the file has no popularity column
+  std::string name;                    // the file's stem ("qwen2.5_3b"), or the name given
+  std::string metric;                  // the accuracy column that was read
+  std::vector<std::string> model_ids;  // node_id values (or row numbers)
+  std::vector<double> accuracy;        // in [0, 1]; clipped rows hold the upper bound shown
+  std::vector<uint8_t> clipped;        // 1 = value is an upper bound (all 0 without the column)
+  std::vector<double> popularity;      // empty when the file has no popularity column
 
   uint32_t size() const { return static_cast<uint32_t>(accuracy.size()); }
 };
@@ -94,16 +94,16 @@ class ResponseMatrix {
  private:
   uint32_t num_models_ = 0;
   uint32_t num_queries_ = 0;
-  size_t words_ = 0;             // 64-bit words per row
-  std::vector<uint64_t> bits_;   // row-major, words_ per model
+  size_t words_ = 0;            // 64-bit words per row
+  std::vector<uint64_t> bits_;  // row-major, words_ per model
 };
 
 // A replayable population: the matrix plus what a replay reports beside it.
 struct Population {
-  std::string name;                          // e.g. "qwen2.5_3b"
-  std::string metric;                        // e.g. "routerbench_total_pct" ("matrix" for CSVs)
+  std::string name;    // e.g. "qwen2.5_3b"
+  std::string metric;  // e.g. "routerbench_total_pct" ("matrix" for CSVs)
   std::vector<std::string> model_ids;
-  std::vector<double> popularity;            // empty when unknown
+  std::vector<double> popularity;  // empty when unknown
   std::shared_ptr<const ResponseMatrix> matrix;
   // Exhaustive accuracy of each model = the matrix's row means (what ranks are computed from).
   std::vector<double> accuracy;
@@ -176,7 +176,8 @@ struct AgreementStats {
   // Mean Pearson correlation (phi) of two models' answers across queries.
   double phi = 0;
 };
-AgreementStats MeasureAgreement(const ResponseMatrix& matrix, std::span<const uint32_t> models = {});
+AgreementStats MeasureAgreement(const ResponseMatrix& matrix,
+                                std::span<const uint32_t> models = {});
 
 // Ranks by accuracy, 1 = best, ties sharing their averaged rank (the paper's Table 2 convention:
 // Best Base's 56.5). Values equal to within 1e-12 are ties.

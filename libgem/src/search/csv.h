@@ -14,7 +14,7 @@
 namespace gem::search_internal {
 
 struct CsvLine {
-  size_t number = 0;                    // 1-based line number in the text
+  size_t number = 0;                     // 1-based line number in the text
   std::vector<std::string_view> fields;  // trimmed, quotes removed
 };
 

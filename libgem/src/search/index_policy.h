@@ -32,7 +32,8 @@ class ArgmaxTree {
   }
   void Set(uint32_t arm, double v) {
     value_[arm] = v;
-    for (size_t i = (size_ + arm) / 2; i >= 1; i /= 2) node_[i] = Win(node_[2 * i], node_[2 * i + 1]);
+    for (size_t i = (size_ + arm) / 2; i >= 1; i /= 2)
+      node_[i] = Win(node_[2 * i], node_[2 * i + 1]);
   }
   // Sets many values, then rebuilds once.
   template <typename F>

@@ -29,7 +29,8 @@ Result<Population> ParseMatrixCsv(std::string_view text, std::string_view name) 
     for (size_t i = 0; i < width; ++i) {
       const std::string_view f = lines[0].fields[i];
       if (f == "model" || f == "model_id" || f == "node_id" || f == "name") {
-        if (id_col >= 0) return Status::InvalidArgument(Where(name, lines[0].number, i), "second model-id column");
+        if (id_col >= 0)
+          return Status::InvalidArgument(Where(name, lines[0].number, i), "second model-id column");
         id_col = static_cast<int>(i);
       } else if (f == "popularity") {
         pop_col = static_cast<int>(i);
@@ -50,9 +51,9 @@ Result<Population> ParseMatrixCsv(std::string_view text, std::string_view name) 
   for (size_t r = first_row; r < lines.size(); ++r) {
     const CsvLine& l = lines[r];
     if (l.fields.size() != width) {
-      return Status::InvalidArgument(std::string(name) + ":" + std::to_string(l.number),
-                                     "has " + std::to_string(l.fields.size()) +
-                                         " fields, expected " + std::to_string(width));
+      return Status::InvalidArgument(
+          std::string(name) + ":" + std::to_string(l.number),
+          "has " + std::to_string(l.fields.size()) + " fields, expected " + std::to_string(width));
     }
     const uint32_t m = static_cast<uint32_t>(r - first_row);
     uint32_t q = 0;

@@ -12,7 +12,8 @@ Status MatrixEvaluator::Evaluate(std::span<const EvalRequest> requests,
                                  std::span<EvalOutcome> outcomes,
                                  std::vector<EvalDetail>* details) {
   if (outcomes.size() != requests.size()) {
-    return Status::InvalidArgument("MatrixEvaluator::Evaluate", "outcomes.size() != requests.size()");
+    return Status::InvalidArgument("MatrixEvaluator::Evaluate",
+                                   "outcomes.size() != requests.size()");
   }
   const uint32_t nm = matrix_->num_models(), nq = matrix_->num_queries();
   for (size_t i = 0; i < requests.size(); ++i) {

@@ -60,7 +60,8 @@ std::vector<double> AverageRanks(std::span<const double> accuracy) {
   for (size_t i = 0; i < n;) {
     size_t j = i + 1;
     while (j < n && std::abs(accuracy[order[j]] - accuracy[order[i]]) <= 1e-12) ++j;
-    const double avg = (static_cast<double>(i + 1) + static_cast<double>(j)) / 2;  // positions i+1..j
+    const double avg =
+        (static_cast<double>(i + 1) + static_cast<double>(j)) / 2;  // positions i+1..j
     for (size_t t = i; t < j; ++t) rank[order[t]] = avg;
     i = j;
   }

@@ -45,7 +45,8 @@ SearchRun::SearchRun(const SearchOptions& options, Evaluator* evaluator, SearchR
       offset_[i] = q_ > 0 ? m.Below(q_) : 0;
       uint32_t s = 1;
       if (q_ > 2) {
-        do s = 1 + m.Below(q_ - 1); while (Gcd(s, q_) != 1);
+        do s = 1 + m.Below(q_ - 1);
+        while (Gcd(s, q_) != 1);
       }
       stride_[i] = s;
     }

@@ -17,7 +17,8 @@ constexpr double kPaperFirstShare = 0.6;
 uint64_t Cost(uint32_t k, uint32_t c1, const std::vector<uint32_t>& survivors,
               const std::vector<uint32_t>& cum) {
   uint64_t cost = uint64_t{k} * c1;
-  for (size_t r = 1; r < survivors.size(); ++r) cost += uint64_t{survivors[r]} * (cum[r] - cum[r - 1]);
+  for (size_t r = 1; r < survivors.size(); ++r)
+    cost += uint64_t{survivors[r]} * (cum[r] - cum[r - 1]);
   return cost;
 }
 
@@ -41,8 +42,8 @@ std::vector<RoundPlan> PaperSchedule(uint32_t k, uint32_t n, uint32_t num_querie
       num_queries, std::max<uint32_t>(1, static_cast<uint32_t>(std::floor(kPaperFirstShare * n))));
 
   std::vector<uint32_t> survivors{k};
-  for (uint32_t s = std::min(kPaperFirstCut, (k + 1) / 2); survivors.size() < kPaperRounds && s >= 2 && s < survivors.back();
-       s /= 2) {
+  for (uint32_t s = std::min(kPaperFirstCut, (k + 1) / 2);
+       survivors.size() < kPaperRounds && s >= 2 && s < survivors.back(); s /= 2) {
     survivors.push_back(s);
   }
   const size_t rounds = survivors.size();
@@ -60,8 +61,8 @@ std::vector<RoundPlan> PaperSchedule(uint32_t k, uint32_t n, uint32_t num_querie
   }
   // Rounding leftovers: to the last round's survivors, where the closest calls are made.
   const uint64_t left = budget - Cost(k, c1, survivors, cum);
-  const uint32_t extra = static_cast<uint32_t>(
-      std::min<uint64_t>(left / survivors.back(), num_queries - cum.back()));
+  const uint32_t extra =
+      static_cast<uint32_t>(std::min<uint64_t>(left / survivors.back(), num_queries - cum.back()));
   cum.back() += extra;
 
   for (size_t r = 0; r < rounds; ++r) {

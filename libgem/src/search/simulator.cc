@@ -21,8 +21,8 @@ Result<std::vector<double>> ImputeClipped(const TreeTable& tree, double populati
   std::vector<double> out = tree.accuracy;
   if (std::isnan(population_mean)) return out;
   if (!(population_mean >= 0 && population_mean <= 1)) {
-    return Status::InvalidArgument(tree.name, "population mean " + std::to_string(population_mean) +
-                                                  " is outside [0, 1]");
+    return Status::InvalidArgument(
+        tree.name, "population mean " + std::to_string(population_mean) + " is outside [0, 1]");
   }
   std::vector<size_t> clipped;
   double bound_sum = 0, free_sum = 0;
@@ -46,17 +46,17 @@ Result<std::vector<double>> ImputeClipped(const TreeTable& tree, double populati
   }
   if (clipped.empty()) {
     if (std::abs(target_sum - bound_sum) > 1e-3 * k) {
-      return Status::InvalidArgument(tree.name, "population mean " + std::to_string(population_mean) +
-                                                    " differs from the table's mean " +
-                                                    std::to_string(shown_mean) +
-                                                    " and no value is clipped");
+      return Status::InvalidArgument(
+          tree.name, "population mean " + std::to_string(population_mean) +
+                         " differs from the table's mean " + std::to_string(shown_mean) +
+                         " and no value is clipped");
     }
     return out;
   }
   if (target_sum < 0) {
-    return Status::InvalidArgument(
-        tree.name, "population mean " + std::to_string(population_mean) +
-                       " would need negative accuracies for the clipped models");
+    return Status::InvalidArgument(tree.name,
+                                   "population mean " + std::to_string(population_mean) +
+                                       " would need negative accuracies for the clipped models");
   }
   const double n = static_cast<double>(clipped.size());
   // Spread the clipped values evenly (uniform quantiles, in file order) from their bound down,
@@ -94,10 +94,11 @@ Result<std::vector<double>> ImputeClipped(const TreeTable& tree, double populati
 
 Result<Population> SimulatePopulation(const TreeTable& tree, const SimulationOptions& options) {
   if (tree.size() == 0) return Status::InvalidArgument(tree.name, "empty tree");
-  if (options.num_queries == 0) return Status::InvalidArgument(tree.name, "num_queries must be > 0");
+  if (options.num_queries == 0)
+    return Status::InvalidArgument(tree.name, "num_queries must be > 0");
   if (!(options.agreement >= 0 && options.agreement <= 1)) {
-    return Status::InvalidArgument(tree.name, "agreement " + std::to_string(options.agreement) +
-                                                  " is outside [0, 1]");
+    return Status::InvalidArgument(
+        tree.name, "agreement " + std::to_string(options.agreement) + " is outside [0, 1]");
   }
   auto target = ImputeClipped(tree, options.population_mean);
   if (!target.ok()) return target.status();

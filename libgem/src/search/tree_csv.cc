@@ -60,9 +60,9 @@ Result<TreeTable> ParseTreeCsv(std::string_view text, const TreeCsvOptions& opti
     auto field = [&](int col) { return l.fields[static_cast<size_t>(col)]; };
     double acc;
     if (!search_internal::ParseDouble(field(metric_col), &acc)) {
-      return Status::InvalidArgument(Where(name, l.number), options.metric + " value \"" +
-                                                                std::string(field(metric_col)) +
-                                                                "\" is not a number");
+      return Status::InvalidArgument(
+          Where(name, l.number),
+          options.metric + " value \"" + std::string(field(metric_col)) + "\" is not a number");
     }
     const double hi = percent ? 100.0 : 1.0;
     if (acc < 0 || acc > hi) {
@@ -75,8 +75,9 @@ Result<TreeTable> ParseTreeCsv(std::string_view text, const TreeCsvOptions& opti
     if (clipped_col >= 0) {
       const std::string_view c = field(clipped_col);
       if (c != "0" && c != "1") {
-        return Status::InvalidArgument(Where(name, l.number),
-                                       stem + "_clipped value \"" + std::string(c) + "\" is not 0 or 1");
+        return Status::InvalidArgument(
+            Where(name, l.number),
+            stem + "_clipped value \"" + std::string(c) + "\" is not 0 or 1");
       }
       clipped = c == "1";
     }

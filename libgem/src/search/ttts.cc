@@ -99,7 +99,8 @@ Posterior PosteriorOf(double a, double b) {
   p.mean = a / n;
   if (n <= kNormalAbove) {
     p.row = (static_cast<int64_t>(a) * (static_cast<int64_t>(kNormalAbove) + 1) +
-             static_cast<int64_t>(b)) * kBetaSteps;
+             static_cast<int64_t>(b)) *
+            kBetaSteps;
   } else {
     p.sd = std::sqrt(p.mean * (1 - p.mean) / (n + 1));
   }
@@ -108,7 +109,8 @@ Posterior PosteriorOf(double a, double b) {
 
 class Sampler {
  public:
-  explicit Sampler(Rng& rng) : rng_(rng), normal_(NormalTable().data()), beta_(BetaTable().data()) {}
+  explicit Sampler(Rng& rng)
+      : rng_(rng), normal_(NormalTable().data()), beta_(BetaTable().data()) {}
   double Draw(const Posterior& p) {
     const uint32_t bits = Bits16();
     if (p.row >= 0) return beta_[p.row + (bits & (kBetaSteps - 1))];
