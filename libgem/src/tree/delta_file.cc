@@ -147,7 +147,9 @@ Status DeltaFile::Apply(const DeltaTensor& t, const float* base, float* out) con
   const std::string what = path_ + ": tensor '" + t.name + "'";
   const auto blob = Blob(t);
   if (t.encoding == "xor" || t.encoding == "raw") {
-    std::vector<uint8_t> buf(ExpectedBytes(t));
+    // Reused across calls: a fresh buffer per tensor would page-fault on every apply.
+    thread_local std::vector<uint8_t> buf;
+    buf.resize(ExpectedBytes(t));
     GEM_RETURN_IF_ERROR(tree_internal::ZstdDecompress(blob, buf.size(), buf.data(), what));
     if (t.encoding == "raw") return ConvertToF32(t.dtype, buf.data(), n, out);
     ops::XorApply(base, buf.data(), n, tree_internal::WordKindOf(t.dtype), out);

@@ -23,6 +23,9 @@ GEM_HD uint32_t gather_word(const uint8_t* planes, size_t n, size_t i, int nbyte
 // The fine-tune's value: its stored word is the base's stored word XOR the delta word. `base`
 // is the base weight as f32 (exactly representable in `kind`).
 GEM_HD float xor_apply_elem(float base, uint32_t xor_word, int kind) {
+  // bf16 is the top half of an f32, and `base` came from a bf16 word (low half zero): plain
+  // shifts, no rounding, so the loop vectorises.
+  if (kind == kWordBF16) return bits_f32(((f32_bits(base) >> 16) ^ (xor_word & 0xffffu)) << 16);
   return word_to_f32(f32_to_word(base, kind) ^ xor_word, kind);
 }
 
@@ -42,8 +45,10 @@ GEM_HD int8_t int8_quantize_elem(float delta, float row_scale) {
 // Lossy 1-bit form (BitDelta): delta ~= scale[row] * sign, bit set = positive. Bit c of a row
 // lives in word c/32, bit c%32.
 GEM_HD float sign_apply_elem(float base, const uint32_t* row_bits, size_t col, float row_scale) {
+  // Branch-free (fine-tune signs are random, a branch would mispredict half the time): clear
+  // bit -> flip the sign of the scale.
   uint32_t bit = (row_bits[col >> 5] >> (col & 31u)) & 1u;
-  return base + (bit ? row_scale : -row_scale);
+  return base + bits_f32(f32_bits(row_scale) ^ ((bit ^ 1u) << 31));
 }
 
 GEM_HD size_t sign_words_per_row(size_t cols) { return (cols + 31) / 32; }

@@ -1,0 +1,191 @@
+// Copyright the gem authors. gem-delta-bench: how fast a fine-tune delta is applied on the CPU,
+// as a fraction of memcpy bandwidth over the same bytes, and how big each stored form is.
+//
+// Apply: one synthetic weight matrix (--rows x --cols, default 4096 x 4096, bf16 words) with a
+// fine-tune-like change (every weight moved by N(0, --delta-std) then rounded to bf16). For each
+// form, the CPU twin (the kernel's element math) is timed on already-decoded data, and so is the
+// whole DeltaFile::Apply (zstd decompression included for xor). "Bytes" are those the op must
+// move: reads of the base (f32) and of the delta data, plus the f32 output; memcpy is timed
+// copying a buffer of half that size (it reads and writes it, so it moves the same bytes).
+//
+// Sizes: every fixture fine-tune of tests/fixtures/tree in every form, as a fraction of its
+// checkpoint's tensor bytes, plus the synthetic matrix.
+//
+// Single thread. Usage: gem-delta-bench [--rows N] [--cols N] [--delta-std X] [--reps N]
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "gem/delta.h"
+#include "gem/safetensors.h"
+#include "tree/ops/delta_math.h"
+#include "tree/ops/delta_ops.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+template <typename F>
+double BestSeconds(int reps, F&& f) {
+  double best = 1e30;
+  for (int r = 0; r < reps; ++r) {
+    auto t0 = Clock::now();
+    f();
+    best = std::min(best, std::chrono::duration<double>(Clock::now() - t0).count());
+  }
+  return best;
+}
+
+// Writes a one-tensor bf16 safetensors file.
+void WriteSafetensors(const std::string& path, const std::string& name, size_t rows, size_t cols,
+                      const std::vector<uint16_t>& words) {
+  const std::string header = "{\"" + name + "\":{\"dtype\":\"BF16\",\"shape\":[" +
+                             std::to_string(rows) + "," + std::to_string(cols) +
+                             "],\"data_offsets\":[0," + std::to_string(words.size() * 2) + "]}}";
+  std::ofstream out(path, std::ios::binary);
+  const uint64_t n = header.size();
+  out.write(reinterpret_cast<const char*>(&n), 8);
+  out << header;
+  out.write(reinterpret_cast<const char*>(words.data()), words.size() * 2);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  size_t rows = 4096, cols = 4096;
+  double delta_std = 2e-4;
+  int reps = 5;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string a = argv[i];
+    if (a == "--rows") rows = std::stoul(argv[i + 1]);
+    else if (a == "--cols") cols = std::stoul(argv[i + 1]);
+    else if (a == "--delta-std") delta_std = std::stod(argv[i + 1]);
+    else if (a == "--reps") reps = std::stoi(argv[i + 1]);
+    else {
+      std::fprintf(stderr, "usage: %s [--rows N] [--cols N] [--delta-std X] [--reps N]\n", argv[0]);
+      return 2;
+    }
+  }
+  if (argc % 2 == 0) {
+    std::fprintf(stderr, "usage: %s [--rows N] [--cols N] [--delta-std X] [--reps N]\n", argv[0]);
+    return 2;
+  }
+  namespace ops = gem::ops;
+  const size_t n = rows * cols;
+  std::mt19937 rng(1);
+  std::normal_distribution<float> w(0.0f, 0.02f), d(0.0f, static_cast<float>(delta_std));
+  std::vector<uint16_t> base_w(n), ft_w(n);
+  std::vector<float> base(n), out(n);
+  size_t changed = 0;
+  for (size_t i = 0; i < n; ++i) {
+    base_w[i] = static_cast<uint16_t>(ops::f32_to_bf16(w(rng)));
+    base[i] = ops::bf16_to_f32(base_w[i]);
+    ft_w[i] = static_cast<uint16_t>(ops::f32_to_bf16(base[i] + d(rng)));
+    changed += ft_w[i] != base_w[i];
+  }
+  std::printf("synthetic %zu x %zu bf16 matrix, delta N(0, %g): %.1f%% of the words change\n",
+              rows, cols, delta_std, 100.0 * changed / n);
+
+  // memcpy reference: copy `half` bytes (read + write = 2 * half moved).
+  auto memcpy_gbps = [&](size_t moved) {
+    std::vector<char> src(moved / 2, 1), dst(moved / 2);
+    const double s = BestSeconds(reps, [&] { std::memcpy(dst.data(), src.data(), src.size()); });
+    return moved / s / 1e9;
+  };
+
+  std::filesystem::path tmp = std::filesystem::temp_directory_path() / "gem-delta-bench";
+  std::filesystem::create_directories(tmp);
+  WriteSafetensors(tmp / "base.safetensors", "w", rows, cols, base_w);
+  WriteSafetensors(tmp / "ft.safetensors", "w", rows, cols, ft_w);
+  auto base_set = gem::SafetensorsSet::Open(tmp / "base.safetensors");
+  auto ft_set = gem::SafetensorsSet::Open(tmp / "ft.safetensors");
+  if (!base_set.ok() || !ft_set.ok()) {
+    std::fprintf(stderr, "cannot open the synthetic checkpoints\n");
+    return 1;
+  }
+
+  std::printf("\n%-5s %10s %10s %10s %8s %12s %8s  %s\n", "form", "bytes", "twin GB/s",
+              "memcpy", "ratio", "Apply GB/s", "ratio", "size of fine-tune");
+  for (gem::DeltaForm form : {gem::DeltaForm::kXor, gem::DeltaForm::kInt8, gem::DeltaForm::kSign}) {
+    const std::string path = (tmp / (std::string("synthetic.") + gem::DeltaFormName(form))).string();
+    auto stats = gem::WriteDelta(**base_set, **ft_set, form, path);
+    auto file = stats.ok() ? gem::DeltaFile::Open(path) : stats.status();
+    if (!file.ok()) {
+      std::fprintf(stderr, "%s\n", file.status().ToString().c_str());
+      return 1;
+    }
+    const gem::DeltaTensor& t = (*file)->tensors().at(0);
+    double twin_s = 0;
+    size_t moved = 0;
+    if (form == gem::DeltaForm::kXor) {
+      std::vector<uint8_t> planes(2 * n);
+      for (size_t i = 0; i < n; ++i) {
+        const uint16_t x = base_w[i] ^ ft_w[i];
+        planes[i] = x & 0xff;
+        planes[n + i] = x >> 8;
+      }
+      moved = n * (4 + 2 + 4);
+      twin_s = BestSeconds(reps, [&] { ops::XorApply(base.data(), planes.data(), n, ops::kWordBF16, out.data()); });
+    } else if (form == gem::DeltaForm::kInt8) {
+      std::vector<int8_t> q(n);
+      std::vector<float> scales(rows, 1e-5f);
+      for (size_t i = 0; i < n; ++i) q[i] = static_cast<int8_t>(i * 7);
+      moved = n * (4 + 1 + 4) + rows * 4;
+      twin_s = BestSeconds(reps, [&] { ops::Int8Apply(base.data(), q.data(), scales.data(), rows, cols, out.data()); });
+    } else {
+      std::vector<uint32_t> bits(rows * ops::sign_words_per_row(cols));
+      for (auto& b : bits) b = static_cast<uint32_t>(rng());  // random signs, as real deltas
+      std::vector<float> scales(rows, 1e-5f);
+      moved = n * (4 + 4) + bits.size() * 4 + rows * 4;
+      twin_s = BestSeconds(reps, [&] { ops::SignApply(base.data(), bits.data(), scales.data(), rows, cols, out.data()); });
+    }
+    const double apply_s = BestSeconds(reps, [&] {
+      if (!(*file)->Apply(t, base.data(), out.data()).ok()) std::abort();
+    });
+    const double mc = memcpy_gbps(moved);
+    const double twin = moved / twin_s / 1e9, apply = moved / apply_s / 1e9;
+    std::printf("%-5s %10zu %10.2f %10.2f %8.2f %12.2f %8.2f  %.1f%%\n", gem::DeltaFormName(form),
+                moved, twin, mc, twin / mc, apply, apply / mc, 100 * stats->size_fraction());
+  }
+  std::filesystem::remove_all(tmp);
+
+  // Sizes of the fixture fine-tunes.
+  const std::string fx = std::string(GEM_SOURCE_DIR) + "/tests/fixtures/tree";
+  auto fbase = gem::SafetensorsSet::Open(fx + "/base");
+  if (!fbase.ok()) {
+    std::printf("\n(fixtures not found at %s: %s)\n", fx.c_str(), fbase.status().ToString().c_str());
+    return 0;
+  }
+  std::printf("\nfixture fine-tunes (tests/fixtures/tree): stored size as %% of the fine-tune\n");
+  std::printf("%-14s %10s %8s %8s %8s   %s\n", "fine-tune", "bytes", "xor", "int8", "sign",
+              "rel Frobenius int8 / sign");
+  std::filesystem::create_directories(tmp);
+  for (const char* name : {"ft_math", "ft_code", "ft_chat_f16"}) {
+    auto ft = gem::SafetensorsSet::Open(fx + "/" + name);
+    if (!ft.ok()) continue;
+    double frac[3] = {0, 0, 0}, err[3] = {0, 0, 0};
+    uint64_t bytes = 0;
+    int k = 0;
+    for (gem::DeltaForm form : {gem::DeltaForm::kXor, gem::DeltaForm::kInt8, gem::DeltaForm::kSign}) {
+      auto s = gem::WriteDelta(**fbase, **ft, form, (tmp / "d").string());
+      if (s.ok()) {
+        frac[k] = s->size_fraction();
+        err[k] = s->error.rel_frobenius;
+        bytes = s->finetune_bytes;
+      }
+      ++k;
+    }
+    std::printf("%-14s %10llu %7.1f%% %7.1f%% %7.1f%%   %.2e / %.2e\n", name,
+                static_cast<unsigned long long>(bytes), 100 * frac[0], 100 * frac[1],
+                100 * frac[2], err[1], err[2]);
+  }
+  std::filesystem::remove_all(tmp);
+  return 0;
+}
