@@ -96,6 +96,37 @@ void Add(const BackendContext* ctx, float* y, const float* x, size_t n) {
   for (size_t i = 0; i < n; ++i) y[i] += x[i];
 }
 
+// The attention inner loops, compiled for AVX-512 / AVX2 / baseline and picked at run time.
+// `omp simd` (enabled by -fopenmp-simd, no OpenMP runtime) lets the dot product reassociate
+// into vector lanes; the order is fixed per build and ISA, so it is the same for every batch.
+__attribute__((target_clones("avx512f", "avx2", "default")))
+void AttendRow(const float* q, const float* k, const float* v, int kv_stride, int lo, int p,
+               int head_dim, float scale, float* scores, float* out) {
+  float mx = -INFINITY;
+  for (int j = lo; j <= p; ++j) {
+    const float* kj = k + static_cast<size_t>(j) * kv_stride;
+    float d = 0;
+#pragma omp simd reduction(+ : d)
+    for (int e = 0; e < head_dim; ++e) d += q[e] * kj[e];
+    d *= scale;
+    scores[j] = d;
+    mx = std::max(mx, d);
+  }
+  float sum = 0;
+  for (int j = lo; j <= p; ++j) {
+    scores[j] = std::exp(scores[j] - mx);
+    sum += scores[j];
+  }
+  for (int e = 0; e < head_dim; ++e) out[e] = 0.0f;
+  const float inv = 1.0f / sum;
+  for (int j = lo; j <= p; ++j) {
+    const float* vj = v + static_cast<size_t>(j) * kv_stride;
+    const float w = scores[j] * inv;
+#pragma omp simd
+    for (int e = 0; e < head_dim; ++e) out[e] += w * vj[e];
+  }
+}
+
 void Attention(const BackendContext* ctx, const AttentionSeq* seqs, int num_seqs, int num_heads,
                int num_kv_heads, int head_dim, float scale, int window) {
   const int group = num_heads / num_kv_heads;
@@ -113,39 +144,19 @@ void Attention(const BackendContext* ctx, const AttentionSeq* seqs, int num_seqs
   }
   const int threads = work > 2e5 ? ctx->threads : 1;
   ParallelFor(n_items, threads, [&](int begin, int end) {
-  for (int it = begin; it < end; ++it) {
-    const AttentionSeq& sq = seqs[items[it].first];
-    const int h = items[it].second, kvh = h / group;
-    std::vector<float> scores(sq.kv_len);
-    std::vector<float> acc(head_dim);
-    for (int r = 0; r < sq.rows; ++r) {
-      const int p = sq.kv_len - sq.rows + r;  // this row's position
-      const int lo = window > 0 ? std::max(0, p - window + 1) : 0;
-      const float* q = sq.q + static_cast<size_t>(r) * q_stride + h * head_dim;
-      float mx = -INFINITY;
-      for (int j = lo; j <= p; ++j) {
-        const float* k = sq.k + static_cast<size_t>(j) * kv_stride + kvh * head_dim;
-        float d = 0;
-        for (int e = 0; e < head_dim; ++e) d += q[e] * k[e];
-        d *= scale;
-        scores[j] = d;
-        mx = std::max(mx, d);
+    std::vector<float> scores;
+    for (int it = begin; it < end; ++it) {
+      const AttentionSeq& sq = seqs[items[it].first];
+      const int h = items[it].second, kvh = h / group;
+      scores.resize(sq.kv_len);
+      for (int r = 0; r < sq.rows; ++r) {
+        const int p = sq.kv_len - sq.rows + r;  // this row's position
+        const int lo = window > 0 ? std::max(0, p - window + 1) : 0;
+        AttendRow(sq.q + static_cast<size_t>(r) * q_stride + h * head_dim,
+                  sq.k + kvh * head_dim, sq.v + kvh * head_dim, kv_stride, lo, p, head_dim,
+                  scale, scores.data(), sq.out + static_cast<size_t>(r) * q_stride + h * head_dim);
       }
-      float sum = 0;
-      for (int j = lo; j <= p; ++j) {
-        scores[j] = std::exp(scores[j] - mx);
-        sum += scores[j];
-      }
-      std::fill(acc.begin(), acc.end(), 0.0f);
-      for (int j = lo; j <= p; ++j) {
-        const float* v = sq.v + static_cast<size_t>(j) * kv_stride + kvh * head_dim;
-        const float wj = scores[j] / sum;
-        for (int e = 0; e < head_dim; ++e) acc[e] += wj * v[e];
-      }
-      float* o = sq.out + static_cast<size_t>(r) * q_stride + h * head_dim;
-      std::copy(acc.begin(), acc.end(), o);
     }
-  }
   });
 }
 

