@@ -183,13 +183,17 @@ int main(int argc, char** argv) {
   double agreement = gem::SimulationOptions().agreement, population_mean = NAN;
   unsigned threads = std::min(2u, std::max(1u, std::thread::hardware_concurrency()));
   bool quiet = false;
+  // A flag given twice takes its last value (scripts/demo.sh passes extra flags after its own).
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   auto* tree_opt =
       app.add_option("--tree", tree_files, "per-model accuracy CSV (data/trees format); repeatable")
-          ->check(CLI::ExistingFile);
+          ->check(CLI::ExistingFile)
+          ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   auto* matrix_opt = app.add_option("--matrix", matrix_files,
                                     "0/1 matrix CSV, one row per model (optional model and "
                                     "popularity columns); repeatable")
-                         ->check(CLI::ExistingFile);
+                         ->check(CLI::ExistingFile)
+                         ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   tree_opt->excludes(matrix_opt);
   app.add_option("--metric", metric, "accuracy column of a --tree file")->capture_default_str();
   app.add_option("--budgets", budgets_arg, "comma-separated N values (queries per model)")

@@ -60,8 +60,9 @@ TEST_F(ReplayCli, HelpNamesEveryFlag) {
 
 TEST_F(ReplayCli, WritesTheCsvAndATableBesideThePaper) {
   const std::string csv = (dir_ / "r.csv").string();
-  ProcResult r = Sh(kBin + " --tree " + kTrees + "mistral_7b.csv --budgets 10,50 --reps 4 " +
-                    "--methods paper,sequential_halving -q --out " + csv);
+  ProcResult r =
+      Sh(kBin + " --tree " + kTrees + "mistral_7b.csv --budgets 10,50 --reps 9 " +
+         "--methods paper,sequential_halving -q --reps 4 --out " + csv);  // the last --reps wins
   ASSERT_EQ(r.code, 0) << r.out;
   const std::string text = Slurp(csv);
   EXPECT_EQ(text.substr(0, text.find('\n')),
@@ -71,6 +72,12 @@ TEST_F(ReplayCli, WritesTheCsvAndATableBesideThePaper) {
         "mistral_7b,50,sequential_halving,", "mistral_7b,-,best_available,1.00,0.00,0.6940"}) {
     EXPECT_NE(text.find(row), std::string::npos) << row << "\n" << text;
   }
+  EXPECT_NE(text.find("mistral_7b,10,paper,"), std::string::npos);
+  const size_t paper_row = text.find("mistral_7b,10,paper,");
+  EXPECT_EQ(text.substr(paper_row, text.find('\n', paper_row) - paper_row)
+                .substr(text.find('\n', paper_row) - paper_row - 2),
+            ",4")
+      << "reps column: the last --reps given wins";
   // Markdown beside the paper's Table 2 (Mistral-7B column: SH at N = 10 is 15.2).
   EXPECT_NE(r.out.find("| N | method | rank |"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("| 10 | sequential_halving |"), std::string::npos);
