@@ -164,6 +164,9 @@ TEST_P(EveryMethod, CancelStopsWithAborted) {
   EXPECT_GT(calls, 0u);
   EXPECT_TRUE(monotone);
   EXPECT_LT(r.spent, 1000u);
+  uint64_t traced = 0;
+  for (const RoundTrace& t : r.rounds) traced += t.spent;
+  EXPECT_EQ(traced, r.spent) << "the partial trace accounts for every evaluation";
 }
 
 TEST(Search, RejectsBadOptionsWithClearMessages) {

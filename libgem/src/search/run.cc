@@ -69,6 +69,7 @@ Status SearchRun::Evaluate(std::span<const EvalRequest> requests, uint32_t round
                            uint32_t survivors, uint32_t leader) {
   if (requests.empty()) return Status::OK();
   if (options_.cancel != nullptr && options_.cancel->load(std::memory_order_relaxed)) {
+    FlushPulls();  // the partial trace accounts for every evaluation made
     return Status::Aborted("search cancelled");
   }
   if (requests.size() > remaining()) {
