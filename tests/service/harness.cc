@@ -53,7 +53,7 @@ int DecodeWait(int status) {
 
 }  // namespace
 
-RunResult Run(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
+RunResult RunProgram(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
               double timeout_s) {
   int out[2], err[2];
   if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) std::abort();
@@ -173,7 +173,7 @@ std::string Gemd::log() const {
 RunResult Gemd::Ctl(const std::vector<std::string>& args, double timeout_s) const {
   std::vector<std::string> argv = {BinPath("gemctl"), "--endpoint", endpoint_};
   argv.insert(argv.end(), args.begin(), args.end());
-  return Run(argv, {}, timeout_s);
+  return RunProgram(argv, {}, timeout_s);
 }
 
 nlohmann::json Gemd::CtlJson(const std::vector<std::string>& args, double timeout_s) const {

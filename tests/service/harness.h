@@ -30,7 +30,7 @@ struct RunResult {
 };
 
 // Runs a program to completion (argv[0] is the path), with extra environment variables.
-RunResult Run(const std::vector<std::string>& argv,
+RunResult RunProgram(const std::vector<std::string>& argv,
               const std::map<std::string, std::string>& env = {}, double timeout_s = 60);
 
 std::string BinPath(const std::string& name);  // GEM_BIN_DIR/name

@@ -143,18 +143,18 @@ TEST(ServiceHostile, SecondGemdOnSameDataDirOrEndpointIsRefused) {
   Gemd gemd(dir.path());
   ASSERT_TRUE(gemd.Start());
   // Same data dir: the lock says no.
-  auto r = gem::testing::Run({BinPath("gemd"), "--data-dir", gemd.data_dir(), "--endpoint",
+  auto r = RunProgram({BinPath("gemd"), "--data-dir", gemd.data_dir(), "--endpoint",
                 "ipc://" + dir.path() + "/other.sock"}, {}, 20);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("locked by another gemd"), std::string::npos) << r.err;
   // Same endpoint, other data dir: the live socket is not stolen.
-  r = gem::testing::Run({BinPath("gemd"), "--data-dir", dir.path() + "/data2", "--endpoint", gemd.endpoint()},
+  r = RunProgram({BinPath("gemd"), "--data-dir", dir.path() + "/data2", "--endpoint", gemd.endpoint()},
           {}, 20);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("in use"), std::string::npos) << r.err;
   EXPECT_EQ(gemd.Ctl({"health"}).exit_code, 0);
   // Bad settings: named.
-  r = gem::testing::Run({BinPath("gemd"), "--data-dir", dir.path() + "/d3", "--cpu-workers", "0"}, {}, 20);
+  r = RunProgram({BinPath("gemd"), "--data-dir", dir.path() + "/d3", "--cpu-workers", "0"}, {}, 20);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("cpu_workers"), std::string::npos) << r.err;
   EXPECT_EQ(gemd.Stop(), 0);
