@@ -94,6 +94,24 @@ TEST_F(ReplayCli, ResultsDoNotDependOnTheThreadCount) {
   EXPECT_FALSE(Slurp(a).empty());
 }
 
+TEST_F(ReplayCli, ATreesResultsDoNotDependOnTheOtherTreesOfTheRun) {
+  const std::string a = (dir_ / "a.csv").string(), b = (dir_ / "b.csv").string();
+  const std::string args = " --budgets 10 --reps 5 --methods paper,sequential_halving -q --out ";
+  ASSERT_EQ(Sh(kBin + " --tree " + kTrees + "mistral_7b.csv" + args + a).code, 0);
+  ASSERT_EQ(Sh(kBin + " --tree " + kTrees + "qwen2.5_3b.csv --tree " + kTrees + "mistral_7b.csv" +
+               args + b)
+                .code,
+            0);
+  const std::string alone = Slurp(a), both = Slurp(b);
+  size_t rows = 0;
+  for (size_t p = alone.find('\n') + 1; p < alone.size(); p = alone.find('\n', p) + 1) {
+    const std::string line = alone.substr(p, alone.find('\n', p) - p);
+    EXPECT_NE(both.find(line + "\n"), std::string::npos) << line;
+    ++rows;
+  }
+  EXPECT_GE(rows, 5u);
+}
+
 TEST_F(ReplayCli, ReadsARealMatrix) {
   const std::string m = (dir_ / "m.csv").string(), out = (dir_ / "o.csv").string();
   {

@@ -46,8 +46,9 @@ Status RunElimination(SearchRun* run, const std::vector<RoundPlan>& plan, Sampli
 
   for (size_t r = 0; r < plan.size(); ++r) {
     if (r > 0 && plan[r].survivors < survivors.size()) {
+      // Best first: the trace lists survivors in rank order, and progress reports the first as
+      // the leader.
       survivors = run->Top(survivors, score, plan[r].survivors);
-      std::sort(survivors.begin(), survivors.end());
     }
     for (uint32_t m : survivors) {
       pulls_before[m] = run->pulls(m);

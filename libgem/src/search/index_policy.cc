@@ -25,6 +25,7 @@ Status RunIndexPolicy(SearchRun* run, IndexFn index, bool depends_on_t) {
     return (n == 0 || n >= q) ? kRetired : index(*run, m, log_t);
   };
   tree.SetAll(value);
+  uint32_t leader = 0;
   while (run->remaining() > 0) {
     if (depends_on_t && t > t_ref * 1.05) {
       t_ref = t;
@@ -33,7 +34,8 @@ Status RunIndexPolicy(SearchRun* run, IndexFn index, bool depends_on_t) {
     }
     const uint32_t m = tree.Best();
     if (tree.BestValue() == kRetired) break;  // every arm answered every query
-    GEM_RETURN_IF_ERROR(run->PullOwn(m, 0, k, m));
+    GEM_RETURN_IF_ERROR(run->PullOwn(m, 0, k, leader));
+    if (run->pulls(m) > run->pulls(leader)) leader = m;  // progress: the most-pulled so far
     t += 1;
     tree.Set(m, value(m));
   }

@@ -197,11 +197,12 @@ Status RunTtts(SearchRun* run) {
   while (run->remaining() > 0 && !scan.empty()) {
     uint32_t pick = draw_best(UINT32_MAX);
     if (pick == UINT32_MAX) break;
+    const uint32_t top = pick;  // progress reports the draw's argmax as the leader
     if (scan.size() > 1 && rng.Uniform() >= kTopProbability) {
       const uint32_t other = draw_best(pick);  // J: the best other than I in a fresh draw
       if (other != UINT32_MAX) pick = other;
     }
-    GEM_RETURN_IF_ERROR(run->PullOwn(pick, 0, static_cast<uint32_t>(scan.size()), pick));
+    GEM_RETURN_IF_ERROR(run->PullOwn(pick, 0, static_cast<uint32_t>(scan.size()), top));
     if (pos[pick] != UINT32_MAX && !scan[pos[pick]].dirty) {
       scan[pos[pick]].dirty = 1;
       dirty.push_back(pick);
