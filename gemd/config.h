@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <string>
 
+#include "gem/population.h"
 #include "gem/protocol.h"
 #include "gem/status.h"
 
@@ -29,9 +30,9 @@ struct Config {
   uint32_t cpu_workers = 1;                             // cpu_workers: devices "cpu:0".."cpu:n-1"
   uint32_t eval_batch = 64;                             // eval_batch: results written per chunk
   // [replay]
-  uint32_t replay_queries = 2500;                       // queries: simulated per task
+  uint32_t replay_queries = gem::SimulationOptions().num_queries;  // queries: per task
   uint64_t replay_sim_seed = 0;                         // sim_seed
-  double replay_agreement = 0.8;                        // agreement (gem::SimulationOptions)
+  double replay_agreement = gem::SimulationOptions().agreement;  // agreement
   double replay_eval_delay_ms = 0;                      // eval_delay_ms: per (model, query)
   // [store]
   bool store_sync = true;                               // sync: fsync the WAL on each write

@@ -6,7 +6,7 @@
 //   1. settings    flags + TOML (config.cc)
 //   2. lock        the data directory (datadir_lock.cc)
 //   3. bind        the sockets (server.cc): from here health is answered, state "starting"
-//   4. store       open RocksDB (<data_dir>/store): the result cache, jobs and trees
+//   4. store       open RocksDB (<data_dir>/db): the result cache, jobs and trees
 //   5. trees       rebuild registered trees ("model load"; later: the resident base model)
 //   6. jobs        read job records; those cut off by a stop or crash become "interrupted"
 //   7. scheduler   one worker per device; READY=1
@@ -119,7 +119,7 @@ int AppMain(int argc, char** argv) {
   notify::Status(ctx.stage());
   gem::StoreOptions so;
   so.sync = ctx.config.store_sync;
-  auto cache = gem::Cache::Open(ctx.config.data_dir + "/store", so);
+  auto cache = gem::Cache::Open(ctx.config.data_dir + "/db", so);
   if (!cache.ok()) {
     server.Stop();
     return Fail("store", cache.status());

@@ -28,3 +28,4 @@ EOF
   --reps 100 --budgets 10,25,50,100,200 --methods all --out "$out" "$@"
 echo
 echo "All figures as CSV: $out   (how they compare with the paper: docs/CALIBRATION.md)"
+GEM_BUILD_DIR="$build" "$here/scripts/demo-gemd.sh"  # the same kind of search through gemd and gemctl

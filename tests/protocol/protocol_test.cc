@@ -184,7 +184,13 @@ TEST(Protocol, RandomBytesNeverCrash) {
   std::mt19937_64 rng(7);
   Request req;
   req.id = 77;
-  req.body = TreeRegisterRequest{"n", "a,b\n1,2\n", "f.csv", "auto", 10, "u"};
+  TreeRegisterRequest tr;
+  tr.name = "n";
+  tr.content = "a,b\n1,2\n";
+  tr.file_name = "f.csv";
+  tr.queries = 10;
+  tr.user = "u";
+  req.body = tr;
   std::string good = EncodeRequest(req);
   for (int i = 0; i < 5000; ++i) {
     std::string f = good;

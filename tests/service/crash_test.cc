@@ -37,8 +37,8 @@ TEST(ServiceCrash, Kill9MidSearchThenResumePaysOnlyWhatIsMissing) {
                       std::to_string(kQueries)})
                 .exit_code,
             0);
-  Reference r1 = DirectSearch(csv, "mbpp_pct", kQueries, 0, 0.8, "paper", 10, 3);
-  Reference r2 = DirectSearch(csv, "mbpp_pct", kQueries, 0, 0.8, "paper", 4, 4);
+  Reference r1 = DirectSearch(csv, "mbpp_pct", kQueries, 0, SimulationOptions().agreement, "paper", 10, 3);
+  Reference r2 = DirectSearch(csv, "mbpp_pct", kQueries, 0, SimulationOptions().agreement, "paper", 4, 4);
   const uint64_t total1 = r1.distinct().size();
 
   auto j1 = gemd.CtlJson({"search", "start", "--tree", "qwen", "--task", "mbpp", "-N", "10",

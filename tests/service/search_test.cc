@@ -9,7 +9,7 @@ namespace gem::testing {
 namespace {
 
 constexpr uint32_t kQueries = 400;  // simulated per task; small keeps the test quick
-constexpr double kAgreement = 0.8;  // gemd's default replay.agreement
+const double kAgreement = SimulationOptions().agreement;  // gemd's default replay.agreement
 
 uint64_t CachedResults(const Gemd& gemd) {
   auto stats = gemd.CtlJson({"cache", "stats"});
