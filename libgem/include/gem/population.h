@@ -134,9 +134,9 @@ struct SimulationOptions {
   double agreement = 0.99;
   // The population's true mean accuracy in [0, 1] (e.g. the paper's Random Selection accuracy),
   // or NaN when unknown. When given, clipped rows are imputed below their shown bound so that the
-  // mean of all rows equals it (docs/SEARCH.md, "Imputing clipped values"); when unknown, clipped
-  // rows keep the bound shown. Fails with InvalidArgument when the mean cannot be reached
-  // (it is above the mean with every clipped row at its bound, or needs values below 0).
+  // mean of all rows equals it (docs/SEARCH.md, "Population simulator", item 4); when unknown,
+  // clipped rows keep the bound shown. Fails with InvalidArgument when the mean cannot be reached
+  // (above the mean with every clipped row at its bound, or below what clipped rows at 0 give).
   double population_mean = std::numeric_limits<double>::quiet_NaN();
 };
 

@@ -1,10 +1,10 @@
 // Copyright the gem authors. The engine of the UCB family: pull the arm of largest index, one
 // query at a time, until the budget is spent.
 //
-// Speed (docs/SEARCH.md, "Performance"): a naive argmax is O(K) per pull, which over a replay
-// (up to 90,000 pulls per search, 11,000 searches) is too slow. A tournament tree holds every
-// arm's index, so a pull costs O(log K): only the pulled arm's index changes... except that UCB
-// indices also depend on the total pull count t through log t. We freeze log t and rebuild the
+// Speed (docs/SEARCH.md, "ucb, ucb_e, ucb_stddev"): a naive argmax is O(K) per pull, which over a
+// replay (up to 90,000 pulls per search, 11,000 searches) is too slow. A tournament tree holds
+// every arm's index, so a pull costs O(log K): only the pulled arm's index changes... except that
+// UCB indices also depend on the total pull count t through log t. We freeze log t and rebuild the
 // tree (O(K)) whenever t has grown by 5% since the last rebuild; log t then moves by at most
 // log(1.05) / log t, under 1% for t >= 200, so the arm pulled is the exact UCB choice up to
 // that relative perturbation of the exploration bonus.

@@ -3,7 +3,7 @@
 // Prior Beta(1, 1) per model (uniform: nothing known about a model before it answers).
 // Each pull: draw a posterior sample for every candidate, I = argmax; with probability
 // beta = 1/2 (Russo's default) pull I, else redraw until the argmax J differs from I and pull J.
-// Choices the paper leaves open, made for speed (docs/SEARCH.md, "Performance"):
+// Choices the paper leaves open, made for speed (docs/SEARCH.md, "ttts"):
 //  - One redraw, not "until the argmax differs": when the redraw's argmax is I again, J is the
 //    best arm other than I in that redraw. Russo's J is the argmax of a draw conditioned on it
 //    not being I; ours is close to it and costs at most two draws per pull, where redrawing
