@@ -57,12 +57,10 @@ struct Backend {
                     int num_heads, int num_kv_heads, int head_dim, float scale, int window);
 };
 
-// The CPU backend: OpenBLAS sgemm for matmul, plain loops (split over threads when large) for
-// the rest.
+// The CPU backend: an AVX-512 / AVX2 register-tiled GEMM whose per-element summation order is
+// fixed (so a row's result never depends on the other rows of the batch, the tiling or the
+// thread count), vectorised attention, plain loops elsewhere; a persistent worker pool.
 const Backend* CpuBackend();
-
-// Sets the process-wide OpenBLAS thread count (OpenBLAS has no per-call setting).
-void SetBlasThreads(int threads);
 
 }  // namespace gem
 

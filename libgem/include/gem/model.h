@@ -156,7 +156,7 @@ class Model {
   void SetLinearHook(const LinearHook* hook);
   const LinearHook* linear_hook() const;
 
-  // Threads for forward passes (0 = all hardware threads). Also sets OpenBLAS's thread count.
+  // Threads for forward passes (0 = all hardware threads). Results do not depend on it.
   void SetThreads(int threads);
   int threads() const;
 

@@ -204,7 +204,6 @@ void Model::SetThreads(int threads) {
   impl_->threads_requested = threads;
   int n = threads > 0 ? threads : static_cast<int>(std::thread::hardware_concurrency());
   impl_->ctx.threads = std::max(1, n);
-  SetBlasThreads(impl_->ctx.threads);
 }
 
 int Model::threads() const { return impl_->ctx.threads; }
