@@ -24,7 +24,7 @@
 namespace gem {
 
 // The method gemd, gemctl and gem-replay use when none is named.
-inline constexpr const char* kDefaultSearchMethod = "paper";
+inline constexpr const char* kDefaultSearchMethod = "gem";  // docs/GEM_METHOD.md
 
 struct SearchProgress {
   uint64_t spent = 0;        // query evaluations so far

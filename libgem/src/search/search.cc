@@ -31,6 +31,7 @@ constexpr Method kMethods[] = {
     {"paper", &search_internal::RunPaper},
     {"paper_no_corr", &search_internal::RunPaperNoCorr},
     {"paper_sh_schedule", &search_internal::RunPaperShSchedule},
+    {"gem", &search_internal::RunGem},
 };
 
 }  // namespace

@@ -82,6 +82,15 @@ class SearchRun {
   Status PullSharedBatch(std::span<const uint32_t> models, uint32_t n, uint32_t round,
                          uint32_t* given);
   uint32_t shared_cursor() const { return cursor_; }
+  // The outcomes of the last Evaluate batch, outcomes[i] for requests[i] (valid until the next
+  // evaluation). For methods that keep per-query answers (gem's paired confidence).
+  std::span<const EvalOutcome> last_outcomes() const { return out_buf_; }
+  // The result being filled (for methods that report their own confidence after Choose()).
+  SearchResult* result() { return result_; }
+  // Evaluator::Known() for the search's evaluator (never runs a model, costs no budget).
+  Status Known(std::span<const EvalRequest> requests, std::span<uint8_t> known) {
+    return evaluator_->Known(requests, known);
+  }
 
   // --- Ranking -------------------------------------------------------------------------------
   // The `keep` best of `models` by score[m] (descending, ties by priority), in that order.
@@ -136,6 +145,7 @@ Status RunSequentialHalving(SearchRun* run);
 Status RunPaper(SearchRun* run);
 Status RunPaperNoCorr(SearchRun* run);
 Status RunPaperShSchedule(SearchRun* run);
+Status RunGem(SearchRun* run);  // gem.cc (docs/GEM_METHOD.md)
 
 }  // namespace gem::search_internal
 

@@ -1,0 +1,62 @@
+// Copyright the gem authors. The `gem` search method (docs/GEM_METHOD.md): correlated sampling,
+// sequential halving down to a few finalists, queries already cached preferred, and an honest
+// report of how sure the choice is.
+//
+// Units: gem.cc (the search), gem_queries.cc (which shared queries a round takes: cached ones
+// first), gem_confidence.cc (estimate, interval, P(best), P(top 3)).
+#ifndef GEM_SEARCH_GEM_H_
+#define GEM_SEARCH_GEM_H_
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "gem/status.h"
+#include "search/search_internal.h"
+
+namespace gem::search_internal {
+
+// The constants of the method. One set for every tree: docs/GEM_METHOD.md says why each has its
+// value and what else was measured.
+struct GemParams {
+  // The search halves its survivors each round until this many remain; the last round is theirs.
+  uint32_t finalists = 3;
+  // Round 1 gives every model at least min(N, this) queries, however many rounds follow.
+  uint32_t first_round_min = 3;
+  // Monte Carlo draws of the Bayesian bootstrap behind P(best) and P(top 3).
+  uint32_t confidence_draws = 256;
+};
+
+// What a search knows at its end, in the form the confidence estimate needs: the shared query
+// sequence every model answered a prefix of (correlated sampling), and each model's answers on
+// its prefix (answers[m][i] is model m's grade on sequence position i; answers[m].size() is how
+// far it got before it was eliminated).
+struct GemAnswers {
+  std::vector<std::vector<uint8_t>> answers;  // per model
+};
+
+struct GemConfidence {
+  double estimate = 0, ci_low = 0, ci_high = 1, p_best = 0, p_top3 = 0;
+};
+
+// The chosen model's accuracy (its mean on its answers) with a 95% Wilson interval under a
+// finite-population correction (the task has `num_queries` queries; a model that answered all of
+// them is known exactly), and P(best), P(top 3) from a Bayesian bootstrap over the shared queries
+// of the paired differences to the chosen model (every model, eliminated ones included, compared
+// on the prefix it shares with the chosen one). Deterministic in `seed`.
+// REQUIRES: chosen < answers.size(); the chosen model's prefix is the longest.
+GemConfidence EstimateConfidence(const GemAnswers& a, uint32_t chosen, uint32_t num_queries,
+                                 uint32_t draws, uint64_t seed);
+
+// Picks `n` fresh shared queries for `survivors` from the sequence positions not yet `taken`
+// (positions index run->SharedQuery()): in the order of those positions, except that when
+// `prefer_known` the queries the evaluator already knows for the most survivors come first
+// (gemd: cached answers cost no GPU time). Marks the chosen positions taken and returns the query
+// ids in *out. `*scan_from` is the first position that may be untaken (advanced here).
+Status PickSharedQueries(SearchRun* run, std::span<const uint32_t> survivors, uint32_t n,
+                         bool prefer_known, std::vector<uint8_t>* taken, uint32_t* scan_from,
+                         std::vector<uint32_t>* out);
+
+}  // namespace gem::search_internal
+
+#endif  // GEM_SEARCH_GEM_H_
