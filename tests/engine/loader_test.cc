@@ -74,6 +74,29 @@ TEST_F(LoaderTest, HuggingFaceCacheLayout) {
   ASSERT_TRUE(c.ok()) << c.status().ToString();
 }
 
+TEST_F(LoaderTest, HfDirectoryTokenizerFiles) {
+  // A real tokenizer.json + tokenizer_config.json beside the weights is loaded with the model
+  // (the tiny fixtures have none of their own).
+  const fs::path tok = fs::path(GEM_SHARED_DIR) / "data" / "tokenizers" / "qwen3";
+  if (!fs::exists(tok / "tokenizer.json")) {
+    GTEST_SKIP() << "needs " << tok << " (the shared/ folder beside the checkout)";
+  }
+  fs::path d = Copy("qwen2");
+  fs::copy_file(tok / "tokenizer.json", d / "tokenizer.json");
+  if (fs::exists(tok / "tokenizer_config.json")) {
+    fs::copy_file(tok / "tokenizer_config.json", d / "tokenizer_config.json");
+  }
+  auto m = Model::Load(d.string());
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  ASSERT_NE((*m)->tokenizer(), nullptr);
+  EXPECT_FALSE((*m)->tokenizer()->Encode("hello world", false, false).empty());
+  // Its end-of-turn ids join the config's eos id (2) among the default stop ids.
+  EXPECT_GT((*m)->default_stop_ids().size(), 1u);
+  auto bare = Model::Load(d.string(), {.load_tokenizer = false});
+  ASSERT_TRUE(bare.ok());
+  EXPECT_EQ((*bare)->tokenizer(), nullptr);
+}
+
 TEST_F(LoaderTest, GgufFileDirectly) {
   auto g = Model::Load(FixtureDir("tiny_gguf") + "/tiny-llama.gguf");
   ASSERT_TRUE(g.ok()) << g.status().ToString();
