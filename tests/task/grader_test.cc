@@ -178,6 +178,27 @@ TEST(GraderTest, Mbpp) {
   EXPECT_NE(name->reason.find("NameError"), std::string::npos) << name->reason;
 }
 
+TEST(GraderTest, MbppSetupCodeRunsAfterTheSolution) {
+  // Task 367's test_setup_code builds trees from the solution's Node class.
+  const Query& q = Get("mbpp", "mbpp/367");
+  const char* solution =
+      "class Node:\n"
+      "    def __init__(self, data):\n"
+      "        self.data = data\n"
+      "        self.left = None\n"
+      "        self.right = None\n"
+      "def height(n):\n"
+      "    return 0 if n is None else 1 + max(height(n.left), height(n.right))\n"
+      "def is_tree_balanced(n):\n"
+      "    if n is None:\n"
+      "        return True\n"
+      "    return (abs(height(n.left) - height(n.right)) <= 1 and is_tree_balanced(n.left)\n"
+      "            and is_tree_balanced(n.right))\n";
+  auto g = GradeOutput(q, solution);
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  EXPECT_TRUE(g->correct) << g->reason;
+}
+
 TEST(GraderTest, ExtractCode) {
   EXPECT_EQ(ExtractCode("```python\nx = 1\n```\ntext\n```python\ny = 2\n```"), "x = 1");
   EXPECT_EQ(ExtractCode("[BEGIN]\n'x = 1'\n[DONE]"), "x = 1");

@@ -19,7 +19,8 @@
 //                 are dropped; compared numerically (|pred - gold| < 1e-6).
 //   "mbpp"        execution: the code (between [BEGIN] and [DONE], else the first ``` block,
 //                 else the whole output) then the asserts (the reference), run by RunPython.
-//                 {"setup": "code run before the solution", "imports": ["import re", ...],
+//                 {"setup": "code run after the solution, before the asserts",
+//                  "imports": ["import re", ...],
 //                  "timeout_ms": 3000, "memory_mb": 1024}
 //   "exact"       {"ignore_case": false, "ignore_punctuation": false,
 //                  "scope": "full" | "first_line" | "prefix"} on whitespace-trimmed text.

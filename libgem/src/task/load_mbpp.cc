@@ -3,7 +3,8 @@
 // Prompt: lm-evaluation-harness `mbpp_instruct` doc_to_text (verbatim, zero-shot; the harness
 // primes the answer with a code fence, which a chat prompt cannot, so the grader extracts code
 // from [BEGIN]/[DONE], a ``` block or the whole output). The reference is the three asserts;
-// test_setup_code (task 367 only) runs first; challenge_test_list is not used (as in LMEH).
+// test_setup_code (task 367 only) runs between the solution and the asserts (it uses the
+// solution's Node class); challenge_test_list is not used (as in LMEH).
 #include "task/internal.h"
 #include "gem/prompt.h"
 

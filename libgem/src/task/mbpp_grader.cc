@@ -1,8 +1,8 @@
 // Copyright the gem authors. The MBPP execution grader ("mbpp").
 //
 // The program is what lm-evaluation-harness (via HF code_eval) and OpenCompass run: the
-// candidate code, a newline, then the asserts; `imports` and `setup` (test_setup_code) go
-// first. It passes when it runs to the end without raising, within the time limit (3 s, HF
+// candidate code, a newline, then the asserts; `imports` go first and `setup` (test_setup_code)
+// between the code and the asserts, since MBPP's one setup (task 367) uses the solution's class. It passes when it runs to the end without raising, within the time limit (3 s, HF
 // code_eval's default), in the sandbox.
 #include <signal.h>
 #include <string.h>
@@ -103,10 +103,11 @@ Result<Grade> GradeMbpp(const Query& q, std::string_view out, const Json& params
     g.reason = "no code in the output";
     return g;
   }
+  // Setup after the code: MBPP's only setup (task 367) builds trees from the solution's class.
   std::string program;
   for (const auto& i : *imports) program += i + "\n";
-  if (!setup->empty()) program += *setup + "\n";
   program += code + "\n";
+  if (!setup->empty()) program += *setup + "\n";
   const size_t first_assert_line = CountLines(program) + 1;
   program += q.reference + "\n";
   std::vector<std::string> asserts;
