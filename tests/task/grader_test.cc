@@ -3,6 +3,10 @@
 #include "gem/grader.h"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+#include <map>
 
 #include "gem/task.h"
 
@@ -197,6 +201,41 @@ TEST(GraderTest, MbppSetupCodeRunsAfterTheSolution) {
   auto g = GradeOutput(q, solution);
   ASSERT_TRUE(g.ok()) << g.status().ToString();
   EXPECT_TRUE(g->correct) << g->reason;
+}
+
+TEST(GraderTest, GoldAnswersGradeCorrectOnEveryQuery) {
+  // GSM8K: the dataset's own worked answer ("... #### 18") is right for every test row.
+  {
+    std::ifstream in(std::string(GEM_SOURCE_DIR) + "/data/tasks/gsm8k/test.jsonl");
+    std::string line;
+    int row = 0, wrong = 0;
+    while (std::getline(in, line)) {
+      auto j = nlohmann::json::parse(line);
+      const Query& q = Get("gsm8k", "gsm8k/" + std::to_string(row++));
+      auto g = GradeOutput(q, j["answer"].get<std::string>());
+      ASSERT_TRUE(g.ok());
+      if (!g->correct && ++wrong <= 3) ADD_FAILURE() << q.id << ": " << g->reason;
+    }
+    EXPECT_EQ(row, 1319);
+    EXPECT_EQ(wrong, 0);
+  }
+  // Multiple choice: the gold letter, stated the usual ways, is right for every query.
+  for (const char* task : {"arc_challenge", "mmlu", "winogrande"}) {
+    TaskOptions o;
+    o.data_dir = std::string(GEM_SOURCE_DIR) + "/data/tasks";
+    auto t = LoadTask(task, o);
+    ASSERT_TRUE(t.ok());
+    int wrong = 0;
+    for (const auto& q : (*t)->queries()) {
+      for (const std::string& out : {q.reference, "The answer is " + q.reference + ".",
+                                     "(" + q.reference + ")", "Answer: " + q.reference}) {
+        auto g = GradeOutput(q, out);
+        ASSERT_TRUE(g.ok());
+        if (!g->correct && ++wrong <= 3) ADD_FAILURE() << q.id << " \"" << out << "\": " << g->reason;
+      }
+    }
+    EXPECT_EQ(wrong, 0) << task;
+  }
 }
 
 TEST(GraderTest, ExtractCode) {
