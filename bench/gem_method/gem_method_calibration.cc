@@ -35,7 +35,8 @@ int main(int argc, char** argv) {
       budgets.clear();
       std::stringstream ss(argv[++i]);
       std::string x;
-      while (std::getline(ss, x, ',')) budgets.push_back(static_cast<uint32_t>(std::atoi(x.c_str())));
+      while (std::getline(ss, x, ','))
+        budgets.push_back(static_cast<uint32_t>(std::atoi(x.c_str())));
     } else if (a == "--help" || a == "-h") {
       std::printf("usage: %s [--agreement A] [--reps R] [--budgets LIST] TREE.csv[@mean] ...\n",
                   argv[0]);
@@ -49,8 +50,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   std::printf("agreement %.2f, %u repetitions per cell, method gem\n\n", agreement, reps);
-  std::printf("| tree | N | truly best | mean P(best) | in top 3 | mean P(top 3) | CI covers | "
-              "mean CI width | mean rank |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+  std::printf(
+      "| tree | N | truly best | mean P(best) | in top 3 | mean P(top 3) | CI covers | "
+      "mean CI width | mean rank |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   for (const std::string& arg : trees) {
     std::string path = arg;
     double mean = NAN;

@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <map>
 #include <set>
 
 #include "gem/population.h"
@@ -99,7 +100,9 @@ TEST(GemMethod, EverySurvivorOfARoundAnswersTheSameFreshQueries) {
     for (const auto& [m, qs] : per_model) EXPECT_EQ(qs, first) << "round " << b + 1;
     for (uint32_t q : first) EXPECT_TRUE(seen.insert(q).second) << "query reused: " << q;
     EXPECT_TRUE(r.rounds[b].correlated);
-    if (b > 0) EXPECT_LT(r.rounds[b].survivors.size(), r.rounds[b - 1].survivors.size());
+    if (b > 0) {
+      EXPECT_LT(r.rounds[b].survivors.size(), r.rounds[b - 1].survivors.size());
+    }
   }
   EXPECT_EQ(r.rounds.back().survivors.size(), 3u);  // the finalists
 }
@@ -222,8 +225,8 @@ TEST(GemMethod, PrefersQueriesTheEvaluatorAlreadyKnows) {
     EXPECT_EQ(r.chosen_model, 6u);
     EXPECT_EQ(r.spent, ev.known_asked + ev.unknown_asked);
     if (!shuffle) {
-      // The evaluator's order (gemd): a round looks a window ahead (max(8n, n + 256) positions) for known
-      // queries, so while the window holds enough of them every request is a known one; only
+      // The evaluator's order (gemd): a round looks a window ahead (max(8n, n + 256) positions) for
+      // known queries, so while the window holds enough of them every request is a known one; only
       // the finalists' long last round runs out of known queries within its window.
       EXPECT_GT(ev.known_calls, 0u);
       EXPECT_GT(ev.known_asked, 4 * ev.unknown_asked);
