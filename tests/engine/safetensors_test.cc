@@ -98,9 +98,7 @@ TEST_F(SafetensorsTest, MalformedFilesGiveErrorsNamingFileAndProblem) {
   std::string ok_header = R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})";
   std::string p;
   p = Write("tiny.safetensors", "", "");
-  {
-    std::ofstream(p, std::ios::binary | std::ios::trunc) << "abc";
-  }
+  { std::ofstream(p, std::ios::binary | std::ios::trunc) << "abc"; }
   ExpectCorrupt(SafetensorsFile::Open(p), p, "too short");
   p = Write("len.safetensors", ok_header, Floats({1, 2}), 1 << 20);
   ExpectCorrupt(SafetensorsFile::Open(p), p, "truncated header");

@@ -6,9 +6,9 @@
 
 #include <filesystem>
 
+#include "engine/engine_test_util.h"
 #include "gem/generate.h"
 #include "gem/model.h"
-#include "engine/engine_test_util.h"
 
 namespace gem {
 namespace {

@@ -21,20 +21,20 @@ struct BackendContext {
 
 // One sequence's part of a batched attention call.
 struct AttentionSeq {
-  const float* q;      // rows x (num_heads * head_dim), already rotated
-  float* out;          // rows x (num_heads * head_dim)
-  const float* k;      // cache: kv_len x (num_kv_heads * head_dim), rotated
-  const float* v;      // cache: kv_len x (num_kv_heads * head_dim)
-  int rows;            // new rows of this sequence (their positions are kv_len-rows .. kv_len-1)
-  int kv_len;          // cached positions including the new rows
+  const float* q;  // rows x (num_heads * head_dim), already rotated
+  float* out;      // rows x (num_heads * head_dim)
+  const float* k;  // cache: kv_len x (num_kv_heads * head_dim), rotated
+  const float* v;  // cache: kv_len x (num_kv_heads * head_dim)
+  int rows;        // new rows of this sequence (their positions are kv_len-rows .. kv_len-1)
+  int kv_len;      // cached positions including the new rows
 };
 
 struct Backend {
   const char* name;  // "cpu"
 
   // y[m x n] = x[m x k] * w[n x k]^T (accumulate: y += ...). w is a PyTorch Linear weight.
-  void (*matmul)(const BackendContext* ctx, const float* x, const float* w, float* y, int m,
-                 int n, int k, bool accumulate);
+  void (*matmul)(const BackendContext* ctx, const float* x, const float* w, float* y, int m, int n,
+                 int k, bool accumulate);
   // y[i, :] += b for each of m rows of n.
   void (*add_bias)(const BackendContext* ctx, float* y, const float* b, int m, int n);
   // y = x * rsqrt(mean(x^2) + eps) * w, per row (x may equal y).

@@ -28,8 +28,21 @@ namespace gem {
 
 // ggml tensor types (values are ggml's; persisted in files: do not change).
 enum class GgmlType : uint32_t {
-  kF32 = 0, kF16 = 1, kQ4_0 = 2, kQ4_1 = 3, kQ5_0 = 6, kQ5_1 = 7, kQ8_0 = 8, kQ8_1 = 9,
-  kQ2_K = 10, kQ3_K = 11, kQ4_K = 12, kQ5_K = 13, kQ6_K = 14, kQ8_K = 15, kBF16 = 30,
+  kF32 = 0,
+  kF16 = 1,
+  kQ4_0 = 2,
+  kQ4_1 = 3,
+  kQ5_0 = 6,
+  kQ5_1 = 7,
+  kQ8_0 = 8,
+  kQ8_1 = 9,
+  kQ2_K = 10,
+  kQ3_K = 11,
+  kQ4_K = 12,
+  kQ5_K = 13,
+  kQ6_K = 14,
+  kQ8_K = 15,
+  kBF16 = 30,
 };
 // "F32", "Q4_1", ... or "type<N>" for types we do not name.
 std::string GgmlTypeName(uint32_t type);
@@ -53,16 +66,16 @@ struct GgufValue {
   double f = 0;
   bool b = false;
   std::string s;
-  uint32_t elem_type = 0;             // arrays: GGUF value type of the elements
-  std::vector<double> numbers;        // arrays of numbers/bools
-  std::vector<std::string> strings;   // arrays of strings
+  uint32_t elem_type = 0;            // arrays: GGUF value type of the elements
+  std::vector<double> numbers;       // arrays of numbers/bools
+  std::vector<std::string> strings;  // arrays of strings
 };
 
 struct GgufTensorInfo {
   std::string name;
-  uint32_t type = 0;               // GgmlType value
-  std::vector<int64_t> dims;       // GGUF order: dims[0] is the innermost (contiguous) one
-  uint64_t offset = 0;             // absolute byte offset in the file
+  uint32_t type = 0;          // GgmlType value
+  std::vector<int64_t> dims;  // GGUF order: dims[0] is the innermost (contiguous) one
+  uint64_t offset = 0;        // absolute byte offset in the file
   uint64_t nbytes = 0;
   int64_t numel() const {
     int64_t n = 1;

@@ -62,13 +62,13 @@ struct ModelConfig {
   int intermediate_size = 0;
   int num_layers = 0;
   int num_heads = 0;
-  int num_kv_heads = 0;        // == num_heads without GQA
-  int head_dim = 0;            // hidden_size / num_heads unless config.json says otherwise
+  int num_kv_heads = 0;  // == num_heads without GQA
+  int head_dim = 0;      // hidden_size / num_heads unless config.json says otherwise
   float rms_norm_eps = 1e-6f;
   double rope_theta = 10000.0;
   RopeScaling rope_scaling;
   int max_position_embeddings = 0;
-  int sliding_window = 0;      // 0 = full attention (Mistral's window when set, in tokens)
+  int sliding_window = 0;  // 0 = full attention (Mistral's window when set, in tokens)
   bool tie_word_embeddings = false;
   bool attention_bias = false;  // q/k/v have biases (Qwen2, or config "attention_bias": true)
   int32_t bos_id = -1;
@@ -97,9 +97,8 @@ class LinearHook {
   // in_features, row-major. `y`: its output (rows x out_features, row-major, bias included),
   // to which Apply ADDS its contribution. row_adapter[i] is the adapter slot of the sequence
   // row i belongs to (GenerateRequest::adapter_slot; -1 = none: leave that row alone).
-  virtual void Apply(int layer, std::string_view module, const float* x, int rows,
-                     int in_features, float* y, int out_features,
-                     std::span<const int32_t> row_adapter) const = 0;
+  virtual void Apply(int layer, std::string_view module, const float* x, int rows, int in_features,
+                     float* y, int out_features, std::span<const int32_t> row_adapter) const = 0;
 };
 
 struct LoadOptions {

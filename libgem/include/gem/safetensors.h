@@ -34,7 +34,18 @@ namespace gem {
 
 // Element types of tensors in checkpoint files. Values are not persisted.
 enum class DType : uint8_t {
-  kF64, kF32, kF16, kBF16, kI64, kI32, kI16, kI8, kU8, kBool, kF8E4M3, kF8E5M2,
+  kF64,
+  kF32,
+  kF16,
+  kBF16,
+  kI64,
+  kI32,
+  kI16,
+  kI8,
+  kU8,
+  kBool,
+  kF8E4M3,
+  kF8E5M2,
 };
 
 // "F32", "BF16", ... (the safetensors spelling).
@@ -78,9 +89,9 @@ class MappedFile {
 struct TensorInfo {
   std::string name;
   DType dtype = DType::kF32;
-  std::vector<int64_t> shape;   // row-major, outermost first (PyTorch order)
-  uint64_t offset = 0;          // absolute byte offset in the file
-  uint64_t nbytes = 0;          // == numel() * DTypeSize(dtype)
+  std::vector<int64_t> shape;  // row-major, outermost first (PyTorch order)
+  uint64_t offset = 0;         // absolute byte offset in the file
+  uint64_t nbytes = 0;         // == numel() * DTypeSize(dtype)
 
   int64_t numel() const {
     int64_t n = 1;

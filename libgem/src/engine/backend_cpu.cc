@@ -97,9 +97,9 @@ void Add(const BackendContext* ctx, float* y, const float* x, size_t n) {
 // The attention inner loops, compiled for AVX-512 / AVX2 / baseline and picked at run time.
 // `omp simd` (enabled by -fopenmp-simd, no OpenMP runtime) lets the dot product reassociate
 // into vector lanes; the order is fixed per build and ISA, so it is the same for every batch.
-__attribute__((target_clones("avx512f", "avx2", "default")))
-void AttendRow(const float* q, const float* k, const float* v, int kv_stride, int lo, int p,
-               int head_dim, float scale, float* scores, float* out) {
+__attribute__((target_clones("avx512f", "avx2", "default"))) void AttendRow(
+    const float* q, const float* k, const float* v, int kv_stride, int lo, int p, int head_dim,
+    float scale, float* scores, float* out) {
   float mx = -INFINITY;
   for (int j = lo; j <= p; ++j) {
     const float* kj = k + static_cast<size_t>(j) * kv_stride;
@@ -150,9 +150,9 @@ void Attention(const BackendContext* ctx, const AttentionSeq* seqs, int num_seqs
       for (int r = 0; r < sq.rows; ++r) {
         const int p = sq.kv_len - sq.rows + r;  // this row's position
         const int lo = window > 0 ? std::max(0, p - window + 1) : 0;
-        AttendRow(sq.q + static_cast<size_t>(r) * q_stride + h * head_dim,
-                  sq.k + kvh * head_dim, sq.v + kvh * head_dim, kv_stride, lo, p, head_dim,
-                  scale, scores.data(), sq.out + static_cast<size_t>(r) * q_stride + h * head_dim);
+        AttendRow(sq.q + static_cast<size_t>(r) * q_stride + h * head_dim, sq.k + kvh * head_dim,
+                  sq.v + kvh * head_dim, kv_stride, lo, p, head_dim, scale, scores.data(),
+                  sq.out + static_cast<size_t>(r) * q_stride + h * head_dim);
       }
     }
   });
@@ -165,6 +165,5 @@ const Backend kCpu = {
 }  // namespace
 
 const Backend* CpuBackend() { return &kCpu; }
-
 
 }  // namespace gem

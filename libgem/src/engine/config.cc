@@ -2,9 +2,8 @@
 // tensors it needs and its RoPE frequencies.
 #include <cmath>
 #include <fstream>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "engine/model_impl.h"
 
@@ -44,7 +43,8 @@ void ParseRope(const json& j, ModelConfig* c, std::string* unsupported) {
   }
   if (rs == nullptr) return;
   std::string type;
-  if (auto t = rs->find("rope_type"); t != rs->end() && t->is_string()) type = t->get<std::string>();
+  if (auto t = rs->find("rope_type"); t != rs->end() && t->is_string())
+    type = t->get<std::string>();
   if (auto t = rs->find("type"); type.empty() && t != rs->end() && t->is_string()) {
     type = t->get<std::string>();
   }
@@ -71,8 +71,8 @@ Status ParseHfConfig(const std::string& path, ModelConfig* c) {
   json j = json::parse(ss.str(), nullptr, false);
   if (j.is_discarded() || !j.is_object()) return Status::Corruption(path, "not a JSON object");
   std::string arch;
-  if (auto it = j.find("architectures"); it != j.end() && it->is_array() && !it->empty() &&
-                                         (*it)[0].is_string()) {
+  if (auto it = j.find("architectures");
+      it != j.end() && it->is_array() && !it->empty() && (*it)[0].is_string()) {
     arch = (*it)[0].get<std::string>();
   } else if (auto mt = j.find("model_type"); mt != j.end() && mt->is_string()) {
     std::string t = mt->get<std::string>();
@@ -120,8 +120,8 @@ Status ParseHfConfig(const std::string& path, ModelConfig* c) {
   std::string unsupported;
   ParseRope(j, c, &unsupported);
   if (!unsupported.empty()) {
-    return Status::NotSupported(path, "rope scaling type '" + unsupported +
-                                          "' (supported: linear, llama3)");
+    return Status::NotSupported(
+        path, "rope scaling type '" + unsupported + "' (supported: linear, llama3)");
   }
   if (auto b = j.find("bos_token_id"); b != j.end() && b->is_number_integer()) {
     c->bos_id = b->get<int32_t>();
@@ -199,8 +199,8 @@ std::vector<float> RopeInvFreq(const ModelConfig& c) {
       const double wavelen = 2 * M_PI / inv;
       double scaled = wavelen > low_wavelen ? inv / s.factor : inv;
       if (!(wavelen < high_wavelen) && !(wavelen > low_wavelen)) {
-        double smooth = (old_ctx / wavelen - s.low_freq_factor) /
-                        (s.high_freq_factor - s.low_freq_factor);
+        double smooth =
+            (old_ctx / wavelen - s.low_freq_factor) / (s.high_freq_factor - s.low_freq_factor);
         scaled = (1 - smooth) * scaled / s.factor + smooth * scaled;
       }
       inv = scaled;

@@ -23,7 +23,8 @@ constexpr int kRN = 4;  // weight rows (outputs) per tile
 // ---- AVX-512 ----
 __attribute__((target("avx512f"))) inline float Hsum512(__m512 v) {
   // Fixed tree: 16 -> 8 -> 4 -> 2 -> 1.
-  __m256 a = _mm256_add_ps(_mm512_castps512_ps256(v), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+  __m256 a = _mm256_add_ps(_mm512_castps512_ps256(v),
+                           _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
   __m128 b = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
   b = _mm_add_ps(b, _mm_movehl_ps(b, b));
   b = _mm_add_ss(b, _mm_movehdup_ps(b));
@@ -31,8 +32,8 @@ __attribute__((target("avx512f"))) inline float Hsum512(__m512 v) {
 }
 
 template <int RM, int RN>
-__attribute__((target("avx512f"))) void Tile512(const float* x, const float* w, float* y,
-                                                         int k, int ldy, bool accumulate) {
+__attribute__((target("avx512f"))) void Tile512(const float* x, const float* w, float* y, int k,
+                                                int ldy, bool accumulate) {
   __m512 acc[RM][RN];
   for (int i = 0; i < RM; ++i) {
     for (int j = 0; j < RN; ++j) acc[i][j] = _mm512_setzero_ps();
@@ -114,7 +115,8 @@ void TileGeneric(const float* x, const float* w, float* y, int k, int ldy, bool 
       for (; p + 8 <= k; p += 8) {
         for (int l = 0; l < 8; ++l) lane[l] += xr[p + l] * wr[p + l];
       }
-      float s = ((lane[0] + lane[4]) + (lane[2] + lane[6])) + ((lane[1] + lane[5]) + (lane[3] + lane[7]));
+      float s =
+          ((lane[0] + lane[4]) + (lane[2] + lane[6])) + ((lane[1] + lane[5]) + (lane[3] + lane[7]));
       for (; p < k; ++p) s += xr[p] * wr[p];
       float* out = y + static_cast<size_t>(i) * ldy + j;
       *out = accumulate ? *out + s : s;
@@ -132,15 +134,15 @@ struct Kernels {
 template <template <int, int> class T>
 struct Table;
 
-#define GEM_TILE_TABLE(FN)                                                              \
-  {                                                                                     \
-    {nullptr, nullptr, nullptr, nullptr, nullptr},                                      \
-        {nullptr, FN<1, 1>, FN<1, 2>, FN<1, 3>, FN<1, 4>},                              \
-        {nullptr, FN<2, 1>, FN<2, 2>, FN<2, 3>, FN<2, 4>},                              \
-        {nullptr, FN<3, 1>, FN<3, 2>, FN<3, 3>, FN<3, 4>},                              \
-        {nullptr, FN<4, 1>, FN<4, 2>, FN<4, 3>, FN<4, 4>},                              \
-        {nullptr, FN<5, 1>, FN<5, 2>, FN<5, 3>, FN<5, 4>},                              \
-        {nullptr, FN<6, 1>, FN<6, 2>, FN<6, 3>, FN<6, 4>},                              \
+#define GEM_TILE_TABLE(FN)                                 \
+  {                                                        \
+    {nullptr, nullptr, nullptr, nullptr, nullptr},         \
+        {nullptr, FN<1, 1>, FN<1, 2>, FN<1, 3>, FN<1, 4>}, \
+        {nullptr, FN<2, 1>, FN<2, 2>, FN<2, 3>, FN<2, 4>}, \
+        {nullptr, FN<3, 1>, FN<3, 2>, FN<3, 3>, FN<3, 4>}, \
+        {nullptr, FN<4, 1>, FN<4, 2>, FN<4, 3>, FN<4, 4>}, \
+        {nullptr, FN<5, 1>, FN<5, 2>, FN<5, 3>, FN<5, 4>}, \
+        {nullptr, FN<6, 1>, FN<6, 2>, FN<6, 3>, FN<6, 4>}, \
   }
 
 const Kernels kAvx512 = {"avx512", GEM_TILE_TABLE(Tile512)};
@@ -158,8 +160,8 @@ const Kernels& Pick() {
 }
 
 // Rows [0, m) x weight rows [n0, n1).
-void Block(const Kernels& kn, const float* x, const float* w, float* y, int m, int n, int k,
-           int n0, int n1, bool accumulate) {
+void Block(const Kernels& kn, const float* x, const float* w, float* y, int m, int n, int k, int n0,
+           int n1, bool accumulate) {
   for (int i = 0; i < m; i += kRM) {
     const int rm = std::min(kRM, m - i);
     for (int j = n0; j < n1; j += kRN) {

@@ -102,8 +102,7 @@ Status RunWave(Model::Impl* m, std::vector<SeqState*>& wave, const GenerateOptio
       owners.push_back(s);
       ++i;
     } else {
-      while (i < wave.size() &&
-             tokens + static_cast<int>(wave[i]->req->prompt.size()) <= budget) {
+      while (i < wave.size() && tokens + static_cast<int>(wave[i]->req->prompt.size()) <= budget) {
         SeqState* s = wave[i];
         BatchSeq b;
         b.cache = &s->cache;
@@ -164,10 +163,14 @@ Status RunWave(Model::Impl* m, std::vector<SeqState*>& wave, const GenerateOptio
 
 const char* FinishReasonName(FinishReason r) {
   switch (r) {
-    case FinishReason::kLength: return "length";
-    case FinishReason::kStopId: return "stop_id";
-    case FinishReason::kStopString: return "stop_string";
-    case FinishReason::kContext: return "context";
+    case FinishReason::kLength:
+      return "length";
+    case FinishReason::kStopId:
+      return "stop_id";
+    case FinishReason::kStopString:
+      return "stop_string";
+    case FinishReason::kContext:
+      return "context";
   }
   return "?";
 }
@@ -182,9 +185,8 @@ Status Generate(Model& model, std::span<const GenerateRequest> requests,
     if (r.prompt.empty()) return Status::InvalidArgument(where, "empty prompt");
     for (int32_t id : r.prompt) {
       if (id < 0 || id >= c.vocab_size) {
-        return Status::InvalidArgument(where, "prompt id " + std::to_string(id) +
-                                                  " outside [0, " + std::to_string(c.vocab_size) +
-                                                  ")");
+        return Status::InvalidArgument(where, "prompt id " + std::to_string(id) + " outside [0, " +
+                                                  std::to_string(c.vocab_size) + ")");
       }
     }
     if (r.max_new_tokens < 0) return Status::InvalidArgument(where, "negative max_new_tokens");

@@ -18,21 +18,51 @@ struct TypeTraits {
 
 bool Traits(uint32_t type, TypeTraits* t) {
   switch (static_cast<GgmlType>(type)) {
-    case GgmlType::kF32: *t = {1, 4}; return true;
-    case GgmlType::kF16: *t = {1, 2}; return true;
-    case GgmlType::kBF16: *t = {1, 2}; return true;
-    case GgmlType::kQ4_0: *t = {32, 18}; return true;
-    case GgmlType::kQ4_1: *t = {32, 20}; return true;
-    case GgmlType::kQ5_0: *t = {32, 22}; return true;
-    case GgmlType::kQ5_1: *t = {32, 24}; return true;
-    case GgmlType::kQ8_0: *t = {32, 34}; return true;
-    case GgmlType::kQ8_1: *t = {32, 36}; return true;
-    case GgmlType::kQ2_K: *t = {256, 84}; return true;
-    case GgmlType::kQ3_K: *t = {256, 110}; return true;
-    case GgmlType::kQ4_K: *t = {256, 144}; return true;
-    case GgmlType::kQ5_K: *t = {256, 176}; return true;
-    case GgmlType::kQ6_K: *t = {256, 210}; return true;
-    case GgmlType::kQ8_K: *t = {256, 292}; return true;
+    case GgmlType::kF32:
+      *t = {1, 4};
+      return true;
+    case GgmlType::kF16:
+      *t = {1, 2};
+      return true;
+    case GgmlType::kBF16:
+      *t = {1, 2};
+      return true;
+    case GgmlType::kQ4_0:
+      *t = {32, 18};
+      return true;
+    case GgmlType::kQ4_1:
+      *t = {32, 20};
+      return true;
+    case GgmlType::kQ5_0:
+      *t = {32, 22};
+      return true;
+    case GgmlType::kQ5_1:
+      *t = {32, 24};
+      return true;
+    case GgmlType::kQ8_0:
+      *t = {32, 34};
+      return true;
+    case GgmlType::kQ8_1:
+      *t = {32, 36};
+      return true;
+    case GgmlType::kQ2_K:
+      *t = {256, 84};
+      return true;
+    case GgmlType::kQ3_K:
+      *t = {256, 110};
+      return true;
+    case GgmlType::kQ4_K:
+      *t = {256, 144};
+      return true;
+    case GgmlType::kQ5_K:
+      *t = {256, 176};
+      return true;
+    case GgmlType::kQ6_K:
+      *t = {256, 210};
+      return true;
+    case GgmlType::kQ8_K:
+      *t = {256, 292};
+      return true;
   }
   return false;
 }
@@ -47,21 +77,36 @@ inline float F16At(const uint8_t* p) {
 
 std::string GgmlTypeName(uint32_t type) {
   switch (static_cast<GgmlType>(type)) {
-    case GgmlType::kF32: return "F32";
-    case GgmlType::kF16: return "F16";
-    case GgmlType::kBF16: return "BF16";
-    case GgmlType::kQ4_0: return "Q4_0";
-    case GgmlType::kQ4_1: return "Q4_1";
-    case GgmlType::kQ5_0: return "Q5_0";
-    case GgmlType::kQ5_1: return "Q5_1";
-    case GgmlType::kQ8_0: return "Q8_0";
-    case GgmlType::kQ8_1: return "Q8_1";
-    case GgmlType::kQ2_K: return "Q2_K";
-    case GgmlType::kQ3_K: return "Q3_K";
-    case GgmlType::kQ4_K: return "Q4_K";
-    case GgmlType::kQ5_K: return "Q5_K";
-    case GgmlType::kQ6_K: return "Q6_K";
-    case GgmlType::kQ8_K: return "Q8_K";
+    case GgmlType::kF32:
+      return "F32";
+    case GgmlType::kF16:
+      return "F16";
+    case GgmlType::kBF16:
+      return "BF16";
+    case GgmlType::kQ4_0:
+      return "Q4_0";
+    case GgmlType::kQ4_1:
+      return "Q4_1";
+    case GgmlType::kQ5_0:
+      return "Q5_0";
+    case GgmlType::kQ5_1:
+      return "Q5_1";
+    case GgmlType::kQ8_0:
+      return "Q8_0";
+    case GgmlType::kQ8_1:
+      return "Q8_1";
+    case GgmlType::kQ2_K:
+      return "Q2_K";
+    case GgmlType::kQ3_K:
+      return "Q3_K";
+    case GgmlType::kQ4_K:
+      return "Q4_K";
+    case GgmlType::kQ5_K:
+      return "Q5_K";
+    case GgmlType::kQ6_K:
+      return "Q6_K";
+    case GgmlType::kQ8_K:
+      return "Q8_K";
   }
   return "type" + std::to_string(type);
 }
@@ -75,9 +120,12 @@ uint64_t GgmlRowBytes(uint32_t type, uint64_t count) {
 Status DequantizeGgml(uint32_t type, const void* src, size_t count, float* dst) {
   const auto* p = static_cast<const uint8_t*>(src);
   switch (static_cast<GgmlType>(type)) {
-    case GgmlType::kF32: return ConvertToF32(DType::kF32, src, count, dst);
-    case GgmlType::kF16: return ConvertToF32(DType::kF16, src, count, dst);
-    case GgmlType::kBF16: return ConvertToF32(DType::kBF16, src, count, dst);
+    case GgmlType::kF32:
+      return ConvertToF32(DType::kF32, src, count, dst);
+    case GgmlType::kF16:
+      return ConvertToF32(DType::kF16, src, count, dst);
+    case GgmlType::kBF16:
+      return ConvertToF32(DType::kBF16, src, count, dst);
     case GgmlType::kQ8_0:
       for (size_t b = 0; b < count / 32; ++b, p += 34) {
         const float d = F16At(p);

@@ -11,8 +11,19 @@ constexpr int kMaxDims = 8;
 
 // GGUF metadata value types.
 enum : uint32_t {
-  kU8 = 0, kI8 = 1, kU16 = 2, kI16 = 3, kU32 = 4, kI32 = 5, kF32 = 6, kBool = 7, kString = 8,
-  kArray = 9, kU64 = 10, kI64 = 11, kF64 = 12,
+  kU8 = 0,
+  kI8 = 1,
+  kU16 = 2,
+  kI16 = 3,
+  kU32 = 4,
+  kI32 = 5,
+  kF32 = 6,
+  kBool = 7,
+  kString = 8,
+  kArray = 9,
+  kU64 = 10,
+  kI64 = 11,
+  kF64 = 12,
 };
 
 // A cursor that refuses to read past the end; the first failure sticks, with its reason.
@@ -64,29 +75,75 @@ class Reader {
 
 uint64_t ScalarSize(uint32_t type) {
   switch (type) {
-    case kU8: case kI8: case kBool: return 1;
-    case kU16: case kI16: return 2;
-    case kU32: case kI32: case kF32: return 4;
-    case kU64: case kI64: case kF64: return 8;
-    default: return 0;
+    case kU8:
+    case kI8:
+    case kBool:
+      return 1;
+    case kU16:
+    case kI16:
+      return 2;
+    case kU32:
+    case kI32:
+    case kF32:
+      return 4;
+    case kU64:
+    case kI64:
+    case kF64:
+      return 8;
+    default:
+      return 0;
   }
 }
 
 // Reads a scalar of `type` as a double (for arrays) and into *v (for scalars).
 void ReadScalar(Reader& r, uint32_t type, GgufValue* v, const char* what) {
   switch (type) {
-    case kU8: v->kind = GgufValue::Kind::kUInt; v->u = r.Get<uint8_t>(what); break;
-    case kI8: v->kind = GgufValue::Kind::kInt; v->i = r.Get<int8_t>(what); break;
-    case kU16: v->kind = GgufValue::Kind::kUInt; v->u = r.Get<uint16_t>(what); break;
-    case kI16: v->kind = GgufValue::Kind::kInt; v->i = r.Get<int16_t>(what); break;
-    case kU32: v->kind = GgufValue::Kind::kUInt; v->u = r.Get<uint32_t>(what); break;
-    case kI32: v->kind = GgufValue::Kind::kInt; v->i = r.Get<int32_t>(what); break;
-    case kU64: v->kind = GgufValue::Kind::kUInt; v->u = r.Get<uint64_t>(what); break;
-    case kI64: v->kind = GgufValue::Kind::kInt; v->i = r.Get<int64_t>(what); break;
-    case kF32: v->kind = GgufValue::Kind::kFloat; v->f = r.Get<float>(what); break;
-    case kF64: v->kind = GgufValue::Kind::kFloat; v->f = r.Get<double>(what); break;
-    case kBool: v->kind = GgufValue::Kind::kBool; v->b = r.Get<uint8_t>(what) != 0; break;
-    default: r.Fail(std::string("unknown value type ") + std::to_string(type) + " in " + what);
+    case kU8:
+      v->kind = GgufValue::Kind::kUInt;
+      v->u = r.Get<uint8_t>(what);
+      break;
+    case kI8:
+      v->kind = GgufValue::Kind::kInt;
+      v->i = r.Get<int8_t>(what);
+      break;
+    case kU16:
+      v->kind = GgufValue::Kind::kUInt;
+      v->u = r.Get<uint16_t>(what);
+      break;
+    case kI16:
+      v->kind = GgufValue::Kind::kInt;
+      v->i = r.Get<int16_t>(what);
+      break;
+    case kU32:
+      v->kind = GgufValue::Kind::kUInt;
+      v->u = r.Get<uint32_t>(what);
+      break;
+    case kI32:
+      v->kind = GgufValue::Kind::kInt;
+      v->i = r.Get<int32_t>(what);
+      break;
+    case kU64:
+      v->kind = GgufValue::Kind::kUInt;
+      v->u = r.Get<uint64_t>(what);
+      break;
+    case kI64:
+      v->kind = GgufValue::Kind::kInt;
+      v->i = r.Get<int64_t>(what);
+      break;
+    case kF32:
+      v->kind = GgufValue::Kind::kFloat;
+      v->f = r.Get<float>(what);
+      break;
+    case kF64:
+      v->kind = GgufValue::Kind::kFloat;
+      v->f = r.Get<double>(what);
+      break;
+    case kBool:
+      v->kind = GgufValue::Kind::kBool;
+      v->b = r.Get<uint8_t>(what) != 0;
+      break;
+    default:
+      r.Fail(std::string("unknown value type ") + std::to_string(type) + " in " + what);
   }
   if (v->kind == GgufValue::Kind::kUInt) {
     v->i = static_cast<int64_t>(v->u);
@@ -121,8 +178,7 @@ void ReadValue(Reader& r, uint32_t type, GgufValue* v, const std::string& key) {
     } else {
       uint64_t sz = ScalarSize(v->elem_type);
       if (sz == 0) {
-        r.Fail("array '" + key + "' has unsupported element type " +
-               std::to_string(v->elem_type));
+        r.Fail("array '" + key + "' has unsupported element type " + std::to_string(v->elem_type));
         return;
       }
       if (n > r.remaining() / sz) {
@@ -156,8 +212,8 @@ Result<std::unique_ptr<GgufFile>> GgufFile::Open(const std::string& path) {
   }
   g->version_ = r.Get<uint32_t>("version");
   if (r.ok() && (g->version_ < 2 || g->version_ > 3)) {
-    return Status::NotSupported(path, "GGUF version " + std::to_string(g->version_) +
-                                          " (supported: 2, 3)");
+    return Status::NotSupported(
+        path, "GGUF version " + std::to_string(g->version_) + " (supported: 2, 3)");
   }
   uint64_t n_tensors = r.Get<uint64_t>("tensor count");
   uint64_t n_kv = r.Get<uint64_t>("metadata count");
@@ -183,8 +239,8 @@ Result<std::unique_ptr<GgufFile>> GgufFile::Open(const std::string& path) {
     uint32_t n_dims = r.Get<uint32_t>("tensor dims");
     if (!r.ok()) break;
     if (n_dims == 0 || n_dims > kMaxDims) {
-      return Status::Corruption(path, "tensor '" + info.name + "' has " +
-                                          std::to_string(n_dims) + " dimensions");
+      return Status::Corruption(
+          path, "tensor '" + info.name + "' has " + std::to_string(n_dims) + " dimensions");
     }
     for (uint32_t d = 0; d < n_dims; ++d) {
       uint64_t dim = r.Get<uint64_t>("tensor dim");
@@ -208,8 +264,8 @@ Result<std::unique_ptr<GgufFile>> GgufFile::Open(const std::string& path) {
 
   uint64_t alignment = static_cast<uint64_t>(g->GetInt("general.alignment", 32));
   if (alignment == 0 || (alignment & (alignment - 1)) != 0) {
-    return Status::Corruption(path, "general.alignment " + std::to_string(alignment) +
-                                        " is not a power of two");
+    return Status::Corruption(
+        path, "general.alignment " + std::to_string(alignment) + " is not a power of two");
   }
   uint64_t data_start = (r.pos() + alignment - 1) / alignment * alignment;
   uint64_t size = g->file_->size();
@@ -241,16 +297,18 @@ int64_t GgufFile::GetInt(std::string_view key, int64_t def) const {
   const GgufValue* v = Find(key);
   if (v == nullptr) return def;
   switch (v->kind) {
-    case GgufValue::Kind::kInt: case GgufValue::Kind::kUInt: case GgufValue::Kind::kBool:
+    case GgufValue::Kind::kInt:
+    case GgufValue::Kind::kUInt:
+    case GgufValue::Kind::kBool:
       return v->i;
-    default: return def;
+    default:
+      return def;
   }
 }
 
 double GgufFile::GetFloat(std::string_view key, double def) const {
   const GgufValue* v = Find(key);
-  if (v == nullptr || v->kind == GgufValue::Kind::kString ||
-      v->kind == GgufValue::Kind::kArray) {
+  if (v == nullptr || v->kind == GgufValue::Kind::kString || v->kind == GgufValue::Kind::kArray) {
     return def;
   }
   return v->f;
@@ -264,8 +322,7 @@ std::string GgufFile::GetString(std::string_view key, std::string_view def) cons
 
 bool GgufFile::GetBool(std::string_view key, bool def) const {
   const GgufValue* v = Find(key);
-  if (v == nullptr || v->kind == GgufValue::Kind::kString ||
-      v->kind == GgufValue::Kind::kArray) {
+  if (v == nullptr || v->kind == GgufValue::Kind::kString || v->kind == GgufValue::Kind::kArray) {
     return def;
   }
   return v->i != 0;

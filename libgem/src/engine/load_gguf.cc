@@ -88,10 +88,9 @@ Status ConfigFromGguf(const GgufFile& g, ModelConfig* c, std::string* arch_out) 
   c->intermediate_size = static_cast<int>(g.GetInt(a + "feed_forward_length", 0));
   c->num_heads = static_cast<int>(g.GetInt(a + "attention.head_count", 0));
   c->num_kv_heads = static_cast<int>(g.GetInt(a + "attention.head_count_kv", c->num_heads));
-  c->head_dim = static_cast<int>(
-      g.GetInt(a + "attention.key_length",
-               g.GetInt(a + "rope.dimension_count",
-                        c->num_heads > 0 ? c->hidden_size / c->num_heads : 0)));
+  c->head_dim = static_cast<int>(g.GetInt(
+      a + "attention.key_length",
+      g.GetInt(a + "rope.dimension_count", c->num_heads > 0 ? c->hidden_size / c->num_heads : 0)));
   c->rms_norm_eps = static_cast<float>(g.GetFloat(a + "attention.layer_norm_rms_epsilon", 1e-5));
   c->rope_theta = g.GetFloat(a + "rope.freq_base", 10000.0);
   c->max_position_embeddings = static_cast<int>(g.GetInt(a + "context_length", 0));

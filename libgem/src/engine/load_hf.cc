@@ -2,9 +2,8 @@
 // tokenizer files.
 #include <filesystem>
 #include <fstream>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "engine/model_impl.h"
 
@@ -41,8 +40,7 @@ void ReadGenerationConfig(const fs::path& dir, ModelConfig* c) {
 
 }  // namespace
 
-Status LoadHfDirectory(const std::string& dir_str, const LoadOptions& options,
-                       Model::Impl* impl) {
+Status LoadHfDirectory(const std::string& dir_str, const LoadOptions& options, Model::Impl* impl) {
   fs::path dir(dir_str);
   GEM_RETURN_IF_ERROR(ParseHfConfig((dir / "config.json").string(), &impl->config));
   ReadGenerationConfig(dir, &impl->config);
@@ -54,15 +52,14 @@ Status LoadHfDirectory(const std::string& dir_str, const LoadOptions& options,
   for (const TensorDesc& want : ExpectedTensors(impl->config)) {
     auto e = st.Find(want.name);
     if (e.file == nullptr) {
-      std::string hint = want.name == "lm_head.weight"
-                             ? " (config.json says tie_word_embeddings=false)"
-                             : "";
+      std::string hint =
+          want.name == "lm_head.weight" ? " (config.json says tie_word_embeddings=false)" : "";
       return Status::NotFound(st.source(), "missing tensor '" + want.name + "'" + hint);
     }
     if (e.info->shape != want.shape) {
-      return Status::Corruption(e.file->path(), "tensor '" + want.name + "' has shape " +
-                                                    ShapeStr(e.info->shape) + ", config.json implies " +
-                                                    ShapeStr(want.shape));
+      return Status::Corruption(e.file->path(),
+                                "tensor '" + want.name + "' has shape " + ShapeStr(e.info->shape) +
+                                    ", config.json implies " + ShapeStr(want.shape));
     }
     if (!DTypeIsFloat(e.info->dtype)) {
       return Status::NotSupported(e.file->path(), "tensor '" + want.name + "' has dtype " +

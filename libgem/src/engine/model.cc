@@ -48,8 +48,7 @@ bool IsGgufFile(const std::string& path) {
 Model::Model(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Model::~Model() = default;
 
-Result<std::unique_ptr<Model>> Model::Load(const std::string& path_in,
-                                           const LoadOptions& options) {
+Result<std::unique_ptr<Model>> Model::Load(const std::string& path_in, const LoadOptions& options) {
   std::error_code ec;
   fs::path path(path_in);
   if (!fs::exists(path, ec)) return Status::NotFound(path_in, "no such file or directory");
@@ -70,8 +69,9 @@ Result<std::unique_ptr<Model>> Model::Load(const std::string& path_in,
       if (ggufs.size() == 1) {
         path = ggufs[0];
       } else {
-        return Status::NotFound(path.string(), "no config.json (not a Hugging Face model "
-                                               "directory) and no single .gguf file");
+        return Status::NotFound(path.string(),
+                                "no config.json (not a Hugging Face model "
+                                "directory) and no single .gguf file");
       }
     }
   } else if (path.filename() == "config.json") {
@@ -168,7 +168,8 @@ const float* Model::BaseTensor(std::string_view name, std::vector<int64_t>* shap
 
 Status Model::SetTensorOverride(std::string_view name, const float* data) {
   if (data == nullptr) {
-    return Status::InvalidArgument("SetTensorOverride", "null data for '" + std::string(name) + "'");
+    return Status::InvalidArgument("SetTensorOverride",
+                                   "null data for '" + std::string(name) + "'");
   }
   auto it = impl_->by_name.find(name);
   if (it == impl_->by_name.end()) {
@@ -212,8 +213,8 @@ Result<std::vector<float>> Model::Logits(std::span<const int32_t> ids, int32_t a
   if (ids.empty()) return Status::InvalidArgument("Logits", "empty sequence");
   for (int32_t id : ids) {
     if (id < 0 || id >= impl_->config.vocab_size) {
-      return Status::InvalidArgument("Logits", "token id " + std::to_string(id) +
-                                                   " outside [0, vocab_size)");
+      return Status::InvalidArgument("Logits",
+                                     "token id " + std::to_string(id) + " outside [0, vocab_size)");
     }
   }
   SeqCache cache;

@@ -58,7 +58,7 @@ struct Model::Impl {
   WeightEntry* final_norm = nullptr;
   WeightEntry* lm_head = nullptr;  // nullptr when tied to embed
   std::vector<LayerWeights> layers;
-  std::vector<float> inv_freq;     // head_dim / 2 RoPE frequencies, scaling applied
+  std::vector<float> inv_freq;  // head_dim / 2 RoPE frequencies, scaling applied
 
   std::unique_ptr<SafetensorsSet> safetensors;  // keeps in-place f32 weights mapped
 

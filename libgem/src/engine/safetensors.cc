@@ -8,9 +8,8 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 namespace gem {
 namespace {
@@ -20,10 +19,10 @@ using json = nlohmann::json;
 
 bool ParseDType(const std::string& s, DType* out) {
   static const std::pair<const char*, DType> kNames[] = {
-      {"F64", DType::kF64},     {"F32", DType::kF32},        {"F16", DType::kF16},
-      {"BF16", DType::kBF16},   {"I64", DType::kI64},        {"I32", DType::kI32},
-      {"I16", DType::kI16},     {"I8", DType::kI8},          {"U8", DType::kU8},
-      {"BOOL", DType::kBool},   {"F8_E4M3", DType::kF8E4M3}, {"F8_E5M2", DType::kF8E5M2},
+      {"F64", DType::kF64},   {"F32", DType::kF32},        {"F16", DType::kF16},
+      {"BF16", DType::kBF16}, {"I64", DType::kI64},        {"I32", DType::kI32},
+      {"I16", DType::kI16},   {"I8", DType::kI8},          {"U8", DType::kU8},
+      {"BOOL", DType::kBool}, {"F8_E4M3", DType::kF8E4M3}, {"F8_E5M2", DType::kF8E5M2},
   };
   for (const auto& [name, dt] : kNames) {
     if (s == name) {
@@ -114,8 +113,8 @@ Result<std::unique_ptr<SafetensorsFile>> SafetensorsFile::Open(const std::string
     }
     uint64_t want = numel * DTypeSize(t.dtype);
     if (end - begin != want) {
-      return Bad(path, where + "byte span " + std::to_string(end - begin) + " != " +
-                           std::to_string(want) + " expected for " + DTypeName(t.dtype) +
+      return Bad(path, where + "byte span " + std::to_string(end - begin) +
+                           " != " + std::to_string(want) + " expected for " + DTypeName(t.dtype) +
                            " of " + std::to_string(numel) + " elements");
     }
     t.offset = data_start + begin;
@@ -214,8 +213,7 @@ Result<std::unique_ptr<SafetensorsSet>> SafetensorsSet::Open(const std::string& 
       auto [it, fresh] = set->entries_.emplace(t.name, Entry{file.get(), &t});
       if (!fresh) {
         return Status::Corruption(index_path, "tensor '" + t.name + "' is in both " +
-                                                  it->second.file->path() + " and " +
-                                                  file->path());
+                                                  it->second.file->path() + " and " + file->path());
       }
     }
   }
@@ -223,8 +221,8 @@ Result<std::unique_ptr<SafetensorsSet>> SafetensorsSet::Open(const std::string& 
     auto e = set->entries_.find(it.key());
     std::string shard_path = (dir / it.value().get<std::string>()).string();
     if (e == set->entries_.end() || e->second.file->path() != shard_path) {
-      return Status::Corruption(index_path, "tensor '" + it.key() + "' is not in its shard " +
-                                                shard_path);
+      return Status::Corruption(index_path,
+                                "tensor '" + it.key() + "' is not in its shard " + shard_path);
     }
   }
   return set;

@@ -50,8 +50,8 @@ Status ForwardBatch(Model::Impl* m, std::vector<BatchSeq>& seqs, std::vector<flo
       for (int i = 0; i < s.n; ++i, ++r) {
         const int32_t id = s.tokens[i];
         if (id < 0 || id >= c.vocab_size) {
-          return Status::InvalidArgument("forward", "token id " + std::to_string(id) +
-                                                        " outside [0, vocab_size)");
+          return Status::InvalidArgument(
+              "forward", "token id " + std::to_string(id) + " outside [0, vocab_size)");
         }
         std::memcpy(&x[static_cast<size_t>(r) * H], emb + static_cast<size_t>(id) * H,
                     H * sizeof(float));
