@@ -53,7 +53,7 @@ Status RunGem(SearchRun* run) {
 
   // Every round, the first included, gets an equal share of what is left of the budget.
   // Round 1 gets at least min(N, first_round_min) queries: a cut on one or two queries is
-  // mostly a coin toss among ties (docs/GEM_METHOD.md, "Round 1").
+  // mostly a coin toss among ties (docs/GEM_METHOD.md, constants).
   uint64_t n = std::max<uint64_t>(std::min(run->queries_per_model(), params.first_round_min),
                                   run->remaining() / RoundsLeft(k, finalists) / k);
   for (uint32_t round = 1;; ++round) {
