@@ -8,6 +8,7 @@
 #include <functional>
 
 #include "commands.h"
+#include "gem/search.h"
 
 namespace {
 
@@ -94,7 +95,9 @@ Environment: GEMD_ENDPOINT sets the default endpoint.)");
   auto* sstart = search->add_subcommand("start", "Queue a search job (returns its id)");
   sstart->add_option("--tree", start.tree, "Registered tree")->required();
   sstart->add_option("--task", start.task, "Task, e.g. gsm8k, mbpp, routerbench")->required();
-  sstart->add_option("--method", start.method, "Search method (default: paper)");
+  sstart->add_option("--method", start.method,
+                     std::string("Search method (default: ") + gem::kDefaultSearchMethod +
+                         "; see docs/SEARCH.md)");
   sstart->add_option("--queries-per-model,-N", start.queries_per_model,
                      "Average queries per model N; budget = N x models (default 50)");
   sstart->add_option("--seed", start.seed, "Seed of every random choice (default 0)");

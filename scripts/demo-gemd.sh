@@ -31,7 +31,7 @@ ctl --wait-for-daemon 30 health
 ctl tree register --replay "$here/data/trees/qwen2.5_3b.csv" --name qwen2.5_3b
 ctl tree list
 echo
-echo "== a search (the paper's method, 50 queries per model, RouterBench)"
+echo "== a search (the default method, 50 queries per model, RouterBench)"
 ctl search start --tree qwen2.5_3b --task routerbench --queries-per-model 50 --seed 1 --wait
 echo
 echo "== the same search again: the result cache answers every evaluation"

@@ -41,10 +41,10 @@ TEST(ServiceCrash, Kill9MidSearchThenResumePaysOnlyWhatIsMissing) {
   Reference r2 = DirectSearch(csv, "mbpp_pct", kQueries, 0, SimulationOptions().agreement, "paper", 4, 4);
   const uint64_t total1 = r1.distinct().size();
 
-  auto j1 = gemd.CtlJson({"search", "start", "--tree", "qwen", "--task", "mbpp", "-N", "10",
-                          "--seed", "3"});
-  auto j2 = gemd.CtlJson({"search", "start", "--tree", "qwen", "--task", "mbpp", "-N", "4",
-                          "--seed", "4"});
+  auto j1 = gemd.CtlJson({"search", "start", "--tree", "qwen", "--task", "mbpp", "--method",
+                          "paper", "-N", "10", "--seed", "3"});
+  auto j2 = gemd.CtlJson({"search", "start", "--tree", "qwen", "--task", "mbpp", "--method",
+                          "paper", "-N", "4", "--seed", "4"});
   ASSERT_FALSE(j1.is_null());
   ASSERT_FALSE(j2.is_null());
   ASSERT_EQ(j1["id"], 1);

@@ -70,10 +70,15 @@ TEST(ServiceSearch, SameModelAsLibgemRepeatIsFreeOverlapReuses) {
   EXPECT_EQ(b["user"], "team-b");
   EXPECT_EQ(CachedResults(gemd), distinct_a + fresh);
 
-  // A different task of the same tree shares nothing (its queries differ).
+  // A different task of the same tree shares nothing (its queries differ). No --method: the
+  // default method, which on an empty cache answers as libgem's does.
   auto c = gemd.CtlJson({"search", "start", "--tree", "qwen", "--task", "routerbench",
                          "--queries-per-model", "3", "--seed", "1", "--wait"});
   ASSERT_FALSE(c.is_null());
+  Reference rc = DirectSearch(csv, "routerbench_total_pct", kQueries, 0, kAgreement,
+                              kDefaultSearchMethod, 3, 1);
+  EXPECT_EQ(c["method"], kDefaultSearchMethod);
+  EXPECT_EQ(c["chosen_model"].get<int64_t>(), rc.result.chosen_model);
   EXPECT_EQ(c["evaluations_cached"].get<uint64_t>() + c["evaluations_run"].get<uint64_t>(),
             c["spent"].get<uint64_t>());
   EXPECT_GT(c["evaluations_run"].get<uint64_t>(), 0u);
