@@ -29,6 +29,7 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -418,26 +419,51 @@ std::string Mechanisms(uint32_t mask) {
   return s;
 }
 
+// Whether any live (non-zombie) process has real uid `uid`, from /proc (parent side only).
+bool UidHasProcesses(uint32_t uid) {
+  DIR* d = opendir("/proc");
+  if (d == nullptr) return false;
+  bool found = false;
+  while (struct dirent* e = readdir(d)) {
+    if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;
+    char path[300];
+    snprintf(path, sizeof(path), "/proc/%s/status", e->d_name);
+    FILE* f = fopen(path, "re");
+    if (f == nullptr) continue;
+    char line[256];
+    bool zombie = false, mine = false;
+    while (fgets(line, sizeof(line), f)) {
+      unsigned r;
+      if (strncmp(line, "State:", 6) == 0 && strchr(line, 'Z')) zombie = true;
+      if (sscanf(line, "Uid: %u", &r) == 1 && r == uid) mine = true;
+    }
+    fclose(f);
+    if (mine && !zombie) {
+      found = true;
+      break;
+    }
+  }
+  closedir(d);
+  return found;
+}
+
 // Kills every process of `uid` (root only): a helper drops to that uid and kill(-1)s, which
 // reaches exactly the processes that uid may signal, i.e. its own (and never the helper).
+// kill(-1) reports success whenever any process exists, so whether some are left is read from
+// /proc; a killed process lingers briefly, and a fork in flight may add one: up to ~1 s.
 void KillAllOfUid(uint32_t uid) {
-  pid_t h = fork();
-  if (h == 0) {
-    if (setresgid(uid, uid, uid) == 0 && setresuid(uid, uid, uid) == 0) {
-      // Repeat until nothing of the uid is left to signal (a killed process lingers briefly,
-      // and a fork in flight may add one); give up after about a second.
-      for (int i = 0; i < 200; ++i) {
-        if (kill(-1, SIGKILL) != 0 && errno == ESRCH) break;
-        struct timespec ts = {0, 5 * 1000 * 1000};
-        nanosleep(&ts, nullptr);
-      }
+  for (int round = 0; round < 100 && UidHasProcesses(uid); ++round) {
+    pid_t h = fork();
+    if (h == 0) {
+      if (setresgid(uid, uid, uid) == 0 && setresuid(uid, uid, uid) == 0) kill(-1, SIGKILL);
+      _exit(0);
     }
-    _exit(0);
-  }
-  if (h > 0) {
+    if (h < 0) return;
     int st;
     while (waitpid(h, &st, 0) < 0 && errno == EINTR) {
     }
+    struct timespec ts = {0, 10 * 1000 * 1000};
+    nanosleep(&ts, nullptr);
   }
 }
 
