@@ -8,7 +8,6 @@
 #include <random>
 #include <thread>
 #include <vector>
-
 #include <zmq_addon.hpp>
 
 namespace gemctl {
@@ -26,13 +25,15 @@ gem::Result<std::string> KeyArg(const std::string& arg, const char* what) {
     if (!probe) return arg;
   }
   std::ifstream in(arg);
-  if (!in) return Status::InvalidArgument(what, "'" + arg + "' is neither a z85 key nor a readable file");
+  if (!in)
+    return Status::InvalidArgument(what, "'" + arg + "' is neither a z85 key nor a readable file");
   std::string line;
   while (std::getline(in, line)) {
     line.erase(0, line.find_first_not_of(" \t\r"));
     if (line.empty() || line[0] == '#') continue;
     std::string key = line.substr(0, line.find_first_of(" \t\r"));
-    if (key.size() != 40) return Status::InvalidArgument(arg, "does not hold a 40-character z85 key");
+    if (key.size() != 40)
+      return Status::InvalidArgument(arg, "does not hold a 40-character z85 key");
     return key;
   }
   return Status::InvalidArgument(arg, "holds no key");
@@ -48,7 +49,8 @@ Status Client::Connect(const ClientOptions& options) {
     if (options.endpoint.rfind("tcp://", 0) == 0 &&
         (!options.curve_server_key.empty() || !options.curve_secret_key.empty())) {
       if (options.curve_server_key.empty() || options.curve_secret_key.empty()) {
-        return Status::InvalidArgument("tcp", "needs both --curve-server-key and --curve-secret-key");
+        return Status::InvalidArgument("tcp",
+                                       "needs both --curve-server-key and --curve-secret-key");
       }
       auto server = KeyArg(options.curve_server_key, "--curve-server-key");
       if (!server.ok()) return server.status();
@@ -158,9 +160,9 @@ Status Client::WaitForDaemon(double seconds) {
     if (!reply.ok() && failure_ == Failure::kRefused) return reply.status();
     if (Clock::now() >= deadline) {
       failure_ = Failure::kTimeout;
-      return Status::Unavailable("gemd at " + options_.endpoint,
-                                 "not ready within " + std::to_string(static_cast<int>(seconds)) +
-                                     " s");
+      return Status::Unavailable(
+          "gemd at " + options_.endpoint,
+          "not ready within " + std::to_string(static_cast<int>(seconds)) + " s");
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }

@@ -9,7 +9,6 @@
 
 #include <memory>
 #include <string>
-
 #include <zmq.hpp>
 
 #include "gem/protocol.h"
@@ -19,8 +18,8 @@ namespace gemctl {
 
 struct ClientOptions {
   std::string endpoint;
-  std::string curve_server_key;     // tcp: gemd's public key (z85) or a file holding it
-  std::string curve_secret_key;     // tcp: our secret key file (gemctl keygen)
+  std::string curve_server_key;  // tcp: gemd's public key (z85) or a file holding it
+  std::string curve_secret_key;  // tcp: our secret key file (gemctl keygen)
 };
 
 // Why a call got no reply: gemd did not answer in time, or refused us outright.

@@ -80,7 +80,9 @@ json JobJson(const proto::Reply& reply) {
   return j;
 }
 
-void PrintJson(const json& j) { std::printf("%s\n", j.dump(2, ' ', false, json::error_handler_t::replace).c_str()); }
+void PrintJson(const json& j) {
+  std::printf("%s\n", j.dump(2, ' ', false, json::error_handler_t::replace).c_str());
+}
 
 gem::Result<std::string> ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -144,8 +146,8 @@ int WaitAndReport(Globals& g, Client& c, uint64_t job) {
   int rc = Watch(g, c, job, !g.json, &last);
   if (rc == kExitSearchEnded) {
     if (g.json) {
-      PrintJson(json::parse(proto::ReplyBodyJson(proto::Reply{0, "search.status", Status(), false,
-                                                              proto::JobReply{last}}))["job"]);
+      PrintJson(json::parse(proto::ReplyBodyJson(
+          proto::Reply{0, "search.status", Status(), false, proto::JobReply{last}}))["job"]);
     } else {
       PrintJob(last);
     }
@@ -175,8 +177,8 @@ int Health(Globals& g) {
   if (h.state == "ready") {
     std::string devices;
     for (const auto& d : h.devices) devices += (devices.empty() ? "" : ", ") + d;
-    std::printf("trees: %u   jobs: %u running, %u queued   devices: %s\n", h.trees,
-                h.jobs_running, h.jobs_queued, devices.c_str());
+    std::printf("trees: %u   jobs: %u running, %u queued   devices: %s\n", h.trees, h.jobs_running,
+                h.jobs_queued, devices.c_str());
   }
   std::printf("you are: %s\n", h.peer.c_str());
   return 0;
@@ -345,7 +347,8 @@ int SearchCancel(Globals& g, uint64_t id) {
     PrintJson(JobJson(r));
   } else {
     std::printf("job %llu: %s\n", static_cast<unsigned long long>(id),
-                job.status == proto::kJobCancelled ? "cancelled" : "cancel requested (stops at its next batch)");
+                job.status == proto::kJobCancelled ? "cancelled"
+                                                   : "cancel requested (stops at its next batch)");
   }
   return 0;
 }
@@ -461,7 +464,8 @@ int CacheImport(Globals& g, const CacheImportArgs& a) {
   }
   const auto& s = std::get<proto::CacheImportReply>(r.body);
   std::printf("imported %llu results (%llu already cached, kept)\n",
-              static_cast<unsigned long long>(s.imported), static_cast<unsigned long long>(s.skipped));
+              static_cast<unsigned long long>(s.imported),
+              static_cast<unsigned long long>(s.skipped));
   return 0;
 }
 

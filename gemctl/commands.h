@@ -24,9 +24,9 @@ namespace gemctl {
 struct Globals {
   ClientOptions client;
   bool json = false;
-  double wait_for_daemon = 0;   // seconds; 0 = don't wait
-  double timeout = 30;          // seconds per reply
-  std::string user;             // claimed user name (default: the login name)
+  double wait_for_daemon = 0;  // seconds; 0 = don't wait
+  double timeout = 30;         // seconds per reply
+  std::string user;            // claimed user name (default: the login name)
 };
 
 struct TreeRegisterArgs {

@@ -23,8 +23,8 @@ std::string LoginName() {
 int main(int argc, char** argv) {
   using namespace gemctl;
   Globals g;
-  g.client.endpoint = std::getenv("GEMD_ENDPOINT") ? std::getenv("GEMD_ENDPOINT")
-                                                   : "ipc:///run/gemd/gemd.sock";
+  g.client.endpoint =
+      std::getenv("GEMD_ENDPOINT") ? std::getenv("GEMD_ENDPOINT") : "ipc:///run/gemd/gemd.sock";
   g.user = LoginName();
 
   CLI::App app{"gemctl: control gemd, the gem daemon (model searches with a shared result cache).",
@@ -51,7 +51,8 @@ Environment: GEMD_ENDPOINT sets the default endpoint.)");
   app.add_option("--wait-for-daemon", g.wait_for_daemon,
                  "Wait up to SECONDS for gemd to be up and ready before sending the request");
   app.add_option("--timeout", g.timeout, "Seconds to wait for each reply (default 30)");
-  app.add_option("--user", g.user, "User name recorded with searches and trees (default: login name)");
+  app.add_option("--user", g.user,
+                 "User name recorded with searches and trees (default: login name)");
   app.add_option("--curve-server-key", g.client.curve_server_key,
                  "tcp only: gemd's CURVE public key (z85 text or a file holding it)");
   app.add_option("--curve-secret-key", g.client.curve_secret_key,
@@ -112,7 +113,8 @@ Environment: GEMD_ENDPOINT sets the default endpoint.)");
     s->callback([&, fn] { run = fn; });
     return s;
   };
-  job_cmd("status", "A job's state, progress and evaluations", [&] { return SearchStatus(g, job); });
+  job_cmd("status", "A job's state, progress and evaluations",
+          [&] { return SearchStatus(g, job); });
   job_cmd("watch", "Follow a job with a progress bar until it ends",
           [&] { return SearchWatch(g, job); });
   job_cmd("cancel", "Cancel a queued or running job", [&] { return SearchCancel(g, job); });
@@ -125,8 +127,9 @@ Environment: GEMD_ENDPOINT sets the default endpoint.)");
   std::string list_user, list_state;
   auto* slist = search->add_subcommand("list", "List jobs, newest first");
   slist->add_option("--user", list_user, "Only jobs started by this user");
-  slist->add_option("--state", list_state,
-                    "Only jobs in this state (queued, running, done, failed, cancelled, interrupted)");
+  slist->add_option(
+      "--state", list_state,
+      "Only jobs in this state (queued, running, done, failed, cancelled, interrupted)");
   slist->callback([&] { run = [&] { return SearchList(g, list_user, list_state); }; });
 
   auto* cache = app.add_subcommand("cache", "The shared result cache");
@@ -135,14 +138,16 @@ Environment: GEMD_ENDPOINT sets the default endpoint.)");
     run = [&] { return CacheStats(g); };
   });
   std::string ex_tree, ex_task, ex_out;
-  auto* cexp = cache->add_subcommand("export", "Export a task's cached results as a models x queries CSV");
+  auto* cexp =
+      cache->add_subcommand("export", "Export a task's cached results as a models x queries CSV");
   cexp->add_option("--tree", ex_tree, "Tree")->required();
   cexp->add_option("--task", ex_task, "Task")->required();
   cexp->add_option("--out,-o", ex_out, "Output file (default: stdout)");
   cexp->callback([&] { run = [&] { return CacheExport(g, ex_tree, ex_task, ex_out); }; });
   CacheImportArgs imp;
   auto* cimp = cache->add_subcommand(
-      "import", "Import results: our CSV (as exported) or an lm-evaluation-harness samples_*.jsonl");
+      "import",
+      "Import results: our CSV (as exported) or an lm-evaluation-harness samples_*.jsonl");
   cimp->add_option("file", imp.file, "File to import")->required()->check(CLI::ExistingFile);
   cimp->add_option("--tree", imp.tree, "Tree the results belong to")->required();
   cimp->add_option("--task", imp.task, "Task the results answer")->required();

@@ -17,7 +17,8 @@ void PrintTable(const std::vector<std::string>& header,
   std::vector<size_t> width(header.size());
   for (size_t c = 0; c < header.size(); ++c) width[c] = header[c].size();
   for (const auto& r : rows)
-    for (size_t c = 0; c < r.size() && c < width.size(); ++c) width[c] = std::max(width[c], r[c].size());
+    for (size_t c = 0; c < r.size() && c < width.size(); ++c)
+      width[c] = std::max(width[c], r[c].size());
   auto line = [&](const std::vector<std::string>& r) {
     std::string s;
     for (size_t c = 0; c < width.size(); ++c) {
@@ -61,10 +62,13 @@ void PrintJob(const proto::JobInfo& j) {
   std::printf("  created/started:  %s / %s\n", FormatTime(j.created_at).c_str(),
               FormatTime(j.started_at).c_str());
   if (j.finished_at) std::printf("  finished:         %s\n", FormatTime(j.finished_at).c_str());
-  if (!j.device.empty()) std::printf("  device:           %s (attempt %u)\n", j.device.c_str(), j.attempts);
-  std::printf("  progress:         %llu / %llu evaluations", static_cast<unsigned long long>(j.progress.spent),
+  if (!j.device.empty())
+    std::printf("  device:           %s (attempt %u)\n", j.device.c_str(), j.attempts);
+  std::printf("  progress:         %llu / %llu evaluations",
+              static_cast<unsigned long long>(j.progress.spent),
               static_cast<unsigned long long>(j.progress.budget));
-  if (j.progress.round) std::printf(", round %u, %u survivors", j.progress.round, j.progress.survivors);
+  if (j.progress.round)
+    std::printf(", round %u, %u survivors", j.progress.round, j.progress.survivors);
   std::printf("\n");
   std::printf("  evaluations:      %llu run, %llu from cache\n",
               static_cast<unsigned long long>(j.evaluations_run),
@@ -83,7 +87,8 @@ void ProgressBar::Update(const proto::JobInfo& j) {
                                               static_cast<double>(j.progress.budget)
                                         : 0.0;
   char text[256];
-  std::snprintf(text, sizeof(text), "job %llu %-9s %5.1f%%  %llu/%llu evals  round %u  %u left  "
+  std::snprintf(text, sizeof(text),
+                "job %llu %-9s %5.1f%%  %llu/%llu evals  round %u  %u left  "
                 "leader %u  (%llu cached)",
                 static_cast<unsigned long long>(j.id), j.status.c_str(), 100 * frac,
                 static_cast<unsigned long long>(j.progress.spent),

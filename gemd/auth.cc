@@ -7,7 +7,6 @@
 #include <fstream>
 #include <sstream>
 #include <vector>
-
 #include <zmq_addon.hpp>
 
 namespace gemd {

@@ -17,7 +17,6 @@
 
 #include <map>
 #include <string>
-
 #include <zmq.hpp>
 
 #include "gem/status.h"

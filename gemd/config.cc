@@ -1,9 +1,9 @@
 // Copyright the gem authors. Reading gemd's settings (config.h).
 #include "config.h"
 
-#include <CLI/CLI.hpp>
 #include <toml++/toml.h>
 
+#include <CLI/CLI.hpp>
 #include <cmath>
 #include <iostream>
 #include <set>
@@ -17,12 +17,22 @@ using gem::Status;
 // The known keys, so that a misspelt key is an error rather than a silently ignored setting.
 const std::set<std::string> kKnownKeys = {
     "data_dir",
-    "server.endpoint", "server.ipc_mode", "server.ipc_group", "server.tcp_endpoint",
-    "server.curve_secret_key_file", "server.curve_authorized_keys", "server.max_message_bytes",
-    "scheduler.cpu_workers", "scheduler.eval_batch",
-    "replay.queries", "replay.sim_seed", "replay.agreement", "replay.eval_delay_ms",
+    "server.endpoint",
+    "server.ipc_mode",
+    "server.ipc_group",
+    "server.tcp_endpoint",
+    "server.curve_secret_key_file",
+    "server.curve_authorized_keys",
+    "server.max_message_bytes",
+    "scheduler.cpu_workers",
+    "scheduler.eval_batch",
+    "replay.queries",
+    "replay.sim_seed",
+    "replay.agreement",
+    "replay.eval_delay_ms",
     "store.sync",
-    "log.level", "log.file",
+    "log.level",
+    "log.file",
 };
 
 Status CheckKeys(const toml::table& t, const std::string& prefix, const std::string& file) {
@@ -115,8 +125,9 @@ Status Validate(const Config& c) {
     }
     if (c.curve_secret_key_file.empty() || c.curve_authorized_keys.empty()) {
       return Status::InvalidArgument(
-          "tcp_endpoint", "needs curve_secret_key_file and curve_authorized_keys: gemd never "
-                          "listens on tcp without CURVE authentication");
+          "tcp_endpoint",
+          "needs curve_secret_key_file and curve_authorized_keys: gemd never "
+          "listens on tcp without CURVE authentication");
     }
   }
   if (c.cpu_workers == 0 || c.cpu_workers > 256) {

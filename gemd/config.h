@@ -16,29 +16,29 @@
 namespace gemd {
 
 struct Config {
-  std::string config_file;                              // --config ("" = none)
-  std::string data_dir = "/var/lib/gemd";               // data_dir
+  std::string config_file;                 // --config ("" = none)
+  std::string data_dir = "/var/lib/gemd";  // data_dir
   // [server]
-  std::string endpoint = "ipc:///run/gemd/gemd.sock";   // endpoint (ipc:// or tcp://)
-  std::string ipc_mode = "0660";                        // ipc_mode: socket file permissions
-  std::string ipc_group;                                // ipc_group: chgrp of the socket file
-  std::string tcp_endpoint;                             // tcp_endpoint: optional, CURVE only
-  std::string curve_secret_key_file;                    // curve_secret_key_file (z85, 40 chars)
-  std::string curve_authorized_keys;                    // curve_authorized_keys (file or dir)
+  std::string endpoint = "ipc:///run/gemd/gemd.sock";  // endpoint (ipc:// or tcp://)
+  std::string ipc_mode = "0660";                       // ipc_mode: socket file permissions
+  std::string ipc_group;                               // ipc_group: chgrp of the socket file
+  std::string tcp_endpoint;                            // tcp_endpoint: optional, CURVE only
+  std::string curve_secret_key_file;                   // curve_secret_key_file (z85, 40 chars)
+  std::string curve_authorized_keys;                   // curve_authorized_keys (file or dir)
   uint64_t max_message_bytes = gem::protocol::kDefaultMaxFrameBytes;  // max_message_bytes
   // [scheduler]
-  uint32_t cpu_workers = 1;                             // cpu_workers: devices "cpu:0".."cpu:n-1"
-  uint32_t eval_batch = 64;                             // eval_batch: results written per chunk
+  uint32_t cpu_workers = 1;  // cpu_workers: devices "cpu:0".."cpu:n-1"
+  uint32_t eval_batch = 64;  // eval_batch: results written per chunk
   // [replay]
   uint32_t replay_queries = gem::SimulationOptions().num_queries;  // queries: per task
-  uint64_t replay_sim_seed = 0;                         // sim_seed
-  double replay_agreement = gem::SimulationOptions().agreement;  // agreement
-  double replay_eval_delay_ms = 0;                      // eval_delay_ms: per (model, query)
+  uint64_t replay_sim_seed = 0;                                    // sim_seed
+  double replay_agreement = gem::SimulationOptions().agreement;    // agreement
+  double replay_eval_delay_ms = 0;  // eval_delay_ms: per (model, query)
   // [store]
-  bool store_sync = true;                               // sync: fsync the WAL on each write
+  bool store_sync = true;  // sync: fsync the WAL on each write
   // [log]
-  std::string log_level = "info";                       // level
-  std::string log_file;                                 // file ("" = stderr / journald)
+  std::string log_level = "info";  // level
+  std::string log_file;            // file ("" = stderr / journald)
 };
 
 // Parses argv (CLI11) and the TOML file it names. On --help / --version prints and sets

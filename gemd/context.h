@@ -28,7 +28,7 @@ struct Context {
   std::atomic<State> state{State::kStarting};
   std::atomic<bool> shutdown_requested{false};
 
-  std::unique_ptr<gem::Cache> cache;       // owns the store (<data_dir>/db)
+  std::unique_ptr<gem::Cache> cache;  // owns the store (<data_dir>/db)
   std::unique_ptr<TreeRegistry> trees;
   std::unique_ptr<JobTable> jobs;
   std::unique_ptr<Scheduler> scheduler;

@@ -1,10 +1,9 @@
 // Copyright the gem authors. Dispatch, health and shutdown (handlers.h).
 #include "handlers.h"
 
-#include <unistd.h>
 #include <pwd.h>
-
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 namespace gemd {
 
@@ -38,8 +37,8 @@ BodyResult HandleHealth(Context& ctx, const PeerInfo& peer) {
   if (s != State::kReady) h.stage = ctx.stage();
   h.version = GEM_VERSION;
   h.pid = ::getpid();
-  h.uptime_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - ctx.started_at)
-                   .count();
+  h.uptime_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - ctx.started_at).count();
   if (s == State::kReady) {
     h.trees = static_cast<uint32_t>(ctx.trees->size());
     h.jobs_queued = ctx.jobs->Count(proto::kJobQueued);

@@ -17,9 +17,9 @@ namespace gemd {
 
 // Who sent a request, as far as gemd can tell (auth.h).
 struct PeerInfo {
-  std::string transport;    // "ipc" or "tcp"
-  int64_t uid = -1;         // ipc: the peer process's uid (SO_PEERCRED), -1 unknown
-  std::string curve_user;   // tcp: the authorised key's name
+  std::string transport;   // "ipc" or "tcp"
+  int64_t uid = -1;        // ipc: the peer process's uid (SO_PEERCRED), -1 unknown
+  std::string curve_user;  // tcp: the authorised key's name
   std::string Describe() const;
 };
 

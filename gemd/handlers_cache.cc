@@ -76,9 +76,9 @@ BodyResult Import(Context& ctx, const proto::CacheImportRequest& req) {
     GEM_RETURN_IF_ERROR(gem::ImportMatrixCsv(ctx.cache.get(), in, source, opt, &summary));
   } else if (req.format == "lm-eval") {
     if (req.model >= tree->model_digests.size()) {
-      return Status::InvalidArgument("model " + std::to_string(req.model),
-                                     "tree '" + req.tree + "' has " +
-                                         std::to_string(tree->model_digests.size()) + " models");
+      return Status::InvalidArgument(
+          "model " + std::to_string(req.model),
+          "tree '" + req.tree + "' has " + std::to_string(tree->model_digests.size()) + " models");
     }
     gem::LmEvalImportOptions opt;
     opt.model_name = req.tree + "/" + tree->model_ids[req.model];

@@ -16,7 +16,8 @@ namespace {
 
 gem::Result<proto::JobInfo> FindJob(Context& ctx, uint64_t id) {
   auto job = ctx.jobs->Get(id);
-  if (!job) return Status::NotFound("job " + std::to_string(id), "no such job (gemctl search list)");
+  if (!job)
+    return Status::NotFound("job " + std::to_string(id), "no such job (gemctl search list)");
   return *job;
 }
 
@@ -54,9 +55,8 @@ BodyResult Start(Context& ctx, const PeerInfo& peer, const proto::SearchStartReq
   auto created = ctx.jobs->Create(std::move(job));
   if (!created.ok()) return created.status();
   if (!ctx.scheduler->Enqueue(created->id)) return Status::Unavailable("gemd is stopping");
-  spdlog::info("job {} queued by {} ({}): {} / {} / {} N={} seed={}", created->id,
-               created->user, peer.Describe(), r.tree, r.task, method, r.queries_per_model,
-               r.seed);
+  spdlog::info("job {} queued by {} ({}): {} / {} / {} N={} seed={}", created->id, created->user,
+               peer.Describe(), r.tree, r.task, method, r.queries_per_model, r.seed);
   return proto::ReplyBody(proto::JobReply{*created});
 }
 

@@ -12,8 +12,8 @@ BodyResult HandleTree(Context& ctx, const PeerInfo& peer, const proto::Request& 
   if (auto* r = std::get_if<proto::TreeRegisterRequest>(&req.body)) {
     auto info = ctx.trees->Register(*r, OwnerName(peer, r->user));
     if (!info.ok()) return info.status();
-    spdlog::info("tree {} registered by {} ({} models, tasks: {})", info->name,
-                 info->registered_by, info->num_models, fmt::join(info->tasks, ", "));
+    spdlog::info("tree {} registered by {} ({} models, tasks: {})", info->name, info->registered_by,
+                 info->num_models, fmt::join(info->tasks, ", "));
     return proto::ReplyBody(proto::TreeReply{*info});
   }
   if (std::holds_alternative<proto::TreeListRequest>(req.body)) {
@@ -21,7 +21,8 @@ BodyResult HandleTree(Context& ctx, const PeerInfo& peer, const proto::Request& 
   }
   if (auto* r = std::get_if<proto::TreeShowRequest>(&req.body)) {
     auto tree = ctx.trees->Get(r->name);
-    if (!tree) return Status::NotFound("tree '" + r->name + "'", "not registered (gemctl tree list)");
+    if (!tree)
+      return Status::NotFound("tree '" + r->name + "'", "not registered (gemctl tree list)");
     proto::TreeShowReply out;
     out.tree = tree->record.info;
     for (uint32_t i = 0; i < tree->model_digests.size(); ++i) {

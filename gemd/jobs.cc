@@ -33,20 +33,20 @@ JobTable::JobTable(gem::Store* store) : store_(store) {}
 
 Status JobTable::Load() {
   std::lock_guard<std::mutex> lock(mu_);
-  Status scan = store_->Scan(gem::Family::kJobs, "job/", [&](std::string_view key,
-                                                            std::string_view value) {
-    proto::JobInfo job;
-    Status st = proto::DecodeRecord(value, &job);
-    if (!st.ok()) {
-      spdlog::error("job record {} skipped: {}", key, st.ToString());
-      return true;
-    }
-    Entry e;
-    e.info = std::move(job);
-    next_id_ = std::max(next_id_, e.info.id + 1);
-    jobs_[e.info.id] = std::move(e);
-    return true;
-  });
+  Status scan =
+      store_->Scan(gem::Family::kJobs, "job/", [&](std::string_view key, std::string_view value) {
+        proto::JobInfo job;
+        Status st = proto::DecodeRecord(value, &job);
+        if (!st.ok()) {
+          spdlog::error("job record {} skipped: {}", key, st.ToString());
+          return true;
+        }
+        Entry e;
+        e.info = std::move(job);
+        next_id_ = std::max(next_id_, e.info.id + 1);
+        jobs_[e.info.id] = std::move(e);
+        return true;
+      });
   GEM_RETURN_IF_ERROR(scan);
   std::string next;
   if (store_->Get(gem::Family::kJobs, "meta/next_id", &next).ok()) {
@@ -105,8 +105,7 @@ std::vector<proto::JobInfo> JobTable::List(const std::string& user,
   return out;
 }
 
-Status JobTable::Update(uint64_t id, const std::function<void(proto::JobInfo&)>& fn,
-                        bool persist) {
+Status JobTable::Update(uint64_t id, const std::function<void(proto::JobInfo&)>& fn, bool persist) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = jobs_.find(id);
   if (it == jobs_.end()) return Status::NotFound("job " + std::to_string(id));

@@ -53,7 +53,7 @@ class JobTable {
   // The job's stop flag (for gem::SearchOptions::cancel) and why it was raised.
   std::shared_ptr<std::atomic<bool>> StopFlag(uint64_t id);
   void RequestStop(uint64_t id, const std::string& as_state);  // kJobCancelled or kJobInterrupted
-  std::string StopState(uint64_t id) const;                     // "" when no stop was requested
+  std::string StopState(uint64_t id) const;                    // "" when no stop was requested
   void ClearStop(uint64_t id);
 
   gem::Status PutResult(uint64_t id, const gem::protocol::SearchResultReply& result);

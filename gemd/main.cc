@@ -11,11 +11,10 @@
 //   6. jobs        read job records; those cut off by a stop or crash become "interrupted"
 //   7. scheduler   one worker per device; READY=1
 #include <signal.h>
-#include <unistd.h>
-
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -63,6 +62,8 @@ void Interrupt(Context& ctx) {
       if (job.status == gem::protocol::kJobRunning) {
         ctx.jobs->RequestStop(job.id, gem::protocol::kJobInterrupted);
       } else if (job.status == gem::protocol::kJobQueued) {
+        // A worker may have taken it already: the stop flag makes it end at once, interrupted.
+        ctx.jobs->RequestStop(job.id, gem::protocol::kJobInterrupted);
         (void)ctx.jobs->Update(job.id, [](gem::protocol::JobInfo& j) {
           j.status = gem::protocol::kJobInterrupted;
           j.error = "gemd stopped before the job ran";
@@ -145,7 +146,8 @@ int AppMain(int argc, char** argv) {
   }
 
   std::vector<std::string> devices;
-  for (uint32_t i = 0; i < ctx.config.cpu_workers; ++i) devices.push_back("cpu:" + std::to_string(i));
+  for (uint32_t i = 0; i < ctx.config.cpu_workers; ++i)
+    devices.push_back("cpu:" + std::to_string(i));
   Context* c = &ctx;
   ctx.scheduler = std::make_unique<Scheduler>(
       devices, [c](uint64_t job, const std::string& device) { RunJob(*c, job, device); });

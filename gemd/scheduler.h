@@ -49,9 +49,9 @@ class Scheduler {
   const RunFn run_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<uint64_t> queue_;   // guarded by mu_
-  size_t running_ = 0;           // guarded by mu_
-  bool interrupted_ = false;     // guarded by mu_
+  std::deque<uint64_t> queue_;  // guarded by mu_
+  size_t running_ = 0;          // guarded by mu_
+  bool interrupted_ = false;    // guarded by mu_
   std::vector<std::thread> workers_;
 };
 

@@ -42,9 +42,9 @@ class DelayEvaluator final : public gem::Evaluator {
   Status Evaluate(std::span<const gem::EvalRequest> requests, std::span<gem::EvalOutcome> outcomes,
                   std::vector<gem::EvalDetail>* details) override {
     if (delay_ms_ > 0) {
-      auto until = std::chrono::steady_clock::now() +
-                   std::chrono::microseconds(static_cast<int64_t>(delay_ms_ * 1000 *
-                                                                  requests.size()));
+      auto until =
+          std::chrono::steady_clock::now() +
+          std::chrono::microseconds(static_cast<int64_t>(delay_ms_ * 1000 * requests.size()));
       while (std::chrono::steady_clock::now() < until) {
         if (stop_ != nullptr && stop_->load()) return Status::Aborted("search stopped");
         std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
@@ -107,9 +107,8 @@ void RunJob(Context& ctx, uint64_t id, const std::string& device) {
                 : "tree '" + job->tree + "' is not registered");
     return;
   }
-  spdlog::info("job {} running on {}: tree {} task {} method {} N={} seed={} (user {})", id,
-               device, job->tree, job->task, job->method, job->queries_per_model, job->seed,
-               job->user);
+  spdlog::info("job {} running on {}: tree {} task {} method {} N={} seed={} (user {})", id, device,
+               job->tree, job->task, job->method, job->queries_per_model, job->seed, job->user);
 
   gem::MatrixEvaluator matrix(task->population.matrix, /*replay_record=*/false);
   DelayEvaluator slow(&matrix, ctx.config.replay_eval_delay_ms, stop.get());
@@ -141,12 +140,15 @@ void RunJob(Context& ctx, uint64_t id, const std::string& device) {
   Status st = gem::Search(opt, &cached, &result);
   ctx.evaluations_run += cached.evaluations_run();
   ctx.evaluations_cached += cached.evaluations_cached();
-  (void)ctx.jobs->Update(id, [&](proto::JobInfo& j) {
-    j.evaluations_run = cached.evaluations_run();
-    j.evaluations_cached = cached.evaluations_cached();
-    j.progress.spent = result.spent;
-    j.progress.budget = result.budget;
-  }, /*persist=*/false);
+  (void)ctx.jobs->Update(
+      id,
+      [&](proto::JobInfo& j) {
+        j.evaluations_run = cached.evaluations_run();
+        j.evaluations_cached = cached.evaluations_cached();
+        j.progress.spent = result.spent;
+        j.progress.budget = result.budget;
+      },
+      /*persist=*/false);
 
   if (st.ok()) {
     proto::SearchResultReply r;
@@ -161,12 +163,15 @@ void RunJob(Context& ctx, uint64_t id, const std::string& device) {
       r.rounds.push_back({rt.round, static_cast<uint32_t>(rt.survivors.size()),
                           rt.queries_per_survivor, rt.spent, rt.correlated});
     }
-    (void)ctx.jobs->Update(id, [&](proto::JobInfo& j) {
-      j.chosen_model = result.chosen_model;
-      j.chosen_model_digest = tree->model_digests.at(result.chosen_model).Hex();
-      j.progress.leader = result.chosen_model;
-      if (result.method.size()) j.method = result.method;
-    }, /*persist=*/false);
+    (void)ctx.jobs->Update(
+        id,
+        [&](proto::JobInfo& j) {
+          j.chosen_model = result.chosen_model;
+          j.chosen_model_digest = tree->model_digests.at(result.chosen_model).Hex();
+          j.progress.leader = result.chosen_model;
+          if (result.method.size()) j.method = result.method;
+        },
+        /*persist=*/false);
     r.job = *ctx.jobs->Get(id);
     r.job.status = proto::kJobDone;
     // The result is stored before the job says done, so a done job always has its result.
@@ -179,8 +184,9 @@ void RunJob(Context& ctx, uint64_t id, const std::string& device) {
   } else if (st.IsAborted() && stop->load()) {
     std::string as = ctx.jobs->StopState(id);
     if (as.empty()) as = proto::kJobCancelled;
-    Finish(ctx, id, as,
-           as == proto::kJobInterrupted ? "gemd stopped during the search" : "cancelled by request");
+    Finish(
+        ctx, id, as,
+        as == proto::kJobInterrupted ? "gemd stopped during the search" : "cancelled by request");
   } else {
     Finish(ctx, id, proto::kJobFailed, st.ToString());
   }

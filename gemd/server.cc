@@ -2,12 +2,11 @@
 #include "server.h"
 
 #include <grp.h>
+#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
-
-#include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <cstring>
@@ -15,7 +14,6 @@
 #include <future>
 #include <list>
 #include <vector>
-
 #include <zmq.hpp>
 #include <zmq_addon.hpp>
 
@@ -120,8 +118,7 @@ Status Server::Impl::Bind() {
       if (!parent.empty()) std::filesystem::create_directories(parent, ec);
       if (std::filesystem::exists(ipc_path, ec) && UnixSocketInUse(ipc_path)) {
         ipc_path.clear();
-        return Status::Unavailable("endpoint " + cfg.endpoint,
-                                   "in use by another running server");
+        return Status::Unavailable("endpoint " + cfg.endpoint, "in use by another running server");
       }
     }
     ipc->bind(cfg.endpoint);
@@ -204,9 +201,10 @@ void Server::Impl::Drain(zmq::socket_t& sock, bool is_tcp) {
       // No such property on this transport: the client's claim is all we have.
     }
     if (frames.size() != first + 1) {
-      Send(peer, proto::ErrorReply(0, "", Status::InvalidArgument(
-                                              "message", "expected one payload frame, got " +
-                                                             std::to_string(frames.size() - first))));
+      Send(peer, proto::ErrorReply(0, "",
+                                   Status::InvalidArgument(
+                                       "message", "expected one payload frame, got " +
+                                                      std::to_string(frames.size() - first))));
       continue;
     }
     Handle(peer, payload);

@@ -81,7 +81,8 @@ std::vector<std::string> HeaderFields(std::string_view text) {
     size_t start = 0;
     while (true) {
       size_t comma = line.find(',', start);
-      std::string f(line.substr(start, comma == std::string_view::npos ? line.npos : comma - start));
+      std::string f(
+          line.substr(start, comma == std::string_view::npos ? line.npos : comma - start));
       f.erase(0, f.find_first_not_of(" \t\""));
       while (!f.empty() && (f.back() == ' ' || f.back() == '"' || f.back() == '\t')) f.pop_back();
       out.push_back(f);
@@ -124,8 +125,8 @@ Result<std::shared_ptr<const ReplayTree>> BuildReplayTree(const proto::StoredTre
   auto tree = std::make_shared<ReplayTree>();
   tree->record = record;
   const std::string& text = record.source.content;
-  const std::string label = record.source.file_name.empty() ? record.info.name
-                                                            : record.source.file_name;
+  const std::string label =
+      record.source.file_name.empty() ? record.info.name : record.source.file_name;
   tree->content_digest = gem::Sha256(text);
   tree->config_digest = ReplayConfigDigest();
   const std::string sim = Simulation(record);
@@ -196,17 +197,17 @@ TreeRegistry::TreeRegistry(gem::Cache* cache, const Config& config)
 
 Status TreeRegistry::LoadAll() {
   std::vector<proto::StoredTree> records;
-  Status scan = cache_->store()->Scan(gem::Family::kTrees, "", [&](std::string_view key,
-                                                                    std::string_view value) {
-    proto::StoredTree r;
-    Status st = proto::DecodeRecord(value, &r);
-    if (!st.ok()) {
-      spdlog::error("tree record '{}' skipped: {}", key, st.ToString());
-    } else {
-      records.push_back(std::move(r));
-    }
-    return true;
-  });
+  Status scan = cache_->store()->Scan(
+      gem::Family::kTrees, "", [&](std::string_view key, std::string_view value) {
+        proto::StoredTree r;
+        Status st = proto::DecodeRecord(value, &r);
+        if (!st.ok()) {
+          spdlog::error("tree record '{}' skipped: {}", key, st.ToString());
+        } else {
+          records.push_back(std::move(r));
+        }
+        return true;
+      });
   GEM_RETURN_IF_ERROR(scan);
   for (const auto& r : records) {
     auto tree = BuildReplayTree(r);
@@ -265,8 +266,8 @@ Result<proto::TreeInfo> TreeRegistry::Register(const proto::TreeRegisterRequest&
   // Labels make exports and `cache stats` readable; the digests stay the identity.
   std::vector<gem::Label> labels;
   for (size_t i = 0; i < tree.model_digests.size(); ++i) {
-    labels.push_back({gem::LabelKind::kModel, tree.model_digests[i],
-                      req.name + "/" + tree.model_ids[i]});
+    labels.push_back(
+        {gem::LabelKind::kModel, tree.model_digests[i], req.name + "/" + tree.model_ids[i]});
   }
   labels.push_back({gem::LabelKind::kConfig, tree.config_digest, "replay"});
   GEM_RETURN_IF_ERROR(cache_->SetLabels(labels));
@@ -274,7 +275,8 @@ Result<proto::TreeInfo> TreeRegistry::Register(const proto::TreeRegisterRequest&
     std::vector<std::string> ids;
     ids.reserve(t.query_digests.size());
     for (size_t j = 0; j < t.query_digests.size(); ++j) ids.push_back("q" + std::to_string(j));
-    GEM_RETURN_IF_ERROR(cache_->RegisterTask(t.digest, req.name + "/" + t.name, t.query_digests, ids));
+    GEM_RETURN_IF_ERROR(
+        cache_->RegisterTask(t.digest, req.name + "/" + t.name, t.query_digests, ids));
   }
   {
     std::lock_guard<std::mutex> lock(mu_);

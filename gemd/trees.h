@@ -36,8 +36,8 @@
 namespace gemd {
 
 struct ReplayTask {
-  std::string name;                       // "gsm8k", "routerbench", ... or the matrix's task
-  std::string column;                     // the accuracy column ("" for matrix trees)
+  std::string name;    // "gsm8k", "routerbench", ... or the matrix's task
+  std::string column;  // the accuracy column ("" for matrix trees)
   gem::Population population;
   gem::Digest digest;
   std::vector<gem::Digest> query_digests;
@@ -48,7 +48,7 @@ struct ReplayTree {
   gem::Digest content_digest;
   std::vector<gem::Digest> model_digests;
   std::vector<std::string> model_ids;
-  std::vector<double> popularity;          // empty when the file has none
+  std::vector<double> popularity;  // empty when the file has none
   std::vector<ReplayTask> tasks;
   gem::Digest config_digest;
 

@@ -1,13 +1,13 @@
 // Copyright the gem authors. The protocol codec: round trips, and hostile frames that must give
 // an error naming the problem (never a crash, never an exception).
+#include "gem/protocol.h"
+
 #include <gtest/gtest.h>
-#include <msgpack.hpp>
 
 #include <cmath>
+#include <msgpack.hpp>
 #include <random>
 #include <string>
-
-#include "gem/protocol.h"
 
 namespace gem::protocol {
 namespace {
@@ -58,19 +58,29 @@ TEST(Protocol, EveryRequestTypeRoundTrips) {
     std::string type = types[i];
     Request probe;
     std::string frame = Frame(4, [&](auto& pk) {
-      pk.pack("v"); pk.pack(kVersion);
-      pk.pack("id"); pk.pack(uint64_t{i + 1});
-      pk.pack("type"); pk.pack(type);
+      pk.pack("v");
+      pk.pack(kVersion);
+      pk.pack("id");
+      pk.pack(uint64_t{i + 1});
+      pk.pack("type");
+      pk.pack(type);
       pk.pack("body");
       // Every required field of every request, with a plausible value.
       pk.pack_map(7);
-      pk.pack("name"); pk.pack("t");
-      pk.pack("content"); pk.pack("a,b\n");
-      pk.pack("tree"); pk.pack("t");
-      pk.pack("task"); pk.pack("gsm8k");
-      pk.pack("job"); pk.pack(uint64_t{3});
-      pk.pack("unknown_field_is_ignored"); pk.pack(1);
-      pk.pack("user"); pk.pack("bob");
+      pk.pack("name");
+      pk.pack("t");
+      pk.pack("content");
+      pk.pack("a,b\n");
+      pk.pack("tree");
+      pk.pack("t");
+      pk.pack("task");
+      pk.pack("gsm8k");
+      pk.pack("job");
+      pk.pack(uint64_t{3});
+      pk.pack("unknown_field_is_ignored");
+      pk.pack(1);
+      pk.pack("user");
+      pk.pack("bob");
     });
     Status st = DecodeRequest(frame, &probe);
     ASSERT_TRUE(st.ok()) << type << ": " << st.ToString();
@@ -205,24 +215,33 @@ TEST(Protocol, RandomBytesNeverCrash) {
 
 TEST(Protocol, UnknownTypeAndVersion) {
   std::string f = Frame(4, [](auto& pk) {
-    pk.pack("v"); pk.pack(kVersion);
-    pk.pack("id"); pk.pack(5);
-    pk.pack("type"); pk.pack("search.explode");
-    pk.pack("body"); pk.pack_map(0);
+    pk.pack("v");
+    pk.pack(kVersion);
+    pk.pack("id");
+    pk.pack(5);
+    pk.pack("type");
+    pk.pack("search.explode");
+    pk.pack("body");
+    pk.pack_map(0);
   });
   Request r;
   Status st = DecodeRequest(f, &r);
   ExpectError(st, Status::Code::kNotSupported, "search.explode");
   EXPECT_EQ(r.id, 5u);  // still echoed
   std::string v2 = Frame(3, [](auto& pk) {
-    pk.pack("v"); pk.pack(99);
-    pk.pack("id"); pk.pack(6);
-    pk.pack("type"); pk.pack("health");
+    pk.pack("v");
+    pk.pack(99);
+    pk.pack("id");
+    pk.pack(6);
+    pk.pack("type");
+    pk.pack("health");
   });
   ExpectError(Decode(v2), Status::Code::kNotSupported, "protocol version 99");
   std::string noid = Frame(2, [](auto& pk) {
-    pk.pack("v"); pk.pack(kVersion);
-    pk.pack("type"); pk.pack("health");
+    pk.pack("v");
+    pk.pack(kVersion);
+    pk.pack("type");
+    pk.pack("health");
   });
   ExpectError(Decode(noid), Status::Code::kInvalidArgument, "field 'id': missing");
 }
@@ -230,43 +249,68 @@ TEST(Protocol, UnknownTypeAndVersion) {
 TEST(Protocol, WrongFieldTypesNameTheField) {
   auto start_with = [](auto&& seed_packer) {
     return Frame(4, [&](auto& pk) {
-      pk.pack("v"); pk.pack(kVersion);
-      pk.pack("id"); pk.pack(8);
-      pk.pack("type"); pk.pack("search.start");
+      pk.pack("v");
+      pk.pack(kVersion);
+      pk.pack("id");
+      pk.pack(8);
+      pk.pack("type");
+      pk.pack("search.start");
       pk.pack("body");
       pk.pack_map(3);
-      pk.pack("tree"); pk.pack("t");
-      pk.pack("task"); pk.pack("k");
-      pk.pack("seed"); seed_packer(pk);
+      pk.pack("tree");
+      pk.pack("t");
+      pk.pack("task");
+      pk.pack("k");
+      pk.pack("seed");
+      seed_packer(pk);
     });
   };
   ExpectError(Decode(start_with([](auto& pk) { pk.pack("seven"); })),
-              Status::Code::kInvalidArgument, "field 'seed': expected an unsigned integer, got a string");
+              Status::Code::kInvalidArgument,
+              "field 'seed': expected an unsigned integer, got a string");
   ExpectError(Decode(start_with([](auto& pk) { pk.pack(-3); })), Status::Code::kInvalidArgument,
               "field 'seed'");
   ExpectError(Decode(start_with([](auto& pk) { pk.pack(1.5); })), Status::Code::kInvalidArgument,
               "got a float");
   std::string missing = Frame(4, [](auto& pk) {
-    pk.pack("v"); pk.pack(kVersion);
-    pk.pack("id"); pk.pack(8);
-    pk.pack("type"); pk.pack("search.start");
-    pk.pack("body"); pk.pack_map(1); pk.pack("tree"); pk.pack("t");
+    pk.pack("v");
+    pk.pack(kVersion);
+    pk.pack("id");
+    pk.pack(8);
+    pk.pack("type");
+    pk.pack("search.start");
+    pk.pack("body");
+    pk.pack_map(1);
+    pk.pack("tree");
+    pk.pack("t");
   });
   ExpectError(Decode(missing), Status::Code::kInvalidArgument, "field 'task': missing");
   std::string qpm = Frame(4, [](auto& pk) {
-    pk.pack("v"); pk.pack(kVersion);
-    pk.pack("id"); pk.pack(8);
-    pk.pack("type"); pk.pack("search.start");
-    pk.pack("body"); pk.pack_map(3);
-    pk.pack("tree"); pk.pack("t"); pk.pack("task"); pk.pack("k");
-    pk.pack("queries_per_model"); pk.pack(uint64_t{1} << 40);
+    pk.pack("v");
+    pk.pack(kVersion);
+    pk.pack("id");
+    pk.pack(8);
+    pk.pack("type");
+    pk.pack("search.start");
+    pk.pack("body");
+    pk.pack_map(3);
+    pk.pack("tree");
+    pk.pack("t");
+    pk.pack("task");
+    pk.pack("k");
+    pk.pack("queries_per_model");
+    pk.pack(uint64_t{1} << 40);
   });
   ExpectError(Decode(qpm), Status::Code::kInvalidArgument, "out of range");
   std::string body_not_map = Frame(4, [](auto& pk) {
-    pk.pack("v"); pk.pack(kVersion);
-    pk.pack("id"); pk.pack(8);
-    pk.pack("type"); pk.pack("health");
-    pk.pack("body"); pk.pack("x");
+    pk.pack("v");
+    pk.pack(kVersion);
+    pk.pack("id");
+    pk.pack(8);
+    pk.pack("type");
+    pk.pack("health");
+    pk.pack("body");
+    pk.pack("x");
   });
   ExpectError(Decode(body_not_map), Status::Code::kInvalidArgument, "body");
 }

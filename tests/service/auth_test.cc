@@ -59,8 +59,8 @@ TEST(ServiceAuth, UnauthorisedTcpClientIsRefused) {
                         "--queries", "50"})
                 .exit_code,
             0);
-  r = ctl(alice, {"--json", "--user", "", "search", "start", "--tree", "m", "--task", "mbpp",
-                  "-N", "2", "--wait"});
+  r = ctl(alice, {"--json", "--user", "", "search", "start", "--tree", "m", "--task", "mbpp", "-N",
+                  "2", "--wait"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto job = nlohmann::json::parse(r.out);
   EXPECT_EQ(job["curve_key"], "alice");
@@ -72,8 +72,8 @@ TEST(ServiceAuth, UnauthorisedTcpClientIsRefused) {
 TEST(ServiceAuth, TcpWithoutCurveKeysIsAConfigError) {
   TempDir dir;
   RunResult r = RunProgram({BinPath("gemd"), "--data-dir", dir.path() + "/data", "--endpoint",
-                     "ipc://" + dir.path() + "/s", "--tcp-endpoint", "tcp://127.0.0.1:*"},
-                    {}, 20);
+                            "ipc://" + dir.path() + "/s", "--tcp-endpoint", "tcp://127.0.0.1:*"},
+                           {}, 20);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("never listens on tcp without CURVE"), std::string::npos) << r.err;
 }

@@ -21,8 +21,9 @@ TEST(ServiceCacheIo, ExportFromOneGemdImportIntoAnotherMakesTheSearchFree) {
                   .exit_code,
               0);
   }
-  const std::vector<std::string> search = {"search", "start", "--tree", "mistral", "--task",
-                                           "gsm8k", "-N", "6", "--seed", "9", "--wait"};
+  const std::vector<std::string> search = {"search", "start", "--tree", "mistral",
+                                           "--task", "gsm8k", "-N",     "6",
+                                           "--seed", "9",     "--wait"};
   auto first = a.CtlJson(search);
   ASSERT_FALSE(first.is_null());
   const uint64_t run = first["evaluations_run"].get<uint64_t>();

@@ -37,8 +37,10 @@ TEST(ServiceCrash, Kill9MidSearchThenResumePaysOnlyWhatIsMissing) {
                       std::to_string(kQueries)})
                 .exit_code,
             0);
-  Reference r1 = DirectSearch(csv, "mbpp_pct", kQueries, 0, SimulationOptions().agreement, "paper", 10, 3);
-  Reference r2 = DirectSearch(csv, "mbpp_pct", kQueries, 0, SimulationOptions().agreement, "paper", 4, 4);
+  Reference r1 =
+      DirectSearch(csv, "mbpp_pct", kQueries, 0, SimulationOptions().agreement, "paper", 10, 3);
+  Reference r2 =
+      DirectSearch(csv, "mbpp_pct", kQueries, 0, SimulationOptions().agreement, "paper", 4, 4);
   const uint64_t total1 = r1.distinct().size();
 
   auto j1 = gemd.CtlJson({"search", "start", "--tree", "qwen", "--task", "mbpp", "--method",
@@ -101,7 +103,8 @@ TEST(ServiceCrash, CancelRunningThenResumeAndGracefulStopInterrupts) {
                       "--queries", "200"})
                 .exit_code,
             0);
-  ASSERT_EQ(gemd.Ctl({"search", "start", "--tree", "m", "--task", "gsm8k", "-N", "10"}).exit_code, 0);
+  ASSERT_EQ(gemd.Ctl({"search", "start", "--tree", "m", "--task", "gsm8k", "-N", "10"}).exit_code,
+            0);
   for (int i = 0; i < 400 && CachedResults(gemd) < 64; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
@@ -122,7 +125,8 @@ TEST(ServiceCrash, CancelRunningThenResumeAndGracefulStopInterrupts) {
   EXPECT_GT(done["evaluations_cached"].get<uint64_t>(), 0u) << "resume should reuse the cache";
 
   // A graceful stop during a search: the job becomes interrupted, not cancelled or failed.
-  ASSERT_EQ(gemd.Ctl({"search", "start", "--tree", "m", "--task", "mbpp", "-N", "10"}).exit_code, 0);
+  ASSERT_EQ(gemd.Ctl({"search", "start", "--tree", "m", "--task", "mbpp", "-N", "10"}).exit_code,
+            0);
   for (int i = 0; i < 200 && Status(gemd, 2) != "running"; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }

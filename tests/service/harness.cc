@@ -2,12 +2,11 @@
 #include "service/harness.h"
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -53,8 +52,8 @@ int DecodeWait(int status) {
 
 }  // namespace
 
-RunResult RunProgram(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
-              double timeout_s) {
+RunResult RunProgram(const std::vector<std::string>& argv,
+                     const std::map<std::string, std::string>& env, double timeout_s) {
   int out[2], err[2];
   if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) std::abort();
   pid_t pid = fork();
@@ -117,8 +116,8 @@ Gemd::~Gemd() {
 }
 
 bool Gemd::Start() {
-  std::vector<std::string> argv = {BinPath("gemd"), "--data-dir", data_dir(), "--endpoint",
-                                   endpoint_, "--log-level", "debug"};
+  std::vector<std::string> argv = {BinPath("gemd"), "--data-dir",  data_dir(), "--endpoint",
+                                   endpoint_,       "--log-level", "debug"};
   argv.insert(argv.end(), extra_args_.begin(), extra_args_.end());
   std::string log_path = dir_ + "/gemd.log";
   pid_ = fork();

@@ -6,10 +6,9 @@
 #include <sys/types.h>
 
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace gem::testing {
 
@@ -25,16 +24,16 @@ class TempDir {
 };
 
 struct RunResult {
-  int exit_code = -1;   // the exit status, or 128 + signal
+  int exit_code = -1;  // the exit status, or 128 + signal
   std::string out, err;
 };
 
 // Runs a program to completion (argv[0] is the path), with extra environment variables.
 RunResult RunProgram(const std::vector<std::string>& argv,
-              const std::map<std::string, std::string>& env = {}, double timeout_s = 60);
+                     const std::map<std::string, std::string>& env = {}, double timeout_s = 60);
 
-std::string BinPath(const std::string& name);  // GEM_BIN_DIR/name
-std::string TreePath(const std::string& file); // GEM_SOURCE_DIR/data/trees/file
+std::string BinPath(const std::string& name);   // GEM_BIN_DIR/name
+std::string TreePath(const std::string& file);  // GEM_SOURCE_DIR/data/trees/file
 
 class Gemd {
  public:

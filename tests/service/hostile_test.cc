@@ -84,39 +84,57 @@ TEST(ServiceHostile, BadFramesGetNamedErrorsAndGemdStaysUp) {
               "exceeds the limit of 4096");
 
   r = c.Send(Pack(4, [](auto& pk) {
-    pk.pack("v"); pk.pack(proto::kVersion);
-    pk.pack("id"); pk.pack(41);
-    pk.pack("type"); pk.pack("search.teleport");
-    pk.pack("body"); pk.pack_map(0);
+    pk.pack("v");
+    pk.pack(proto::kVersion);
+    pk.pack("id");
+    pk.pack(41);
+    pk.pack("type");
+    pk.pack("search.teleport");
+    pk.pack("body");
+    pk.pack_map(0);
   }));
   ExpectError(r, Status::Code::kNotSupported, "request type 'search.teleport'");
   EXPECT_EQ(r.id, 41u);  // the id is echoed so the client can match it
   EXPECT_EQ(r.type, "search.teleport");
 
   r = c.Send(Pack(4, [](auto& pk) {
-    pk.pack("v"); pk.pack(proto::kVersion);
-    pk.pack("id"); pk.pack(42);
-    pk.pack("type"); pk.pack("search.start");
-    pk.pack("body"); pk.pack_map(3);
-    pk.pack("tree"); pk.pack("t");
-    pk.pack("task"); pk.pack("k");
-    pk.pack("seed"); pk.pack("forty-two");
+    pk.pack("v");
+    pk.pack(proto::kVersion);
+    pk.pack("id");
+    pk.pack(42);
+    pk.pack("type");
+    pk.pack("search.start");
+    pk.pack("body");
+    pk.pack_map(3);
+    pk.pack("tree");
+    pk.pack("t");
+    pk.pack("task");
+    pk.pack("k");
+    pk.pack("seed");
+    pk.pack("forty-two");
   }));
   ExpectError(r, Status::Code::kInvalidArgument, "field 'seed': expected an unsigned integer");
   EXPECT_EQ(r.id, 42u);
 
   r = c.Send(Pack(4, [](auto& pk) {
-    pk.pack("v"); pk.pack(proto::kVersion);
-    pk.pack("id"); pk.pack("not a number");
-    pk.pack("type"); pk.pack("health");
-    pk.pack("body"); pk.pack_map(0);
+    pk.pack("v");
+    pk.pack(proto::kVersion);
+    pk.pack("id");
+    pk.pack("not a number");
+    pk.pack("type");
+    pk.pack("health");
+    pk.pack("body");
+    pk.pack_map(0);
   }));
   ExpectError(r, Status::Code::kInvalidArgument, "field 'id'");
 
   r = c.Send(Pack(3, [](auto& pk) {
-    pk.pack("v"); pk.pack(2);
-    pk.pack("id"); pk.pack(43);
-    pk.pack("type"); pk.pack("health");
+    pk.pack("v");
+    pk.pack(2);
+    pk.pack("id");
+    pk.pack(43);
+    pk.pack("type");
+    pk.pack("health");
   }));
   ExpectError(r, Status::Code::kNotSupported, "protocol version 2");
 
@@ -144,12 +162,14 @@ TEST(ServiceHostile, SecondGemdOnSameDataDirOrEndpointIsRefused) {
   ASSERT_TRUE(gemd.Start());
   // Same data dir: the lock says no.
   auto r = RunProgram({BinPath("gemd"), "--data-dir", gemd.data_dir(), "--endpoint",
-                "ipc://" + dir.path() + "/other.sock"}, {}, 20);
+                       "ipc://" + dir.path() + "/other.sock"},
+                      {}, 20);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("locked by another gemd"), std::string::npos) << r.err;
   // Same endpoint, other data dir: the live socket is not stolen.
-  r = RunProgram({BinPath("gemd"), "--data-dir", dir.path() + "/data2", "--endpoint", gemd.endpoint()},
-          {}, 20);
+  r = RunProgram(
+      {BinPath("gemd"), "--data-dir", dir.path() + "/data2", "--endpoint", gemd.endpoint()}, {},
+      20);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("in use"), std::string::npos) << r.err;
   EXPECT_EQ(gemd.Ctl({"health"}).exit_code, 0);

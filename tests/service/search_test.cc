@@ -55,9 +55,9 @@ TEST(ServiceSearch, SameModelAsLibgemRepeatIsFreeOverlapReuses) {
 
   // 3. An overlapping search (another seed and budget on the same tree and task, as another
   //    team would run): every pair it shares with the first is answered by the cache.
-  auto b = gemd.CtlJson({"search", "start", "--tree", "qwen", "--task", "gsm8k", "--method",
-                         "paper", "--queries-per-model", "12", "--seed", "5", "--wait",
-                         "--user", "team-b"});
+  auto b =
+      gemd.CtlJson({"search", "start", "--tree", "qwen", "--task", "gsm8k", "--method", "paper",
+                    "--queries-per-model", "12", "--seed", "5", "--wait", "--user", "team-b"});
   ASSERT_FALSE(b.is_null());
   Reference rb = DirectSearch(csv, "gsm8k_pct", kQueries, 0, kAgreement, "paper", 12, 5);
   EXPECT_EQ(b["chosen_model"].get<int64_t>(), rb.result.chosen_model);

@@ -26,7 +26,9 @@ std::string ReadAll(const std::string& path) {
   return s.str();
 }
 
-std::string Systemd(const std::string& file) { return std::string(GEM_SOURCE_DIR) + "/systemd/" + file; }
+std::string Systemd(const std::string& file) {
+  return std::string(GEM_SOURCE_DIR) + "/systemd/" + file;
+}
 
 bool HaveProgram(const std::string& name) {
   for (const char* dir : {"/usr/bin", "/bin", "/usr/sbin", "/sbin"}) {
@@ -44,7 +46,8 @@ TEST(Systemd, UnitPassesSystemdAnalyzeVerify) {
   unit = std::regex_replace(unit, std::regex("/usr/local/sbin/gemd"), BinPath("gemd"));
   std::string path = dir.path() + "/gemd.service";
   std::ofstream(path) << unit;
-  RunResult r = RunProgram({"/usr/bin/systemd-analyze", "verify", path}, {{"SYSTEMD_LOG_COLOR", "0"}}, 60);
+  RunResult r =
+      RunProgram({"/usr/bin/systemd-analyze", "verify", path}, {{"SYSTEMD_LOG_COLOR", "0"}}, 60);
   EXPECT_EQ(r.exit_code, 0) << r.err;
   // verify reports bad values as warnings with exit status 0: any message is a failure.
   EXPECT_EQ(r.err, "") << "systemd-analyze verify complained";
@@ -73,7 +76,8 @@ TEST(Systemd, SysusersAndTmpfilesApplyToAScratchRoot) {
   if (geteuid() != 0) GTEST_SKIP() << "creating files owned by another group needs root";
   TempDir root;
   std::filesystem::create_directories(root.path() + "/etc");
-  RunResult r = RunProgram({"/usr/bin/systemd-sysusers", "--root=" + root.path(), Systemd("gemd.sysusers")});
+  RunResult r =
+      RunProgram({"/usr/bin/systemd-sysusers", "--root=" + root.path(), Systemd("gemd.sysusers")});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::string group = ReadAll(root.path() + "/etc/group");
   std::smatch m;
@@ -81,8 +85,8 @@ TEST(Systemd, SysusersAndTmpfilesApplyToAScratchRoot) {
       << group;
   const gid_t gid = static_cast<gid_t>(std::stoul(m[1]));
   EXPECT_NE(ReadAll(root.path() + "/etc/passwd").find("gemd:x:"), std::string::npos);
-  r = RunProgram({"/usr/bin/systemd-tmpfiles", "--root=" + root.path(), "--create",
-           Systemd("gemd.tmpfiles")});
+  r = RunProgram(
+      {"/usr/bin/systemd-tmpfiles", "--root=" + root.path(), "--create", Systemd("gemd.tmpfiles")});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   struct stat st;
   ASSERT_EQ(stat((root.path() + "/etc/gemd/curve/authorized").c_str(), &st), 0);
@@ -98,7 +102,8 @@ class NotifySocket {
     sockaddr_un a{};
     a.sun_family = AF_UNIX;
     std::strncpy(a.sun_path, path.c_str(), sizeof(a.sun_path) - 1);
-    if (bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) ADD_FAILURE() << "bind " << path;
+    if (bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0)
+      ADD_FAILURE() << "bind " << path;
     timeval tv{0, 100000};
     setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
   }
@@ -133,12 +138,14 @@ class NotifySocket {
 TEST(Systemd, NotifyReadyStatusWatchdogStopping) {
   TempDir dir;
   NotifySocket ns(dir.path() + "/notify");
-  Gemd gemd(dir.path(), {}, {{"NOTIFY_SOCKET", dir.path() + "/notify"}, {"WATCHDOG_USEC", "400000"}});
+  Gemd gemd(dir.path(), {},
+            {{"NOTIFY_SOCKET", dir.path() + "/notify"}, {"WATCHDOG_USEC", "400000"}});
   ASSERT_TRUE(gemd.Start());
   EXPECT_TRUE(ns.WaitFor("READY=1", 10)) << ns.All();
   // Start-up stages come before READY, as STATUS.
   size_t ready = 0;
-  while (ready < ns.messages.size() && ns.messages[ready].find("READY=1") == std::string::npos) ++ready;
+  while (ready < ns.messages.size() && ns.messages[ready].find("READY=1") == std::string::npos)
+    ++ready;
   bool stage_before_ready = false;
   for (size_t i = 0; i < ready; ++i)
     stage_before_ready |= ns.messages[i].find("STATUS=loading trees") != std::string::npos;
@@ -164,9 +171,9 @@ TEST(Systemd, BadSettingIsNamedAndExitsNonZero) {
   // A failed start exits 1 (Restart=on-failure) with a message naming the setting and line.
   std::filesystem::create_directories(dir.path() + "/data");
   std::ofstream(dir.path() + "/bad.toml") << "[server]\nendpiont = \"ipc:///tmp/x\"\n";
-  RunResult r = RunProgram({BinPath("gemd"), "--config", dir.path() + "/bad.toml", "--data-dir",
-                     dir.path() + "/data"},
-                    {{"NOTIFY_SOCKET", dir.path() + "/notify"}}, 20);
+  RunResult r = RunProgram(
+      {BinPath("gemd"), "--config", dir.path() + "/bad.toml", "--data-dir", dir.path() + "/data"},
+      {{"NOTIFY_SOCKET", dir.path() + "/notify"}}, 20);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("unknown setting 'server.endpiont'"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("line 2"), std::string::npos) << r.err;

@@ -51,8 +51,9 @@ inline constexpr const char* kJobRunning = "running";
 inline constexpr const char* kJobDone = "done";
 inline constexpr const char* kJobFailed = "failed";
 inline constexpr const char* kJobCancelled = "cancelled";
-inline constexpr const char* kJobInterrupted = "interrupted";  // gemd stopped while it was queued
-                                                              // or running; search.resume restarts it
+inline constexpr const char* kJobInterrupted =
+    "interrupted";  // gemd stopped while it was queued
+                    // or running; search.resume restarts it
 // True for states a job never leaves by itself (done, failed, cancelled, interrupted).
 bool IsFinalJobState(std::string_view state);
 
@@ -68,22 +69,24 @@ bool IsFinalJobState(std::string_view state);
 
 struct HealthRequest {
   static constexpr const char* kType = "health";
-  template <class V> void Fields(V&) {}
+  template <class V>
+  void Fields(V&) {}
 };
 
 // Registers a tree from a replay source. The client sends the file's content, not its path:
 // gemd may run as another user on another machine.
 struct TreeRegisterRequest {
   static constexpr const char* kType = "tree.register";
-  std::string name;            // the tree's name, [A-Za-z0-9._-]{1,64}; must be new
-  std::string content;         // the CSV file's bytes
-  std::string file_name;       // for display and error messages only
-  std::string format = "auto"; // "accuracy" (per-model accuracy CSV), "matrix" (0/1 matrix CSV)
-                               // or "auto" (accuracy when the header has a *_pct column)
-  uint32_t queries = 0;        // accuracy trees: queries simulated per task (0: gemd's default)
-  std::string task;            // matrix trees: the task the matrix answers (default "matrix")
-  std::string user;            // who registers it (the client's claim)
-  template <class V> void Fields(V& v) {
+  std::string name;             // the tree's name, [A-Za-z0-9._-]{1,64}; must be new
+  std::string content;          // the CSV file's bytes
+  std::string file_name;        // for display and error messages only
+  std::string format = "auto";  // "accuracy" (per-model accuracy CSV), "matrix" (0/1 matrix CSV)
+                                // or "auto" (accuracy when the header has a *_pct column)
+  uint32_t queries = 0;         // accuracy trees: queries simulated per task (0: gemd's default)
+  std::string task;             // matrix trees: the task the matrix answers (default "matrix")
+  std::string user;             // who registers it (the client's claim)
+  template <class V>
+  void Fields(V& v) {
     v.Req("name", name);
     v.Req("content", content);
     v.Opt("file_name", file_name);
@@ -96,24 +99,29 @@ struct TreeRegisterRequest {
 
 struct TreeListRequest {
   static constexpr const char* kType = "tree.list";
-  template <class V> void Fields(V&) {}
+  template <class V>
+  void Fields(V&) {}
 };
 
 struct TreeShowRequest {
   static constexpr const char* kType = "tree.show";
   std::string name;
-  template <class V> void Fields(V& v) { v.Req("name", name); }
+  template <class V>
+  void Fields(V& v) {
+    v.Req("name", name);
+  }
 };
 
 struct SearchStartRequest {
   static constexpr const char* kType = "search.start";
   std::string tree;
   std::string task;
-  std::string method;          // "" means the default (gem::kDefaultSearchMethod)
+  std::string method;  // "" means the default (gem::kDefaultSearchMethod)
   uint32_t queries_per_model = 50;
   uint64_t seed = 0;
-  std::string user;            // who starts it (the client's claim; see docs/PROTOCOL.md)
-  template <class V> void Fields(V& v) {
+  std::string user;  // who starts it (the client's claim; see docs/PROTOCOL.md)
+  template <class V>
+  void Fields(V& v) {
     v.Req("tree", tree);
     v.Req("task", task);
     v.Opt("method", method);
@@ -124,11 +132,14 @@ struct SearchStartRequest {
 };
 
 // The requests that name one job.
-#define GEM_PROTOCOL_JOB_REQUEST(Name, type)              \
-  struct Name {                                           \
-    static constexpr const char* kType = type;            \
-    uint64_t job = 0;                                     \
-    template <class V> void Fields(V& v) { v.Req("job", job); } \
+#define GEM_PROTOCOL_JOB_REQUEST(Name, type)   \
+  struct Name {                                \
+    static constexpr const char* kType = type; \
+    uint64_t job = 0;                          \
+    template <class V>                         \
+    void Fields(V& v) {                        \
+      v.Req("job", job);                       \
+    }                                          \
   }
 GEM_PROTOCOL_JOB_REQUEST(SearchStatusRequest, "search.status");
 GEM_PROTOCOL_JOB_REQUEST(SearchWatchRequest, "search.watch");
@@ -139,9 +150,10 @@ GEM_PROTOCOL_JOB_REQUEST(SearchResumeRequest, "search.resume");
 
 struct SearchListRequest {
   static constexpr const char* kType = "search.list";
-  std::string user;    // only jobs started by this user ("" = all)
-  std::string state;   // only jobs in this state ("" = all)
-  template <class V> void Fields(V& v) {
+  std::string user;   // only jobs started by this user ("" = all)
+  std::string state;  // only jobs in this state ("" = all)
+  template <class V>
+  void Fields(V& v) {
     v.Opt("user", user);
     v.Opt("state", state);
   }
@@ -149,7 +161,8 @@ struct SearchListRequest {
 
 struct CacheStatsRequest {
   static constexpr const char* kType = "cache.stats";
-  template <class V> void Fields(V&) {}
+  template <class V>
+  void Fields(V&) {}
 };
 
 // Exports what the cache holds for (tree, task) as a models x queries CSV.
@@ -157,7 +170,8 @@ struct CacheExportRequest {
   static constexpr const char* kType = "cache.export";
   std::string tree;
   std::string task;
-  template <class V> void Fields(V& v) {
+  template <class V>
+  void Fields(V& v) {
     v.Req("tree", tree);
     v.Req("task", task);
   }
@@ -173,7 +187,8 @@ struct CacheImportRequest {
   std::string content;
   std::string file_name;
   uint32_t model = 0;  // lm-eval: the tree's model index the samples belong to
-  template <class V> void Fields(V& v) {
+  template <class V>
+  void Fields(V& v) {
     v.Req("tree", tree);
     v.Req("task", task);
     v.Opt("format", format);
@@ -185,7 +200,8 @@ struct CacheImportRequest {
 
 struct ShutdownRequest {
   static constexpr const char* kType = "shutdown";
-  template <class V> void Fields(V&) {}
+  template <class V>
+  void Fields(V&) {}
 };
 
 using RequestBody =
@@ -195,8 +211,8 @@ using RequestBody =
                  CacheExportRequest, CacheImportRequest, ShutdownRequest>;
 
 struct Request {
-  uint64_t id = 0;     // echoed in every reply
-  std::string type;    // set by DecodeRequest; EncodeRequest takes it from the body
+  uint64_t id = 0;   // echoed in every reply
+  std::string type;  // set by DecodeRequest; EncodeRequest takes it from the body
   RequestBody body;
 };
 
@@ -206,19 +222,20 @@ std::vector<std::string> RequestTypes();
 // ---- replies ---------------------------------------------------------------------------------
 
 struct HealthReply {
-  std::string state;           // "starting" (bound, still loading), "ready", "stopping"
-  std::string stage;           // start-up stage in progress or "" when ready
-  std::string version;         // gemd's version
+  std::string state;    // "starting" (bound, still loading), "ready", "stopping"
+  std::string stage;    // start-up stage in progress or "" when ready
+  std::string version;  // gemd's version
   uint32_t protocol = kVersion;
   int64_t pid = 0;
   double uptime_s = 0;
-  uint32_t trees = 0;          // trees loaded
+  uint32_t trees = 0;  // trees loaded
   uint32_t jobs_queued = 0;
   uint32_t jobs_running = 0;
-  std::vector<std::string> devices;    // one scheduler worker per device
-  std::string peer;            // how gemd sees the caller (e.g. "uid 1000", "curve key alice")
+  std::vector<std::string> devices;  // one scheduler worker per device
+  std::string peer;  // how gemd sees the caller (e.g. "uid 1000", "curve key alice")
   std::vector<std::string> request_types;
-  template <class V> void Fields(V& v) {
+  template <class V>
+  void Fields(V& v) {
     v.Req("state", state);
     v.Opt("stage", stage);
     v.Opt("version", version);
@@ -236,16 +253,17 @@ struct HealthReply {
 
 struct TreeInfo {
   std::string name;
-  std::string format;          // "accuracy" or "matrix"
+  std::string format;  // "accuracy" or "matrix"
   std::string file_name;
-  std::string digest;          // hex SHA-256 of the file content
+  std::string digest;  // hex SHA-256 of the file content
   uint32_t num_models = 0;
-  uint32_t num_queries = 0;    // per task
-  uint64_t sim_seed = 0;       // accuracy trees: the simulation seed (docs/GEMD.md)
+  uint32_t num_queries = 0;  // per task
+  uint64_t sim_seed = 0;     // accuracy trees: the simulation seed (docs/GEMD.md)
   std::vector<std::string> tasks;
   std::string registered_by;
-  int64_t registered_at = 0;   // unix seconds
-  template <class V> void Fields(V& v) {
+  int64_t registered_at = 0;  // unix seconds
+  template <class V>
+  void Fields(V& v) {
     v.Req("name", name);
     v.Opt("format", format);
     v.Opt("file_name", file_name);
@@ -261,20 +279,27 @@ struct TreeInfo {
 
 struct TreeReply {  // tree.register
   TreeInfo tree;
-  template <class V> void Fields(V& v) { v.Req("tree", tree); }
+  template <class V>
+  void Fields(V& v) {
+    v.Req("tree", tree);
+  }
 };
 
 struct TreeListReply {
   std::vector<TreeInfo> trees;
-  template <class V> void Fields(V& v) { v.Req("trees", trees); }
+  template <class V>
+  void Fields(V& v) {
+    v.Req("trees", trees);
+  }
 };
 
 struct TreeModel {
   uint32_t index = 0;
-  std::string digest;                    // hex model digest (docs/GEMD.md: replay digests)
+  std::string digest;                      // hex model digest (docs/GEMD.md: replay digests)
   std::map<std::string, double> accuracy;  // per task, fraction in [0, 1], of the source data
-  double popularity = 0;                 // accuracy trees: the node diameter (download proxy)
-  template <class V> void Fields(V& v) {
+  double popularity = 0;                   // accuracy trees: the node diameter (download proxy)
+  template <class V>
+  void Fields(V& v) {
     v.Req("index", index);
     v.Opt("digest", digest);
     v.Opt("accuracy", accuracy);
@@ -285,7 +310,8 @@ struct TreeModel {
 struct TreeShowReply {
   TreeInfo tree;
   std::vector<TreeModel> models;
-  template <class V> void Fields(V& v) {
+  template <class V>
+  void Fields(V& v) {
     v.Req("tree", tree);
     v.Opt("models", models);
   }
@@ -297,7 +323,8 @@ struct JobProgress {
   uint32_t round = 0;
   uint32_t survivors = 0;
   uint32_t leader = 0;
-  template <class V> void Fields(V& v) {
+  template <class V>
+  void Fields(V& v) {
     v.Opt("spent", spent);
     v.Opt("budget", budget);
     v.Opt("round", round);
@@ -309,27 +336,28 @@ struct JobProgress {
 // A search job as gemd reports (and persists) it.
 struct JobInfo {
   uint64_t id = 0;
-  std::string status;          // kJobQueued, ...
+  std::string status;  // kJobQueued, ...
   std::string tree;
   std::string task;
   std::string method;
   uint32_t queries_per_model = 0;
   uint64_t seed = 0;
-  std::string user;            // the client's claim
-  int64_t uid = -1;            // the peer's uid from the ipc socket (SO_PEERCRED), -1 unknown
-  std::string curve_key;       // tcp: the name of the authorised CURVE key that connected
-  int64_t created_at = 0;      // unix seconds
+  std::string user;        // the client's claim
+  int64_t uid = -1;        // the peer's uid from the ipc socket (SO_PEERCRED), -1 unknown
+  std::string curve_key;   // tcp: the name of the authorised CURVE key that connected
+  int64_t created_at = 0;  // unix seconds
   int64_t started_at = 0;
   int64_t finished_at = 0;
-  std::string device;          // the worker that ran it last
-  uint32_t attempts = 0;       // runs started (1 + resumes)
+  std::string device;     // the worker that ran it last
+  uint32_t attempts = 0;  // runs started (1 + resumes)
   JobProgress progress;
   uint64_t evaluations_run = 0;     // of the last run: (model, query) pairs sent to the evaluator
   uint64_t evaluations_cached = 0;  // of the last run: pairs answered by the result cache
-  int64_t chosen_model = -1;   // -1 until done
+  int64_t chosen_model = -1;        // -1 until done
   std::string chosen_model_digest;
-  std::string error;           // why it failed, was cancelled or interrupted
-  template <class V> void Fields(V& v) {
+  std::string error;  // why it failed, was cancelled or interrupted
+  template <class V>
+  void Fields(V& v) {
     v.Req("id", id);
     v.Req("status", status);
     v.Opt("tree", tree);
@@ -356,12 +384,18 @@ struct JobInfo {
 
 struct JobReply {  // search.start, search.status, search.cancel, search.resume
   JobInfo job;
-  template <class V> void Fields(V& v) { v.Req("job", job); }
+  template <class V>
+  void Fields(V& v) {
+    v.Req("job", job);
+  }
 };
 
 struct JobListReply {
   std::vector<JobInfo> jobs;
-  template <class V> void Fields(V& v) { v.Req("jobs", jobs); }
+  template <class V>
+  void Fields(V& v) {
+    v.Req("jobs", jobs);
+  }
 };
 
 struct RoundInfo {
@@ -370,7 +404,8 @@ struct RoundInfo {
   uint32_t queries_per_survivor = 0;
   uint64_t spent = 0;
   bool correlated = false;
-  template <class V> void Fields(V& v) {
+  template <class V>
+  void Fields(V& v) {
     v.Req("round", round);
     v.Opt("survivors", survivors);
     v.Opt("queries_per_survivor", queries_per_survivor);
@@ -389,7 +424,8 @@ struct SearchResultReply {
   double ci_low = 0, ci_high = 0;
   double p_best = 0, p_top3 = 0;
   std::vector<RoundInfo> rounds;
-  template <class V> void Fields(V& v) {
+  template <class V>
+  void Fields(V& v) {
     v.Req("job", job);
     v.Opt("budget", budget);
     v.Opt("spent", spent);
@@ -407,7 +443,8 @@ struct SearchResultReply {
 struct WatchEvent {
   std::string event;
   JobInfo job;
-  template <class V> void Fields(V& v) {
+  template <class V>
+  void Fields(V& v) {
     v.Req("event", event);
     v.Req("job", job);
   }
@@ -416,17 +453,19 @@ struct WatchEvent {
 struct CacheStatsReply {
   std::string path;
   std::map<std::string, uint64_t> counters;  // e.g. entries, hits, misses, bytes (docs/GEMD.md)
-  template <class V> void Fields(V& v) {
+  template <class V>
+  void Fields(V& v) {
     v.Opt("path", path);
     v.Req("counters", counters);
   }
 };
 
 struct CacheExportReply {
-  std::string format;          // "csv"
+  std::string format;  // "csv"
   std::string content;
-  uint64_t entries = 0;        // cached results in the export
-  template <class V> void Fields(V& v) {
+  uint64_t entries = 0;  // cached results in the export
+  template <class V>
+  void Fields(V& v) {
     v.Req("format", format);
     v.Req("content", content);
     v.Opt("entries", entries);
@@ -436,32 +475,36 @@ struct CacheExportReply {
 struct CacheImportReply {
   uint64_t imported = 0;
   uint64_t skipped = 0;
-  template <class V> void Fields(V& v) {
+  template <class V>
+  void Fields(V& v) {
     v.Req("imported", imported);
     v.Opt("skipped", skipped);
   }
 };
 
 struct ShutdownReply {
-  std::string state;           // "stopping"
-  template <class V> void Fields(V& v) { v.Req("state", state); }
+  std::string state;  // "stopping"
+  template <class V>
+  void Fields(V& v) {
+    v.Req("state", state);
+  }
 };
 
 struct EmptyReply {  // the body of an error reply
-  template <class V> void Fields(V&) {}
+  template <class V>
+  void Fields(V&) {}
 };
 
-using ReplyBody =
-    std::variant<EmptyReply, HealthReply, TreeReply, TreeListReply, TreeShowReply, JobReply,
-                 JobListReply, SearchResultReply, WatchEvent, CacheStatsReply, CacheExportReply,
-                 CacheImportReply, ShutdownReply>;
+using ReplyBody = std::variant<EmptyReply, HealthReply, TreeReply, TreeListReply, TreeShowReply,
+                               JobReply, JobListReply, SearchResultReply, WatchEvent,
+                               CacheStatsReply, CacheExportReply, CacheImportReply, ShutdownReply>;
 
 struct Reply {
   uint64_t id = 0;
-  std::string type;            // the request's type ("" when the request's type was unreadable)
-  Status status;               // OK, or the error
-  bool more = false;           // more replies to this id follow (search.watch)
-  ReplyBody body;              // EmptyReply when !status.ok()
+  std::string type;   // the request's type ("" when the request's type was unreadable)
+  Status status;      // OK, or the error
+  bool more = false;  // more replies to this id follow (search.watch)
+  ReplyBody body;     // EmptyReply when !status.ok()
 };
 
 // ---- records gemd persists (docs/GEMD.md, "Store layout") ----------------------------------
@@ -471,8 +514,9 @@ struct Reply {
 struct StoredTree {
   TreeInfo info;
   TreeRegisterRequest source;
-  double agreement = 0;        // simulation agreement used (accuracy trees)
-  template <class V> void Fields(V& v) {
+  double agreement = 0;  // simulation agreement used (accuracy trees)
+  template <class V>
+  void Fields(V& v) {
     v.Req("info", info);
     v.Req("source", source);
     v.Opt("agreement", agreement);
@@ -481,8 +525,10 @@ struct StoredTree {
 
 // The msgpack encoding of a record: the same map as on the wire. Instantiated for JobInfo,
 // SearchResultReply and StoredTree. DecodeRecord fails with Corruption naming the problem.
-template <class M> std::string EncodeRecord(const M& record);
-template <class M> Status DecodeRecord(std::string_view bytes, M* record);
+template <class M>
+std::string EncodeRecord(const M& record);
+template <class M>
+Status DecodeRecord(std::string_view bytes, M* record);
 
 // ---- encoding and decoding -------------------------------------------------------------------
 

@@ -10,12 +10,11 @@
 #ifndef MSGPACK_NO_BOOST
 #define MSGPACK_NO_BOOST 1
 #endif
-#include <msgpack.hpp>
-
 #include <cmath>
 #include <concepts>
 #include <limits>
 #include <map>
+#include <msgpack.hpp>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -29,29 +28,44 @@ using Packer = msgpack::packer<msgpack::sbuffer>;
 
 // Field lists are written against a visitor with Req/Opt; detecting them with a dummy visitor.
 struct NullVisitor {
-  template <class T> void Req(const char*, T&) {}
-  template <class T> void Opt(const char*, T&) {}
+  template <class T>
+  void Req(const char*, T&) {}
+  template <class T>
+  void Opt(const char*, T&) {}
 };
 template <class T>
-concept Message = requires(T& t, NullVisitor& v) { t.Fields(v); };
+concept Message = requires(T& t, NullVisitor& v) {
+  t.Fields(v);
+};
 
 // ---- packing ---------------------------------------------------------------------------------
 
-template <class T> void PackValue(Packer& pk, const T& v);
+template <class T>
+void PackValue(Packer& pk, const T& v);
 
 struct CountVisitor {
   uint32_t n = 0;
-  template <class T> void Req(const char*, T&) { ++n; }
-  template <class T> void Opt(const char*, T&) { ++n; }
+  template <class T>
+  void Req(const char*, T&) {
+    ++n;
+  }
+  template <class T>
+  void Opt(const char*, T&) {
+    ++n;
+  }
 };
 
 struct PackVisitor {
   Packer& pk;
-  template <class T> void Req(const char* key, T& v) {
+  template <class T>
+  void Req(const char* key, T& v) {
     pk.pack(std::string_view(key));
     PackValue(pk, v);
   }
-  template <class T> void Opt(const char* key, T& v) { Req(key, v); }
+  template <class T>
+  void Opt(const char* key, T& v) {
+    Req(key, v);
+  }
 };
 
 template <Message M>
@@ -95,7 +109,8 @@ const char* DescribeType(const msgpack::object& o);
 // Finds `key` in a msgpack map object (string keys); nullptr when absent.
 const msgpack::object* FindKey(const msgpack::object& map, std::string_view key);
 
-template <class T> Status ReadValue(const msgpack::object& o, const std::string& path, T* out);
+template <class T>
+Status ReadValue(const msgpack::object& o, const std::string& path, T* out);
 
 inline Status TypeError(const std::string& path, const char* expected, const msgpack::object& o) {
   return Status::InvalidArgument("field '" + path + "'",
@@ -106,9 +121,16 @@ struct ReadVisitor {
   const msgpack::object& map;
   std::string prefix;  // "job." for nested fields
   Status status;
-  template <class T> void Req(const char* key, T& v) { Field(key, v, true); }
-  template <class T> void Opt(const char* key, T& v) { Field(key, v, false); }
-  template <class T> void Field(const char* key, T& v, bool required) {
+  template <class T>
+  void Req(const char* key, T& v) {
+    Field(key, v, true);
+  }
+  template <class T>
+  void Opt(const char* key, T& v) {
+    Field(key, v, false);
+  }
+  template <class T>
+  void Field(const char* key, T& v, bool required) {
     if (!status.ok()) return;
     const msgpack::object* o = FindKey(map, key);
     if (o == nullptr || o->type == msgpack::type::NIL) {
@@ -122,8 +144,8 @@ struct ReadVisitor {
 template <Message M>
 Status ReadMessage(const msgpack::object& o, const std::string& path, M* out) {
   if (o.type != msgpack::type::MAP) {
-    return path.empty() ? Status::InvalidArgument("body", std::string("expected a map, got ") +
-                                                              DescribeType(o))
+    return path.empty() ? Status::InvalidArgument(
+                              "body", std::string("expected a map, got ") + DescribeType(o))
                         : TypeError(path, "a map", o);
   }
   ReadVisitor r{o, path.empty() ? std::string() : path + ".", Status()};

@@ -35,21 +35,33 @@ void CollectTypes(std::vector<std::string>* out) {
 
 // Reply bodies by request type (docs/PROTOCOL.md, "Replies").
 bool MakeReplyBody(std::string_view type, ReplyBody* out) {
-  if (type == HealthRequest::kType) *out = HealthReply{};
-  else if (type == TreeRegisterRequest::kType) *out = TreeReply{};
-  else if (type == TreeListRequest::kType) *out = TreeListReply{};
-  else if (type == TreeShowRequest::kType) *out = TreeShowReply{};
+  if (type == HealthRequest::kType)
+    *out = HealthReply{};
+  else if (type == TreeRegisterRequest::kType)
+    *out = TreeReply{};
+  else if (type == TreeListRequest::kType)
+    *out = TreeListReply{};
+  else if (type == TreeShowRequest::kType)
+    *out = TreeShowReply{};
   else if (type == SearchStartRequest::kType || type == SearchStatusRequest::kType ||
            type == SearchCancelRequest::kType || type == SearchResumeRequest::kType)
     *out = JobReply{};
-  else if (type == SearchListRequest::kType) *out = JobListReply{};
-  else if (type == SearchResultRequest::kType) *out = SearchResultReply{};
-  else if (type == SearchWatchRequest::kType) *out = WatchEvent{};
-  else if (type == CacheStatsRequest::kType) *out = CacheStatsReply{};
-  else if (type == CacheExportRequest::kType) *out = CacheExportReply{};
-  else if (type == CacheImportRequest::kType) *out = CacheImportReply{};
-  else if (type == ShutdownRequest::kType) *out = ShutdownReply{};
-  else return false;
+  else if (type == SearchListRequest::kType)
+    *out = JobListReply{};
+  else if (type == SearchResultRequest::kType)
+    *out = SearchResultReply{};
+  else if (type == SearchWatchRequest::kType)
+    *out = WatchEvent{};
+  else if (type == CacheStatsRequest::kType)
+    *out = CacheStatsReply{};
+  else if (type == CacheExportRequest::kType)
+    *out = CacheExportReply{};
+  else if (type == CacheImportRequest::kType)
+    *out = CacheImportReply{};
+  else if (type == ShutdownRequest::kType)
+    *out = ShutdownReply{};
+  else
+    return false;
   return true;
 }
 
@@ -64,9 +76,9 @@ std::string JoinTypes() {
 // can be longer than the frame itself, and nesting is capped.
 Status Unpack(std::string_view frame, size_t max_frame_bytes, msgpack::object_handle* oh) {
   if (frame.size() > max_frame_bytes) {
-    return Status::ResourceExhausted(
-        "frame", "of " + std::to_string(frame.size()) + " bytes exceeds the limit of " +
-                     std::to_string(max_frame_bytes) + " bytes");
+    return Status::ResourceExhausted("frame", "of " + std::to_string(frame.size()) +
+                                                  " bytes exceeds the limit of " +
+                                                  std::to_string(max_frame_bytes) + " bytes");
   }
   if (frame.empty()) return Status::InvalidArgument("frame", "empty (expected a msgpack map)");
   const size_t n = frame.size();
@@ -86,8 +98,8 @@ Status Unpack(std::string_view frame, size_t max_frame_bytes, msgpack::object_ha
     return Status::InvalidArgument("frame", std::string("undecodable (") + e.what() + ")");
   }
   if (off != frame.size()) {
-    return Status::InvalidArgument("frame", std::to_string(frame.size() - off) +
-                                                " trailing bytes after the message");
+    return Status::InvalidArgument(
+        "frame", std::to_string(frame.size() - off) + " trailing bytes after the message");
   }
   return Status::OK();
 }
@@ -96,7 +108,8 @@ Status Unpack(std::string_view frame, size_t max_frame_bytes, msgpack::object_ha
 Status ReadEnvelope(const msgpack::object& o, uint64_t* id, std::string* type) {
   if (o.type != msgpack::type::MAP) {
     return Status::InvalidArgument(
-        "frame", std::string("expected a msgpack map (the envelope), got ") + codec::DescribeType(o));
+        "frame",
+        std::string("expected a msgpack map (the envelope), got ") + codec::DescribeType(o));
   }
   codec::ReadVisitor r{o, "", Status()};
   uint32_t version = 0;

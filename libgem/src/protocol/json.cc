@@ -11,12 +11,19 @@ namespace {
 
 using nlohmann::json;
 
-template <class T> json ToJson(const T& v);
+template <class T>
+json ToJson(const T& v);
 
 struct JsonVisitor {
   json& j;
-  template <class T> void Req(const char* key, T& v) { j[key] = ToJson(v); }
-  template <class T> void Opt(const char* key, T& v) { j[key] = ToJson(v); }
+  template <class T>
+  void Req(const char* key, T& v) {
+    j[key] = ToJson(v);
+  }
+  template <class T>
+  void Opt(const char* key, T& v) {
+    j[key] = ToJson(v);
+  }
 };
 
 template <class T>
