@@ -169,6 +169,7 @@ Status LoadConfig(int argc, char** argv, Config* config, bool* exit_now, int* ex
   std::optional<uint32_t> cpu_workers;
   std::optional<double> delay_ms;
   std::optional<uint64_t> max_message;
+  std::optional<double> hold_load_ms;
   app.add_option("-c,--config", config_file, "TOML settings file")->check(CLI::ExistingFile);
   app.add_option("-d,--data-dir", data_dir,
                  "Data directory: locked while gemd runs; holds the RocksDB store (default "
@@ -186,6 +187,8 @@ Status LoadConfig(int argc, char** argv, Config* config, bool* exit_now, int* ex
   app.add_option("--replay-eval-delay-ms", delay_ms,
                  "Pretend each replayed (model, query) evaluation takes this long (tests, demos)");
   app.add_option("--max-message-bytes", max_message, "Largest request frame accepted");
+  app.add_option("--debug-hold-load-ms", hold_load_ms,
+                 "Testing: stay this long in the model-load stage (health answers 'starting')");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off");
   app.add_option("--log-file", log_file, "Log to this file instead of stderr");
   try {
@@ -207,6 +210,7 @@ Status LoadConfig(int argc, char** argv, Config* config, bool* exit_now, int* ex
   if (cpu_workers) config->cpu_workers = *cpu_workers;
   if (delay_ms) config->replay_eval_delay_ms = *delay_ms;
   if (max_message) config->max_message_bytes = *max_message;
+  if (hold_load_ms) config->debug_hold_load_ms = *hold_load_ms;
   if (!log_level.empty()) config->log_level = log_level;
   if (!log_file.empty()) config->log_file = log_file;
   return Validate(*config);

@@ -36,6 +36,8 @@ struct Config {
   double replay_eval_delay_ms = 0;  // eval_delay_ms: per (model, query)
   // [store]
   bool store_sync = true;  // sync: fsync the WAL on each write
+  // testing
+  double debug_hold_load_ms = 0;  // --debug-hold-load-ms: stay this long in the load stage
   // [log]
   std::string log_level = "info";  // level
   std::string log_file;            // file ("" = stderr / journald)

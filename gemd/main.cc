@@ -131,6 +131,10 @@ int AppMain(int argc, char** argv) {
   notify::Status(ctx.stage());
   ctx.trees = std::make_unique<TreeRegistry>(ctx.cache.get(), ctx.config);
   st = ctx.trees->LoadAll();
+  if (ctx.config.debug_hold_load_ms > 0) {  // lets tests observe the "starting" state
+    std::this_thread::sleep_for(
+        std::chrono::microseconds(static_cast<int64_t>(ctx.config.debug_hold_load_ms * 1000)));
+  }
   if (!st.ok()) {
     server.Stop();
     return Fail("trees", st);

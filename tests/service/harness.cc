@@ -115,7 +115,7 @@ Gemd::~Gemd() {
   if (pid_ > 0) Kill9();
 }
 
-bool Gemd::Start() {
+void Gemd::Launch() {
   std::vector<std::string> argv = {BinPath("gemd"), "--data-dir",  data_dir(), "--endpoint",
                                    endpoint_,       "--log-level", "debug"};
   argv.insert(argv.end(), extra_args_.begin(), extra_args_.end());
@@ -130,6 +130,10 @@ bool Gemd::Start() {
     execv(args[0], args.data());
     _exit(127);
   }
+}
+
+bool Gemd::Start() {
+  Launch();
   RunResult r = Ctl({"--wait-for-daemon", "20", "health"}, 30);
   if (r.exit_code != 0) {
     ADD_FAILURE() << "gemd did not become ready: " << r.err << "\nlog:\n" << log();

@@ -45,6 +45,8 @@ class Gemd {
 
   // Starts gemd and waits (gemctl --wait-for-daemon) until it is ready. False on failure.
   bool Start();
+  // Starts gemd without waiting for it.
+  void Launch();
   void Kill9();
   // gemctl shutdown, then waits for the process; returns its exit status.
   int Stop();
