@@ -9,8 +9,10 @@
 // by the cache, so it pays only for what is missing.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <functional>
 #include <thread>
 
 #include "context.h"
@@ -52,10 +54,18 @@ class DelayEvaluator final : public gem::Evaluator {
       }
     }
     if (stop_ != nullptr && stop_->load()) return Status::Aborted("search stopped");
-    return inner_->Evaluate(requests, outcomes, details);
+    Status st = inner_->Evaluate(requests, outcomes, details);
+    evaluated_ += requests.size();
+    if (st.ok() && after_chunk) after_chunk(evaluated_);
+    return st;
   }
 
+  // Called after each inner call with the pairs evaluated so far: live progress within a round
+  // (a round of a large tree can take long on a real engine).
+  std::function<void(uint64_t)> after_chunk;
+
  private:
+  uint64_t evaluated_ = 0;
   gem::Evaluator* inner_;
   double delay_ms_;
   const std::atomic<bool>* stop_;
@@ -125,12 +135,33 @@ void RunJob(Context& ctx, uint64_t id, const std::string& device) {
   opt.shuffle_queries = false;  // the task's order: repeated and overlapping searches share pairs
   if (tree->popularity.size() == tree->model_digests.size()) opt.popularity = tree->popularity;
   opt.cancel = stop.get();
+  // Progress: exact after each search batch (on_progress); in between, after each evaluator
+  // chunk, `spent` advances by the pairs answered since the last batch.
+  uint64_t spent_at_batch = 0, answered_at_batch = 0;
   opt.on_progress = [&](const gem::SearchProgress& p) {
+    spent_at_batch = p.spent;
+    answered_at_batch = cached.evaluations_run() + cached.evaluations_cached();
     (void)ctx.jobs->Update(
         id,
         [&](proto::JobInfo& j) {
           j.progress = {p.spent, p.budget, p.round, p.survivors, p.leader};
           j.evaluations_run = cached.evaluations_run();
+          j.evaluations_cached = cached.evaluations_cached();
+        },
+        /*persist=*/false);
+  };
+  slow.after_chunk = [&](uint64_t evaluated) {
+    const uint64_t answered =
+        std::max<uint64_t>(evaluated + cached.evaluations_cached(),
+                           cached.evaluations_run() + cached.evaluations_cached());
+    (void)ctx.jobs->Update(
+        id,
+        [&](proto::JobInfo& j) {
+          j.progress.spent =
+              std::max(j.progress.spent,
+                       std::min(j.progress.budget,
+                                spent_at_batch + answered - std::min(answered, answered_at_batch)));
+          j.evaluations_run = std::max<uint64_t>(evaluated, cached.evaluations_run());
           j.evaluations_cached = cached.evaluations_cached();
         },
         /*persist=*/false);
