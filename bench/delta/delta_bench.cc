@@ -64,10 +64,14 @@ int main(int argc, char** argv) {
   int reps = 5;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
-    if (a == "--rows") rows = std::stoul(argv[i + 1]);
-    else if (a == "--cols") cols = std::stoul(argv[i + 1]);
-    else if (a == "--delta-std") delta_std = std::stod(argv[i + 1]);
-    else if (a == "--reps") reps = std::stoi(argv[i + 1]);
+    if (a == "--rows")
+      rows = std::stoul(argv[i + 1]);
+    else if (a == "--cols")
+      cols = std::stoul(argv[i + 1]);
+    else if (a == "--delta-std")
+      delta_std = std::stod(argv[i + 1]);
+    else if (a == "--reps")
+      reps = std::stoi(argv[i + 1]);
     else {
       std::fprintf(stderr, "usage: %s [--rows N] [--cols N] [--delta-std X] [--reps N]\n", argv[0]);
       return 2;
@@ -90,8 +94,8 @@ int main(int argc, char** argv) {
     ft_w[i] = static_cast<uint16_t>(ops::f32_to_bf16(base[i] + d(rng)));
     changed += ft_w[i] != base_w[i];
   }
-  std::printf("synthetic %zu x %zu bf16 matrix, delta N(0, %g): %.1f%% of the words change\n",
-              rows, cols, delta_std, 100.0 * changed / n);
+  std::printf("synthetic %zu x %zu bf16 matrix, delta N(0, %g): %.1f%% of the words change\n", rows,
+              cols, delta_std, 100.0 * changed / n);
 
   // memcpy reference: copy `half` bytes (read + write = 2 * half moved).
   auto memcpy_gbps = [&](size_t moved) {
@@ -111,10 +115,11 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  std::printf("\n%-5s %10s %10s %10s %8s %12s %8s  %s\n", "form", "bytes", "twin GB/s",
-              "memcpy", "ratio", "Apply GB/s", "ratio", "size of fine-tune");
+  std::printf("\n%-5s %10s %10s %10s %8s %12s %8s  %s\n", "form", "bytes", "twin GB/s", "memcpy",
+              "ratio", "Apply GB/s", "ratio", "size of fine-tune");
   for (gem::DeltaForm form : {gem::DeltaForm::kXor, gem::DeltaForm::kInt8, gem::DeltaForm::kSign}) {
-    const std::string path = (tmp / (std::string("synthetic.") + gem::DeltaFormName(form))).string();
+    const std::string path =
+        (tmp / (std::string("synthetic.") + gem::DeltaFormName(form))).string();
     auto stats = gem::WriteDelta(**base_set, **ft_set, form, path);
     auto file = stats.ok() ? gem::DeltaFile::Open(path) : stats.status();
     if (!file.ok()) {
@@ -132,19 +137,24 @@ int main(int argc, char** argv) {
         planes[n + i] = x >> 8;
       }
       moved = n * (4 + 2 + 4);
-      twin_s = BestSeconds(reps, [&] { ops::XorApply(base.data(), planes.data(), n, ops::kWordBF16, out.data()); });
+      twin_s = BestSeconds(
+          reps, [&] { ops::XorApply(base.data(), planes.data(), n, ops::kWordBF16, out.data()); });
     } else if (form == gem::DeltaForm::kInt8) {
       std::vector<int8_t> q(n);
       std::vector<float> scales(rows, 1e-5f);
       for (size_t i = 0; i < n; ++i) q[i] = static_cast<int8_t>(i * 7);
       moved = n * (4 + 1 + 4) + rows * 4;
-      twin_s = BestSeconds(reps, [&] { ops::Int8Apply(base.data(), q.data(), scales.data(), rows, cols, out.data()); });
+      twin_s = BestSeconds(reps, [&] {
+        ops::Int8Apply(base.data(), q.data(), scales.data(), rows, cols, out.data());
+      });
     } else {
       std::vector<uint32_t> bits(rows * ops::sign_words_per_row(cols));
       for (auto& b : bits) b = static_cast<uint32_t>(rng());  // random signs, as real deltas
       std::vector<float> scales(rows, 1e-5f);
       moved = n * (4 + 4) + bits.size() * 4 + rows * 4;
-      twin_s = BestSeconds(reps, [&] { ops::SignApply(base.data(), bits.data(), scales.data(), rows, cols, out.data()); });
+      twin_s = BestSeconds(reps, [&] {
+        ops::SignApply(base.data(), bits.data(), scales.data(), rows, cols, out.data());
+      });
     }
     const double apply_s = BestSeconds(reps, [&] {
       if (!(*file)->Apply(t, base.data(), out.data()).ok()) std::abort();
@@ -160,7 +170,8 @@ int main(int argc, char** argv) {
   const std::string fx = std::string(GEM_SOURCE_DIR) + "/tests/fixtures/tree";
   auto fbase = gem::SafetensorsSet::Open(fx + "/base");
   if (!fbase.ok()) {
-    std::printf("\n(fixtures not found at %s: %s)\n", fx.c_str(), fbase.status().ToString().c_str());
+    std::printf("\n(fixtures not found at %s: %s)\n", fx.c_str(),
+                fbase.status().ToString().c_str());
     return 0;
   }
   std::printf("\nfixture fine-tunes (tests/fixtures/tree): stored size as %% of the fine-tune\n");
@@ -173,7 +184,8 @@ int main(int argc, char** argv) {
     double frac[3] = {0, 0, 0}, err[3] = {0, 0, 0};
     uint64_t bytes = 0;
     int k = 0;
-    for (gem::DeltaForm form : {gem::DeltaForm::kXor, gem::DeltaForm::kInt8, gem::DeltaForm::kSign}) {
+    for (gem::DeltaForm form :
+         {gem::DeltaForm::kXor, gem::DeltaForm::kInt8, gem::DeltaForm::kSign}) {
       auto s = gem::WriteDelta(**fbase, **ft, form, (tmp / "d").string());
       if (s.ok()) {
         frac[k] = s->size_fraction();
@@ -183,8 +195,8 @@ int main(int argc, char** argv) {
       ++k;
     }
     std::printf("%-14s %10llu %7.1f%% %7.1f%% %7.1f%%   %.2e / %.2e\n", name,
-                static_cast<unsigned long long>(bytes), 100 * frac[0], 100 * frac[1],
-                100 * frac[2], err[1], err[2]);
+                static_cast<unsigned long long>(bytes), 100 * frac[0], 100 * frac[1], 100 * frac[2],
+                err[1], err[2]);
   }
   std::filesystem::remove_all(tmp);
   return 0;

@@ -2,10 +2,10 @@
 // base (+) lossless delta computes exactly what the fine-tune loaded directly computes; merged,
 // unmerged and batched LoRA give PEFT's reference greedy ids; a batch mixing adapters equals
 // running each alone; the base itself is never modified.
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <cstring>
-
-#include <gtest/gtest.h>
 
 #include "gem/adapter.h"
 #include "gem/delta.h"
@@ -171,12 +171,12 @@ TEST_F(ActiveModelTest, LossyDeltasStayCloseToTheFineTune) {
       }
     std::printf("[ %s ] max |logit - fine-tune logit| %.4g (base: %.4g)\n", DeltaFormName(form),
                 err, moved);
-    EXPECT_LT(err, moved) << DeltaFormName(form) << " should be closer to the fine-tune than the base";
+    EXPECT_LT(err, moved) << DeltaFormName(form)
+                          << " should be closer to the fine-tune than the base";
   }
 }
 
-class LoraModes : public ActiveModelTest,
-                  public ::testing::WithParamInterface<const char*> {};
+class LoraModes : public ActiveModelTest, public ::testing::WithParamInterface<const char*> {};
 
 TEST_P(LoraModes, MergedAndUnmergedGivePeftGreedyIds) {
   const std::string name = GetParam();

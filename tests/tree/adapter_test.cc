@@ -1,10 +1,11 @@
 // Copyright the gem authors. PEFT LoRA adapters: loading, scaling, checks against the base,
 // refusal of unsupported features.
-#include <filesystem>
+#include "gem/adapter.h"
 
 #include <gtest/gtest.h>
 
-#include "gem/adapter.h"
+#include <filesystem>
+
 #include "gem/tree.h"
 #include "tree/tree_test_util.h"
 
@@ -23,7 +24,8 @@ TEST(LoraAdapter, LoadsTheFixtureAdapters) {
     const char* dir;
     size_t modules;
     int rank;
-  } wants[] = {{"lora_qv_r4", 2 * 2, 4}, {"lora_all_r8_rslora", 7 * 2, 8}, {"lora_mlp_r2", 3 * 2, 2}};
+  } wants[] = {
+      {"lora_qv_r4", 2 * 2, 4}, {"lora_all_r8_rslora", 7 * 2, 8}, {"lora_mlp_r2", 3 * 2, 2}};
   for (const Want& w : wants) {
     auto ad = LoraAdapter::Load(TreeFixture(w.dir));
     ASSERT_TRUE(ad.ok()) << ad.status().ToString();

@@ -1,14 +1,15 @@
 // Copyright the gem authors. Delta files on the fixture fine-tunes: the lossless form rebuilds
 // every fine-tune bit for bit, the lossy forms stay within the error they report, unchanged
 // tensors are not stored, and damaged files are refused.
+#include "gem/delta.h"
+
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 
-#include <gtest/gtest.h>
-
-#include "gem/delta.h"
 #include "gem/safetensors.h"
 #include "tree/tree_test_util.h"
 
@@ -132,10 +133,11 @@ TEST_P(DeltaFixtureTest, LossyFormsStayWithinTheirReportedError) {
     EXPECT_LE(max_abs, d->error().max_abs * (1 + 1e-12));
     EXPECT_GT(d->error().max_abs, 0.0);
     EXPECT_LT(d->error().rel_frobenius, 0.05) << "the lossy delta is far from the fine-tune";
-    std::printf("[ %s ] %s: %.1f%% of the fine-tune's bytes, max abs err %.3g, rel Frobenius "
-                "%.3g (%.3g of the delta)\n",
-                GetParam(), DeltaFormName(form), 100.0 * stats.size_fraction(),
-                d->error().max_abs, d->error().rel_frobenius, d->error().rel_frobenius_of_delta);
+    std::printf(
+        "[ %s ] %s: %.1f%% of the fine-tune's bytes, max abs err %.3g, rel Frobenius "
+        "%.3g (%.3g of the delta)\n",
+        GetParam(), DeltaFormName(form), 100.0 * stats.size_fraction(), d->error().max_abs,
+        d->error().rel_frobenius, d->error().rel_frobenius_of_delta);
   }
 }
 

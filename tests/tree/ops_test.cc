@@ -1,11 +1,11 @@
 // Copyright the gem authors. The CPU twins of the tree kernels against plain reference loops,
 // and the shared word conversions against the engine's (exhaustively for 16-bit words).
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <cstring>
 #include <random>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "gem/safetensors.h"
 #include "tree/ops/delta_math.h"

@@ -1,9 +1,9 @@
 // Copyright the gem authors. Registering the fixture tree: good candidates register, the bad
 // ones are refused by name with the mismatch, and the rest of the tree is unaffected.
+#include <gtest/gtest.h>
+
 #include <filesystem>
 #include <fstream>
-
-#include <gtest/gtest.h>
 
 #include "gem/tree.h"
 #include "tree/tree_test_util.h"
@@ -28,7 +28,8 @@ void ExpectRefused(const RegisteredTree& t, const std::string& name,
   EXPECT_FALSE(c->registered) << name;
   const std::string msg = c->status.ToString();
   EXPECT_NE(msg.find("'" + name + "'"), std::string::npos) << "names the candidate: " << msg;
-  for (const char* w : words) EXPECT_NE(msg.find(w), std::string::npos) << "'" << w << "' in: " << msg;
+  for (const char* w : words)
+    EXPECT_NE(msg.find(w), std::string::npos) << "'" << w << "' in: " << msg;
 }
 
 TEST(RegisterTree, FixtureTreeRegistersAndRefusesTheMisfits) {
@@ -50,10 +51,11 @@ TEST(RegisterTree, FixtureTreeRegistersAndRefusesTheMisfits) {
     for (const DeltaStats& d : c->deltas) {
       EXPECT_TRUE(fs::exists(d.path)) << d.path;
       EXPECT_NE(d.path.find(c->digest.Hex()), std::string::npos) << "stored under its digest";
-      std::printf("[ %s ] %-4s %6.1f%% of %llu bytes, %zu/%zu tensors, max abs %.3g, rel Frob %.3g\n",
-                  name, DeltaFormName(d.form), 100 * d.size_fraction(),
-                  static_cast<unsigned long long>(d.finetune_bytes), d.tensors_stored,
-                  d.tensors_total, d.error.max_abs, d.error.rel_frobenius);
+      std::printf(
+          "[ %s ] %-4s %6.1f%% of %llu bytes, %zu/%zu tensors, max abs %.3g, rel Frob %.3g\n", name,
+          DeltaFormName(d.form), 100 * d.size_fraction(),
+          static_cast<unsigned long long>(d.finetune_bytes), d.tensors_stored, d.tensors_total,
+          d.error.max_abs, d.error.rel_frobenius);
     }
     EXPECT_EQ(c->deltas[0].error.max_abs, 0.0);  // xor
     EXPECT_GT(c->deltas[1].error.max_abs, 0.0);  // int8
@@ -104,12 +106,12 @@ TEST(RegisterTree, CorruptAndMissingCandidatesAreRefusedByName) {
   fs::resize_file(dir / "corrupt/model.safetensors", 5000);
   fs::copy(TreeFixture("lora_qv_r4"), dir / "corrupt_lora");
   testing::WriteFile(dir / "corrupt_lora/adapter_config.json", "{not json");
-  const std::string manifest = WriteManifest(
-      dir, {{{"path", "corrupt"}, {"name", "corrupt-ft"}},
-            {{"path", "corrupt_lora"}, {"name", "corrupt-lora"}},
-            {{"path", "nowhere"}, {"name", "missing"}},
-            {{"path", TreeFixture("ft_code")}, {"name", "good-ft"}},
-            {{"path", TreeFixture("lora_mlp_r2")}, {"name", "good-lora"}}});
+  const std::string manifest =
+      WriteManifest(dir, {{{"path", "corrupt"}, {"name", "corrupt-ft"}},
+                          {{"path", "corrupt_lora"}, {"name", "corrupt-lora"}},
+                          {{"path", "nowhere"}, {"name", "missing"}},
+                          {{"path", TreeFixture("ft_code")}, {"name", "good-ft"}},
+                          {{"path", TreeFixture("lora_mlp_r2")}, {"name", "good-lora"}}});
   RegisterOptions opt;
   opt.forms = {DeltaForm::kXor};
   auto tree = RegisterTree(manifest, data.path(), opt);
@@ -133,10 +135,10 @@ TEST(RegisterTree, HuggingFaceCacheEntryResolves) {
   nlohmann::json m = {{"gem_manifest", 1},
                       {"hf_cache", "hub"},
                       {"base", {{"path", TreeFixture("base")}}},
-                      {"candidates", {{{"repo", "acme/tiny-math"}},
-                                      {{"repo", "acme/tiny-math"}, {"revision", commit},
-                                       {"name", "by-commit"}},
-                                      {{"repo", "acme/absent"}}}}};
+                      {"candidates",
+                       {{{"repo", "acme/tiny-math"}},
+                        {{"repo", "acme/tiny-math"}, {"revision", commit}, {"name", "by-commit"}},
+                        {{"repo", "acme/absent"}}}}};
   testing::WriteFile(dir / "m.json", m.dump());
   RegisterOptions opt;
   opt.forms = {DeltaForm::kXor};
@@ -166,11 +168,14 @@ TEST(Manifest, MalformedManifestsNameTheProblem) {
   check("{\"gem_manifest\": 1, " + base + "}", "candidates");
   check("{\"gem_manifest\": 1, " + base + ", \"candidates\": [{\"name\": \"x\"}]}", "path");
   check("{\"gem_manifest\": 1, " + base +
-            ", \"candidates\": [{\"path\": \"a\", \"name\": \"x\"}, {\"path\": \"b\", \"name\": \"x\"}]}",
+            ", \"candidates\": [{\"path\": \"a\", \"name\": \"x\"}, {\"path\": \"b\", \"name\": "
+            "\"x\"}]}",
         "used twice");
-  check("{\"gem_manifest\": 1, " + base + ", \"candidates\": [{\"path\": \"a\", \"kind\": \"full\"}]}",
+  check("{\"gem_manifest\": 1, " + base +
+            ", \"candidates\": [{\"path\": \"a\", \"kind\": \"full\"}]}",
         "kind");
-  check("{\"gem_manifest\": 1, " + base + ", \"candidates\": [{\"path\": \"a\", \"downloads\": \"many\"}]}",
+  check("{\"gem_manifest\": 1, " + base +
+            ", \"candidates\": [{\"path\": \"a\", \"downloads\": \"many\"}]}",
         "downloads");
   check("{\"gem_manifest\": 1, \"base\": {\"path\": \"nope\"}, \"candidates\": []}", "nope");
   auto missing = ReadManifest(dir / "absent.json");

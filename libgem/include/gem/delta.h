@@ -72,11 +72,11 @@ struct DeltaTensor {
 struct DeltaStats {
   DeltaForm form = DeltaForm::kXor;
   std::string path;
-  uint64_t file_bytes = 0;        // the whole delta file
-  uint64_t finetune_bytes = 0;    // the fine-tune's tensor bytes as stored in its checkpoint
-  size_t tensors_total = 0;       // tensors in the fine-tune
-  size_t tensors_stored = 0;      // tensors that differ from the base (stored in the file)
-  DeltaError error;               // over all stored tensors
+  uint64_t file_bytes = 0;      // the whole delta file
+  uint64_t finetune_bytes = 0;  // the fine-tune's tensor bytes as stored in its checkpoint
+  size_t tensors_total = 0;     // tensors in the fine-tune
+  size_t tensors_stored = 0;    // tensors that differ from the base (stored in the file)
+  DeltaError error;             // over all stored tensors
   // file_bytes / finetune_bytes.
   double size_fraction() const {
     return finetune_bytes ? static_cast<double>(file_bytes) / finetune_bytes : 0;

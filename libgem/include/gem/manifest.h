@@ -23,9 +23,9 @@ namespace gem {
 
 // Optional information about a model; carried into the registered tree record.
 struct ModelMeta {
-  std::string name;       // display name; default: the directory name (or the HF repo id)
+  std::string name;        // display name; default: the directory name (or the HF repo id)
   int64_t downloads = -1;  // -1 = unknown
-  std::string parent;     // the name of the model it was derived from ("" = unknown)
+  std::string parent;      // the name of the model it was derived from ("" = unknown)
   std::vector<std::string> tags;
 };
 
@@ -37,8 +37,8 @@ enum class CandidateKind : uint8_t {
 const char* CandidateKindName(CandidateKind kind);  // "auto", "finetune", "adapter"
 
 struct ManifestEntry {
-  std::string spec;  // what the manifest said ("path" or "repo@revision"), for messages
-  std::string path;  // the resolved model directory ("" when it could not be resolved)
+  std::string spec;       // what the manifest said ("path" or "repo@revision"), for messages
+  std::string path;       // the resolved model directory ("" when it could not be resolved)
   Status resolve_status;  // why `path` could not be resolved (OK otherwise)
   CandidateKind kind = CandidateKind::kAuto;
   ModelMeta meta;

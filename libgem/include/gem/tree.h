@@ -47,26 +47,26 @@ struct RegisterOptions {
 };
 
 struct CandidateOutcome {
-  std::string name;       // ModelMeta::name
+  std::string name;                           // ModelMeta::name
   CandidateKind kind = CandidateKind::kAuto;  // as decided (finetune or adapter)
-  std::string path;       // the resolved directory ("" if it could not be resolved)
+  std::string path;  // the resolved directory ("" if it could not be resolved)
   ModelMeta meta;
   bool registered = false;
-  Status status;          // why it was refused (OK when registered)
-  Digest digest;          // model digest (fine-tune weights) or adapter digest
-  std::vector<DeltaStats> deltas;  // fine-tunes: one per form written
-  std::string adapter_dir;         // adapters: the stored copy
-  int lora_rank = 0;               // adapters: max rank
+  Status status;                      // why it was refused (OK when registered)
+  Digest digest;                      // model digest (fine-tune weights) or adapter digest
+  std::vector<DeltaStats> deltas;     // fine-tunes: one per form written
+  std::string adapter_dir;            // adapters: the stored copy
+  int lora_rank = 0;                  // adapters: max rank
   std::vector<std::string> warnings;  // e.g. "tokenizer.json differs from the base's"
 };
 
 struct RegisteredTree {
   std::string name;
-  std::string manifest;     // manifest path
+  std::string manifest;  // manifest path
   std::string base_path;
   Digest base_digest;
   ModelMeta base_meta;
-  std::string record_path;  // <data_dir>/trees/<name>.json
+  std::string record_path;                   // <data_dir>/trees/<name>.json
   std::vector<CandidateOutcome> candidates;  // manifest order
   size_t num_registered() const;
 };

@@ -5,10 +5,9 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <regex>
 #include <sstream>
-
-#include <nlohmann/json.hpp>
 
 #include "gem/safetensors.h"
 
@@ -91,8 +90,9 @@ Result<std::unique_ptr<LoraAdapter>> LoraAdapter::Load(const std::string& dir) {
     return Status::NotFound(dir, "no adapter_config.json (not a PEFT adapter directory)");
   }
   if (!fs::is_regular_file(weights_path)) {
-    return Status::NotFound(dir, "no adapter_model.safetensors (only safetensors adapters "
-                                 "are supported)");
+    return Status::NotFound(dir,
+                            "no adapter_model.safetensors (only safetensors adapters "
+                            "are supported)");
   }
   std::unique_ptr<LoraAdapter> ad(new LoraAdapter());
   ad->dir_ = dir;
@@ -149,17 +149,14 @@ Result<std::unique_ptr<LoraAdapter>> LoraAdapter::Load(const std::string& dir) {
   h.Field(static_cast<uint64_t>(ad->config_.use_rslora));
   for (auto& [path, p] : pairs) {
     if (p.a == nullptr || p.b == nullptr) {
-      return Status::InvalidArgument(weights_path, "'" + path + "' has lora_" +
-                                                       (p.a ? "A" : "B") + " but no lora_" +
-                                                       (p.a ? "B" : "A"));
+      return Status::InvalidArgument(weights_path, "'" + path + "' has lora_" + (p.a ? "A" : "B") +
+                                                       " but no lora_" + (p.a ? "B" : "A"));
     }
     const int64_t rank = p.a->shape[0];
     if (p.b->shape[1] != rank || rank <= 0) {
-      return Status::InvalidArgument(weights_path, "'" + path + "': lora_A is " +
-                                                       ShapeString(p.a->shape) +
-                                                       " but lora_B is " +
-                                                       ShapeString(p.b->shape) +
-                                                       " (ranks disagree)");
+      return Status::InvalidArgument(
+          weights_path, "'" + path + "': lora_A is " + ShapeString(p.a->shape) + " but lora_B is " +
+                            ShapeString(p.b->shape) + " (ranks disagree)");
     }
     LoraModule mod;
     mod.layer = p.layer;
@@ -183,7 +180,8 @@ Result<std::unique_ptr<LoraAdapter>> LoraAdapter::Load(const std::string& dir) {
   }
   ad->digest_ = h.Finish();
   std::sort(ad->modules_.begin(), ad->modules_.end(), [](const LoraModule& x, const LoraModule& y) {
-    return std::pair(x.layer, LoraModuleIndex(x.module)) < std::pair(y.layer, LoraModuleIndex(y.module));
+    return std::pair(x.layer, LoraModuleIndex(x.module)) <
+           std::pair(y.layer, LoraModuleIndex(y.module));
   });
   return ad;
 }
@@ -192,16 +190,16 @@ Status LoraAdapter::CheckAgainstBase(const TensorShapes& base) const {
   for (const LoraModule& m : modules_) {
     auto it = base.find(m.base_tensor);
     if (it == base.end()) {
-      return Status::InvalidArgument(dir_, "adapts '" + m.base_tensor +
-                                               "', which the base does not have" + kHint);
+      return Status::InvalidArgument(
+          dir_, "adapts '" + m.base_tensor + "', which the base does not have" + kHint);
     }
     const std::vector<int64_t> want = {m.out_features, m.in_features};
     if (it->second != want) {
       return Status::InvalidArgument(
           dir_, "lora tensors of '" + m.base_tensor + "' (A [" + std::to_string(m.rank) + ", " +
                     std::to_string(m.in_features) + "], B [" + std::to_string(m.out_features) +
-                    ", " + std::to_string(m.rank) + "]) need a base weight " +
-                    ShapeString(want) + " but the base has " + ShapeString(it->second) + kHint);
+                    ", " + std::to_string(m.rank) + "]) need a base weight " + ShapeString(want) +
+                    " but the base has " + ShapeString(it->second) + kHint);
     }
   }
   return Status::OK();

@@ -1,7 +1,7 @@
 // Copyright the gem authors. Helpers shared by the delta writer and reader.
-#include <cmath>
-
 #include <zstd.h>
+
+#include <cmath>
 
 #include "tree/delta_internal.h"
 #include "tree/ops/word_math.h"
@@ -10,9 +10,12 @@ namespace gem {
 
 const char* DeltaFormName(DeltaForm form) {
   switch (form) {
-    case DeltaForm::kXor: return "xor";
-    case DeltaForm::kInt8: return "int8";
-    case DeltaForm::kSign: return "sign";
+    case DeltaForm::kXor:
+      return "xor";
+    case DeltaForm::kInt8:
+      return "int8";
+    case DeltaForm::kSign:
+      return "sign";
   }
   return "?";
 }
@@ -29,10 +32,14 @@ namespace tree_internal {
 
 int WordKindOf(DType dtype) {
   switch (dtype) {
-    case DType::kBF16: return ops::kWordBF16;
-    case DType::kF16: return ops::kWordF16;
-    case DType::kF32: return ops::kWordF32;
-    default: return -1;
+    case DType::kBF16:
+      return ops::kWordBF16;
+    case DType::kF16:
+      return ops::kWordF16;
+    case DType::kF32:
+      return ops::kWordF32;
+    default:
+      return -1;
   }
 }
 
@@ -60,8 +67,8 @@ Status ZstdDecompress(std::span<const uint8_t> src, size_t expected, uint8_t* ds
                       std::string_view what) {
   const unsigned long long size = ZSTD_getFrameContentSize(src.data(), src.size());
   if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN || size != expected) {
-    return Status::Corruption(what, "zstd frame does not hold the expected " +
-                                        std::to_string(expected) + " bytes");
+    return Status::Corruption(
+        what, "zstd frame does not hold the expected " + std::to_string(expected) + " bytes");
   }
   const size_t got = ZSTD_decompress(dst, expected, src.data(), src.size());
   if (ZSTD_isError(got)) return Status::Corruption(what, ZSTD_getErrorName(got));

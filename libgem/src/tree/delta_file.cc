@@ -58,18 +58,19 @@ Result<std::unique_ptr<DeltaFile>> DeltaFile::Open(const std::string& path) {
   uint32_t version = 0;
   for (int i = 3; i >= 0; --i) version = version << 8 | p[8 + i];
   if (version != tree_internal::kDeltaVersion) {
-    return Status::NotSupported(path, "delta format version " + std::to_string(version) +
-                                          " (this build reads version 1)");
+    return Status::NotSupported(
+        path, "delta format version " + std::to_string(version) + " (this build reads version 1)");
   }
   uint64_t hlen = 0;
   for (int i = 7; i >= 0; --i) hlen = hlen << 8 | p[16 + i];
   if (hlen > size - tree_internal::kPrefixBytes) return Bad(path, "truncated header");
-  json h = json::parse(std::string_view(reinterpret_cast<const char*>(p + 24), hlen), nullptr,
-                       false);
+  json h =
+      json::parse(std::string_view(reinterpret_cast<const char*>(p + 24), hlen), nullptr, false);
   if (h.is_discarded() || !h.is_object()) return Bad(path, "header is not a JSON object");
   d->data_start_ = tree_internal::AlignUp(tree_internal::kPrefixBytes + hlen);
   try {
-    if (h.at("format").get<std::string>() != "gem-delta") return Bad(path, "format is not gem-delta");
+    if (h.at("format").get<std::string>() != "gem-delta")
+      return Bad(path, "format is not gem-delta");
     auto form = ParseDeltaForm(h.at("form").get<std::string>());
     if (!form.ok()) return form.status().WithContext(path);
     d->form_ = *form;
@@ -101,7 +102,8 @@ Result<std::unique_ptr<DeltaFile>> DeltaFile::Open(const std::string& path) {
       t.base_dtype = *bdt;
       t.shape = jt.at("shape").get<std::vector<int64_t>>();
       for (int64_t dim : t.shape) {
-        if (dim < 0 || dim > (int64_t{1} << 40)) return Bad(path, "tensor '" + t.name + "': bad shape");
+        if (dim < 0 || dim > (int64_t{1} << 40))
+          return Bad(path, "tensor '" + t.name + "': bad shape");
       }
       t.encoding = jt.at("encoding").get<std::string>();
       t.offset = jt.at("offset").get<uint64_t>();
@@ -112,7 +114,8 @@ Result<std::unique_ptr<DeltaFile>> DeltaFile::Open(const std::string& path) {
           t.encoding != "sign") {
         return Bad(path, where + "unknown encoding '" + t.encoding + "'");
       }
-      if (t.encoding == "xor" && (t.dtype != t.base_dtype || tree_internal::WordKindOf(t.dtype) < 0)) {
+      if (t.encoding == "xor" &&
+          (t.dtype != t.base_dtype || tree_internal::WordKindOf(t.dtype) < 0)) {
         return Bad(path, where + "xor encoding needs equal word dtypes");
       }
       if (t.offset > data_bytes || t.size > data_bytes - t.offset) {

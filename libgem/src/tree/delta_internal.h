@@ -3,11 +3,10 @@
 #define GEM_TREE_DELTA_INTERNAL_H_
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "gem/delta.h"
 #include "gem/safetensors.h"

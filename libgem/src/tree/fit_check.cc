@@ -4,7 +4,6 @@
 // without changing any shape (rope, norm epsilon).
 #include <filesystem>
 #include <fstream>
-
 #include <nlohmann/json.hpp>
 
 #include "gem/tree.h"
@@ -54,10 +53,10 @@ Status CheckHyperParameters(const json& base, const json& cand) {
   // Fields that change what a forward pass computes. Not compared: dtype, max_position_
   // embeddings (a longer context is compatible), token ids, versions.
   static const char* kFields[] = {
-      "hidden_size",        "intermediate_size", "num_hidden_layers", "num_attention_heads",
-      "num_key_value_heads", "head_dim",         "vocab_size",        "tie_word_embeddings",
-      "rms_norm_eps",       "rope_theta",        "rope_scaling",      "rope_parameters",
-      "attention_bias",     "mlp_bias",          "hidden_act",        "sliding_window",
+      "hidden_size",         "intermediate_size", "num_hidden_layers", "num_attention_heads",
+      "num_key_value_heads", "head_dim",          "vocab_size",        "tie_word_embeddings",
+      "rms_norm_eps",        "rope_theta",        "rope_scaling",      "rope_parameters",
+      "attention_bias",      "mlp_bias",          "hidden_act",        "sliding_window",
       "use_sliding_window"};
   for (const char* f : kFields) {
     const json b = base.value(f, json());

@@ -23,9 +23,8 @@ const LoraAdapter* LoraSlots::Get(int slot) const {
   return slot >= 0 && slot < num_slots() ? slots_[slot] : nullptr;
 }
 
-void LoraSlots::Apply(int layer, std::string_view module, const float* x, int rows,
-                      int in_features, float* y, int out_features,
-                      std::span<const int32_t> row_adapter) const {
+void LoraSlots::Apply(int layer, std::string_view module, const float* x, int rows, int in_features,
+                      float* y, int out_features, std::span<const int32_t> row_adapter) const {
   // Slot table for this projection: slots without an adapter, or whose adapter leaves this
   // projection alone, get rank 0 and their rows slot -1 (untouched).
   thread_local std::vector<ops::BgmvSlot> table;

@@ -5,9 +5,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <set>
-
 #include <nlohmann/json.hpp>
+#include <set>
 
 namespace gem {
 namespace {
@@ -36,21 +35,26 @@ Status ParseEntry(const std::string& file, const std::string& where, const json&
   };
   if (!j.is_object()) return bad("must be an object");
   for (const char* key : {"path", "repo", "revision", "kind", "name", "parent"}) {
-    if (j.contains(key) && !j[key].is_string()) return bad(std::string("'") + key + "' must be a string");
+    if (j.contains(key) && !j[key].is_string())
+      return bad(std::string("'") + key + "' must be a string");
   }
   if (j.contains("downloads") && !j["downloads"].is_number_integer()) {
     return bad("'downloads' must be an integer");
   }
-  if (j.contains("tags") && !(j["tags"].is_array() &&
-                              std::all_of(j["tags"].begin(), j["tags"].end(),
-                                          [](const json& t) { return t.is_string(); }))) {
+  if (j.contains("tags") &&
+      !(j["tags"].is_array() && std::all_of(j["tags"].begin(), j["tags"].end(),
+                                            [](const json& t) { return t.is_string(); }))) {
     return bad("'tags' must be an array of strings");
   }
   const std::string kind = j.value("kind", "auto");
-  if (kind == "auto") e->kind = CandidateKind::kAuto;
-  else if (kind == "finetune") e->kind = CandidateKind::kFinetune;
-  else if (kind == "adapter") e->kind = CandidateKind::kAdapter;
-  else return bad("'kind' must be \"finetune\", \"adapter\" or \"auto\", not \"" + kind + "\"");
+  if (kind == "auto")
+    e->kind = CandidateKind::kAuto;
+  else if (kind == "finetune")
+    e->kind = CandidateKind::kFinetune;
+  else if (kind == "adapter")
+    e->kind = CandidateKind::kAdapter;
+  else
+    return bad("'kind' must be \"finetune\", \"adapter\" or \"auto\", not \"" + kind + "\"");
   e->meta.name = j.value("name", "");
   e->meta.parent = j.value("parent", "");
   e->meta.downloads = j.value("downloads", int64_t{-1});
@@ -75,8 +79,9 @@ Status ParseEntry(const std::string& file, const std::string& where, const json&
     entry_dir = hf_cache + "/models--" + flat;
     if (e->meta.name.empty()) e->meta.name = repo;
   } else {
-    return bad("needs \"path\" (a model or adapter directory) or \"repo\" (ORG/NAME in the "
-               "Hugging Face cache)");
+    return bad(
+        "needs \"path\" (a model or adapter directory) or \"repo\" (ORG/NAME in the "
+        "Hugging Face cache)");
   }
   auto resolved = ResolveHfCacheEntry(entry_dir, revision);
   if (resolved.ok()) {
@@ -91,9 +96,12 @@ Status ParseEntry(const std::string& file, const std::string& where, const json&
 
 const char* CandidateKindName(CandidateKind kind) {
   switch (kind) {
-    case CandidateKind::kAuto: return "auto";
-    case CandidateKind::kFinetune: return "finetune";
-    case CandidateKind::kAdapter: return "adapter";
+    case CandidateKind::kAuto:
+      return "auto";
+    case CandidateKind::kFinetune:
+      return "finetune";
+    case CandidateKind::kAdapter:
+      return "adapter";
   }
   return "?";
 }
@@ -111,8 +119,8 @@ Result<std::string> ResolveHfCacheEntry(const std::string& entry, const std::str
   }
   const fs::path snap = snapshots / commit;
   if (!fs::is_directory(snap, ec)) {
-    return Status::NotFound(entry, "revision '" + revision + "' has no snapshot (looked for " +
-                                       snap.string() + ")");
+    return Status::NotFound(
+        entry, "revision '" + revision + "' has no snapshot (looked for " + snap.string() + ")");
   }
   return snap.string();
 }
@@ -130,8 +138,8 @@ Result<TreeManifest> ReadManifest(const std::string& path) {
   m.source = path;
   m.version = j["gem_manifest"].get<int>();
   if (m.version != 1) {
-    return Status::NotSupported(path, "manifest version " + std::to_string(m.version) +
-                                          " (this build reads version 1)");
+    return Status::NotSupported(
+        path, "manifest version " + std::to_string(m.version) + " (this build reads version 1)");
   }
   if (j.contains("name") && !j["name"].is_string()) {
     return Status::InvalidArgument(path, "'name' must be a string");
@@ -140,7 +148,8 @@ Result<TreeManifest> ReadManifest(const std::string& path) {
   const fs::path dir = fs::absolute(fs::path(path)).parent_path();
   std::string hf_cache = DefaultHfCache();
   if (j.contains("hf_cache")) {
-    if (!j["hf_cache"].is_string()) return Status::InvalidArgument(path, "'hf_cache' must be a string");
+    if (!j["hf_cache"].is_string())
+      return Status::InvalidArgument(path, "'hf_cache' must be a string");
     fs::path p = ExpandHome(j["hf_cache"].get<std::string>());
     hf_cache = (p.is_absolute() ? p : dir / p).lexically_normal().string();
   }

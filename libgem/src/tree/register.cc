@@ -7,7 +7,6 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-
 #include <nlohmann/json.hpp>
 
 #include "gem/tree.h"
@@ -57,8 +56,8 @@ Status VerifyLossless(const DeltaFile& delta, const SafetensorsSet& base,
     GEM_RETURN_IF_ERROR(delta.ReconstructRaw(t, b.file->Bytes(*b.info), &rebuilt));
     const auto want = f.file->Bytes(*f.info);
     if (rebuilt.size() != want.size() || std::memcmp(rebuilt.data(), want.data(), want.size())) {
-      return Status::Internal(delta.path(), "tensor '" + t.name +
-                                                "' does not reproduce the fine-tune bit for bit");
+      return Status::Internal(
+          delta.path(), "tensor '" + t.name + "' does not reproduce the fine-tune bit for bit");
     }
   }
   for (const std::string& name : ft.Names()) {
@@ -115,8 +114,8 @@ Status RegisterFinetune(const Context& ctx, CandidateOutcome* out) {
   ctx.Progress(out->name + ": hashing weights");
   out->digest = WeightsDigest(*ft);
   for (DeltaForm form : ctx.options->forms) {
-    const std::string path = ctx.data_dir + "/deltas/" + out->digest.Hex() + "." +
-                             DeltaFormName(form) + ".gemdelta";
+    const std::string path =
+        ctx.data_dir + "/deltas/" + out->digest.Hex() + "." + DeltaFormName(form) + ".gemdelta";
     std::unique_ptr<DeltaFile> existing;
     if (fs::exists(path)) {  // content-addressed: the same fine-tune was registered before
       auto d = DeltaFile::Open(path);
@@ -155,7 +154,9 @@ Status RegisterAdapter(const Context& ctx, CandidateOutcome* out) {
   for (const char* f : {"adapter_config.json", "adapter_model.safetensors"}) {
     fs::copy_file(out->path + "/" + f, out->adapter_dir + "/" + f,
                   fs::copy_options::overwrite_existing, ec);
-    if (ec) return Status::IOError(out->adapter_dir, "cannot copy " + std::string(f) + ": " + ec.message());
+    if (ec)
+      return Status::IOError(out->adapter_dir,
+                             "cannot copy " + std::string(f) + ": " + ec.message());
   }
   return Status::OK();
 }
@@ -207,14 +208,16 @@ Result<RegisteredTree> RegisterTree(const std::string& manifest_path, const std:
   std::error_code ec;
   for (const char* sub : {"deltas", "adapters", "trees"}) {
     fs::create_directories(fs::path(data_dir) / sub, ec);
-    if (ec) return Status::IOError(data_dir, "cannot create " + std::string(sub) + "/: " + ec.message());
+    if (ec)
+      return Status::IOError(data_dir, "cannot create " + std::string(sub) + "/: " + ec.message());
   }
 
   Context ctx;
   ctx.manifest = &m;
   ctx.base = base->get();
   ctx.base_config = std::move(base_config).value();
-  for (const std::string& name : (*base)->Names()) ctx.base_shapes[name] = (*base)->Find(name).info->shape;
+  for (const std::string& name : (*base)->Names())
+    ctx.base_shapes[name] = (*base)->Find(name).info->shape;
   ctx.data_dir = data_dir;
   ctx.options = &options;
   ctx.Progress("base " + m.base.meta.name + ": hashing weights");
@@ -249,8 +252,9 @@ Result<RegisteredTree> RegisterTree(const std::string& manifest_path, const std:
       if (out.kind == CandidateKind::kFinetune && out.status.ok()) {
         const std::string tok = FileDigest(e.path + "/tokenizer.json");
         if (tok != ctx.base_tokenizer_digest) {
-          out.warnings.push_back("tokenizer.json differs from the base's: prompts are tokenised "
-                                 "with the base's tokenizer");
+          out.warnings.push_back(
+              "tokenizer.json differs from the base's: prompts are tokenised "
+              "with the base's tokenizer");
         }
       }
     }
@@ -269,8 +273,10 @@ Result<RegisteredTree> RegisterTree(const std::string& manifest_path, const std:
   json record = {{"gem_tree", 1},
                  {"name", tree.name},
                  {"manifest", manifest_path},
-                 {"base", {{"path", tree.base_path}, {"digest", tree.base_digest.Hex()},
-                           {"meta", MetaToJson(tree.base_meta)}}},
+                 {"base",
+                  {{"path", tree.base_path},
+                   {"digest", tree.base_digest.Hex()},
+                   {"meta", MetaToJson(tree.base_meta)}}},
                  {"candidates", cands}};
   tree.record_path = data_dir + "/trees/" + SafeFileName(tree.name) + ".json";
   const std::string tmp = tree.record_path + ".tmp";
@@ -305,12 +311,14 @@ Result<RegisteredTree> LoadTreeRecord(const std::string& data_dir, const std::st
       CandidateOutcome o;
       o.name = c.at("name").get<std::string>();
       const std::string kind = c.value("kind", "auto");
-      o.kind = kind == "adapter" ? CandidateKind::kAdapter
-               : kind == "finetune" ? CandidateKind::kFinetune : CandidateKind::kAuto;
+      o.kind = kind == "adapter"    ? CandidateKind::kAdapter
+               : kind == "finetune" ? CandidateKind::kFinetune
+                                    : CandidateKind::kAuto;
       o.path = c.value("path", "");
       o.meta = MetaFromJson(c.value("meta", json::object()));
       o.registered = c.value("registered", false);
-      if (!o.registered) o.status = Status::FromCode(Status::Code::kInvalidArgument, c.value("error", ""));
+      if (!o.registered)
+        o.status = Status::FromCode(Status::Code::kInvalidArgument, c.value("error", ""));
       if (o.registered) {
         auto d = Digest::FromHex(c.at("digest").get<std::string>());
         if (!d.ok()) return d.status().WithContext(path);

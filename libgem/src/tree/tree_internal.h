@@ -3,9 +3,8 @@
 #define GEM_TREE_TREE_INTERNAL_H_
 
 #include <memory>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "gem/safetensors.h"
 #include "gem/status.h"

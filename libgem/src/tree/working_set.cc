@@ -49,7 +49,8 @@ Status WorkingSet::ActivateMergedLora(Model* model, const LoraAdapter& adapter) 
                                                         "', which the model lacks or has with "
                                                         "another shape");
     }
-    std::vector<float>* buf = Take(m.base_tensor, static_cast<size_t>(m.out_features) * m.in_features);
+    std::vector<float>* buf =
+        Take(m.base_tensor, static_cast<size_t>(m.out_features) * m.in_features);
     ops::LoraMerge(w, m.a.data(), m.b.data(), m.out_features, m.in_features, m.rank, m.scale,
                    buf->data());
     active_.push_back(m.base_tensor);

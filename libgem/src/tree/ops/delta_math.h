@@ -44,11 +44,14 @@ GEM_HD int8_t int8_quantize_elem(float delta, float row_scale) {
 
 // Lossy 1-bit form (BitDelta): delta ~= scale[row] * sign, bit set = positive. Bit c of a row
 // lives in word c/32, bit c%32.
+GEM_HD float sign_apply_bit(float base, uint32_t bit, float row_scale) {
+  // Branch-free (fine-tune signs are random, a branch would mispredict half the time): a clear
+  // bit flips the sign of the scale.
+  return base + bits_f32(f32_bits(row_scale) ^ ((~bit & 1u) << 31));
+}
+
 GEM_HD float sign_apply_elem(float base, const uint32_t* row_bits, size_t col, float row_scale) {
-  // Branch-free (fine-tune signs are random, a branch would mispredict half the time): clear
-  // bit -> flip the sign of the scale.
-  uint32_t bit = (row_bits[col >> 5] >> (col & 31u)) & 1u;
-  return base + bits_f32(f32_bits(row_scale) ^ ((bit ^ 1u) << 31));
+  return sign_apply_bit(base, (row_bits[col >> 5] >> (col & 31u)) & 1u, row_scale);
 }
 
 GEM_HD size_t sign_words_per_row(size_t cols) { return (cols + 31) / 32; }

@@ -42,7 +42,14 @@ void SignApply(const float* base, const uint32_t* bits, const float* row_scales,
     const float s = row_scales[r];
     const size_t off = r * cols;
     const uint32_t* row_bits = bits + r * wpr;
-    for (size_t c = 0; c < cols; ++c) out[off + c] = sign_apply_elem(base[off + c], row_bits, c, s);
+    // Word by word, so the inner loop over 32 bits has no division and vectorises.
+    size_t c = 0;
+    for (size_t w = 0; c + 32 <= cols; ++w, c += 32) {
+      const uint32_t word = row_bits[w];
+      for (uint32_t j = 0; j < 32; ++j)
+        out[off + c + j] = sign_apply_bit(base[off + c + j], (word >> j) & 1u, s);
+    }
+    for (; c < cols; ++c) out[off + c] = sign_apply_elem(base[off + c], row_bits, c, s);
   }
 }
 

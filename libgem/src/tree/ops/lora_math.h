@@ -32,8 +32,8 @@ GEM_HD float lora_dot_partial(const float* a, const float* b, int n, int start, 
 }
 
 // Merged weight element (o, i): W[o,i] + scale * sum_k B[o,k] A[k,i].
-GEM_HD float lora_merge_elem(float w, const float* b_row, const float* a, int rank, int in,
-                             int i, float scale) {
+GEM_HD float lora_merge_elem(float w, const float* b_row, const float* a, int rank, int in, int i,
+                             float scale) {
   float acc = 0.0f;
   for (int k = 0; k < rank; ++k) acc += b_row[k] * a[(size_t)k * in + i];
   return w + scale * acc;

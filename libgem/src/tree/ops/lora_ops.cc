@@ -10,7 +10,8 @@ void LoraMerge(const float* w, const float* a, const float* b, int out, int in, 
   for (int o = 0; o < out; ++o) {
     const float* b_row = b + static_cast<size_t>(o) * rank;
     const size_t off = static_cast<size_t>(o) * in;
-    for (int i = 0; i < in; ++i) merged[off + i] = lora_merge_elem(w[off + i], b_row, a, rank, in, i, scale);
+    for (int i = 0; i < in; ++i)
+      merged[off + i] = lora_merge_elem(w[off + i], b_row, a, rank, in, i, scale);
   }
 }
 
@@ -28,8 +29,8 @@ void BgmvShrink(const float* x, int rows, int in, const int32_t* row_slot, const
   }
 }
 
-void BgmvExpand(const float* v, int rows, int out, const int32_t* row_slot,
-                const BgmvSlot* slots, int num_slots, int max_rank, float* y) {
+void BgmvExpand(const float* v, int rows, int out, const int32_t* row_slot, const BgmvSlot* slots,
+                int num_slots, int max_rank, float* y) {
   for (int r = 0; r < rows; ++r) {
     const int s = row_slot[r];
     if (s < 0 || s >= num_slots) continue;

@@ -23,8 +23,8 @@ void BgmvShrink(const float* x, int rows, int in, const int32_t* row_slot, const
                 int num_slots, int max_rank, float* v);
 
 // Expand: y[row, o] += scale(s) * sum_k B_s[o, k] v[row, k]; rows with slot -1 untouched.
-void BgmvExpand(const float* v, int rows, int out, const int32_t* row_slot,
-                const BgmvSlot* slots, int num_slots, int max_rank, float* y);
+void BgmvExpand(const float* v, int rows, int out, const int32_t* row_slot, const BgmvSlot* slots,
+                int num_slots, int max_rank, float* y);
 
 }  // namespace gem::ops
 

@@ -43,9 +43,9 @@ GEM_HD float bf16_to_f32(uint32_t h) { return bits_f32((h & 0xffffu) << 16); }
 
 GEM_HD uint32_t f32_to_bf16(float f) {
   uint32_t u = f32_bits(f);
-  if ((u & 0xffffu) == 0) return u >> 16;               // exact (covers values read from bf16)
+  if ((u & 0xffffu) == 0) return u >> 16;  // exact (covers values read from bf16)
   if ((u & 0x7f800000u) == 0x7f800000u) return (u >> 16) | 0x40u;  // NaN: stay NaN
-  return (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;        // round to nearest even
+  return (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;                   // round to nearest even
 }
 
 GEM_HD float f16_to_f32(uint32_t h) {
