@@ -29,3 +29,4 @@ EOF
 echo
 echo "All figures as CSV: $out   (how they compare with the paper: docs/CALIBRATION.md)"
 GEM_BUILD_DIR="$build" "$here/scripts/demo-gemd.sh"  # the same kind of search through gemd and gemctl
+GEM_BUILD_DIR="$build" "$here/scripts/demo-tree.sh"  # a real model tree through the engine: the hidden gem

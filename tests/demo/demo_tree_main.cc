@@ -70,6 +70,7 @@ int main(int argc, char** argv) {
   app.add_option("--seed", seed, "search seed")->capture_default_str();
   app.add_option("--threads", threads, "engine threads (0 = all cores)")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // progress (stderr) and results in order
 
   auto t0 = Clock::now();
   gem::RegisterOptions ro;
@@ -177,7 +178,7 @@ int main(int argc, char** argv) {
   for (uint32_t m = 0; m < downloads.size(); ++m) {
     if (downloads[m] > downloads[popular]) popular = m;
   }
-  std::printf("\n  %-14s %-28s %10s  %-20s %s\n", "", "model", "downloads", "search's accuracy",
+  std::printf("\n  %-14s %-28s %10s  %-20s %s\n", "", "model", "downloads", "search's estimate",
               "accuracy on all queries (accuracies.csv)");
   row("found:", first.result.chosen_model);
   row("most popular:", popular);
