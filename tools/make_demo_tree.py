@@ -438,6 +438,8 @@ def main():
             with open(cfg_path) as f:
                 acfg = json.load(f)
             acfg["base_model_name_or_path"] = "../base"
+            # PEFT keeps target_modules as a set: its order follows Python's string hashing.
+            acfg["target_modules"] = sorted(acfg["target_modules"])
             with open(cfg_path, "w") as f:
                 json.dump(acfg, f, indent=2, sort_keys=True)
                 f.write("\n")
