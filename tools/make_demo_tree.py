@@ -19,7 +19,8 @@ Outputs (all in --out):
   way a float32 engine could pick another token).
 
 Deterministic: every random choice derives from --seed; CPU, one thread, deterministic torch
-algorithms. Usage:
+algorithms; a second run writes the same bytes (checked: every file equal). About 3 minutes on a
+2-core machine (2.4 min of training, then measuring 35 models x 2 tasks x 2 variants). Usage:
   .venv/bin/python tools/make_demo_tree.py [--out data/demo_tree] [--seed 8]
 Versions: tools/requirements-tools.txt.
 """
@@ -51,7 +52,6 @@ CHAT_TEMPLATE = (
     "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + "
     "message['content'] + '<|im_end|>' + '\\n' }}{% endfor %}"
     "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}")
-N_EVAL = 150  # queries per task
 
 
 # ---------------------------------------------------------------- data
