@@ -182,5 +182,25 @@ TEST_F(DemoTreeTest, ExhaustiveEqualsTransformersAndSearchFindsATop3Model) {
       << " correct), not one of the three best (third: " << third << ")";
 }
 
+// scripts/demo-tree.sh's program, as a subprocess: it finds the best model, and the repeat of
+// its search runs nothing (it exits non-zero otherwise).
+TEST(DemoTreeProgram, FindsTheGemAndRepeatsFromTheCache) {
+  testing::TempDir tmp;
+  const std::string cmd = std::string(GEM_BIN_DIR) + "/gem-demo-tree --data-dir '" + tmp.path() +
+                          "/data' --threads 1 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  std::string out;
+  char buf[4096];
+  while (size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+  const int rc = pclose(p);
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("found:         ft-add-long0"), std::string::npos) << out;
+  EXPECT_NE(out.find("most popular:  demo-base"), std::string::npos) << out;
+  EXPECT_NE(out.find("evaluations run: 0, answered by the cache: 2858, sequences generated: 0"),
+            std::string::npos)
+      << out;
+}
+
 }  // namespace
 }  // namespace gem
