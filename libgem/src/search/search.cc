@@ -57,12 +57,14 @@ Status Search(const SearchOptions& options, Evaluator* evaluator, SearchResult* 
   if (options.queries_per_model == 0) {
     return Status::InvalidArgument("search: queries_per_model must be >= 1");
   }
-  if (evaluator->num_models() == 0) return Status::InvalidArgument("search: the tree has no models");
-  if (evaluator->num_queries() == 0) return Status::InvalidArgument("search: the task has no queries");
+  if (evaluator->num_models() == 0)
+    return Status::InvalidArgument("search: the tree has no models");
+  if (evaluator->num_queries() == 0)
+    return Status::InvalidArgument("search: the task has no queries");
   if (!options.popularity.empty() && options.popularity.size() != evaluator->num_models()) {
-    return Status::InvalidArgument(
-        "search: popularity has " + std::to_string(options.popularity.size()) +
-        " entries for " + std::to_string(evaluator->num_models()) + " models");
+    return Status::InvalidArgument("search: popularity has " +
+                                   std::to_string(options.popularity.size()) + " entries for " +
+                                   std::to_string(evaluator->num_models()) + " models");
   }
   *result = SearchResult();
   result->method = method->name;
