@@ -3,6 +3,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -92,6 +93,41 @@ gem::Result<std::string> ReadFile(const std::string& path) {
   return s.str();
 }
 
+std::string Seen(const proto::ModelTally& m) {
+  if (m.pulls == 0) return "-";
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%.1f%% (%u/%u)", 100.0 * m.wins / m.pulls, m.wins, m.pulls);
+  return buf;
+}
+
+// The found model beside the tree's most popular one: what the search is for.
+void PrintFoundVsPopular(const proto::SearchResultReply& r) {
+  if (r.models.empty() || r.job.chosen_model < 0 ||
+      static_cast<size_t>(r.job.chosen_model) >= r.models.size()) {
+    return;
+  }
+  size_t popular = 0;
+  for (size_t m = 0; m < r.models.size(); ++m) {
+    if (r.models[m].popularity > r.models[popular].popularity) popular = m;
+  }
+  const auto& found = r.models[r.job.chosen_model];
+  std::printf("\n");
+  std::vector<std::vector<std::string>> rows = {{"found", std::to_string(found.index), found.name,
+                                                 FormatNumber(found.popularity, 0), Seen(found)}};
+  if (r.models[popular].popularity > 0) {
+    const auto& p = r.models[popular];
+    rows.push_back({popular == found.index ? "(also the most popular)" : "most popular",
+                    std::to_string(p.index), p.name, FormatNumber(p.popularity, 0), Seen(p)});
+  }
+  PrintTable({"", "INDEX", "MODEL", "POPULARITY", "ACCURACY SEEN (correct/queries)"}, rows);
+  std::printf(
+      "queries spent: %llu of a budget of %llu (%llu evaluations run, %llu from the "
+      "cache)\n",
+      static_cast<unsigned long long>(r.spent), static_cast<unsigned long long>(r.budget),
+      static_cast<unsigned long long>(r.job.evaluations_run),
+      static_cast<unsigned long long>(r.job.evaluations_cached));
+}
+
 void PrintResult(const proto::SearchResultReply& r) {
   PrintJob(r.job);
   std::printf("  budget:           %llu (spent %llu)\n", static_cast<unsigned long long>(r.budget),
@@ -110,6 +146,7 @@ void PrintResult(const proto::SearchResultReply& r) {
     std::printf("\n");
     PrintTable({"ROUND", "SURVIVORS", "QUERIES_EACH", "SPENT", "SHARED_QUERIES"}, rows);
   }
+  PrintFoundVsPopular(r);
 }
 
 // Streams search.watch until the job ends. Returns 0 when it ended done, kExitSearchEnded when
@@ -197,21 +234,89 @@ int Shutdown(Globals& g) {
   return 0;
 }
 
-int TreeRegister(Globals& g, const TreeRegisterArgs& a) {
-  auto content = ReadFile(a.replay);
-  if (!content.ok()) return Complain(content.status());
+namespace {
+
+// The manifest request: the manifest's absolute path (gemd reads it on its host) and each task,
+// a .jsonl file's content (named after the file's stem) or a built-in benchmark's name.
+gem::Result<proto::TreeRegisterRequest> ManifestRequest(const TreeRegisterArgs& a) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::path manifest = fs::absolute(a.manifest, ec);
+  if (ec || !fs::is_regular_file(manifest)) {
+    return Status::NotFound(a.manifest, "no such manifest file");
+  }
+  if (a.tasks.empty()) {
+    return Status::InvalidArgument(
+        "--task",
+        "a model tree needs at least one task: a custom .jsonl file (docs/TASKS.md) "
+        "or a built-in name (gsm8k, mbpp, arc_challenge, mmlu, winogrande, routerbench)");
+  }
   proto::TreeRegisterRequest req;
-  req.name = a.name.empty() ? std::filesystem::path(a.replay).stem().string() : a.name;
-  req.content = std::move(*content);
-  req.file_name = std::filesystem::path(a.replay).filename().string();
-  req.format = a.format;
-  req.queries = a.queries;
-  req.task = a.task;
+  req.format = "manifest";
+  req.manifest = manifest.lexically_normal().string();
+  req.file_name = manifest.filename().string();
+  for (const auto& t : a.tasks) {
+    proto::TaskSource source;
+    if (t.size() > 6 && t.compare(t.size() - 6, 6, ".jsonl") == 0) {
+      auto content = ReadFile(t);
+      if (!content.ok()) return content.status().WithContext("--task");
+      source.name = fs::path(t).stem().string();
+      source.content = std::move(*content);
+      source.file_name = fs::path(t).filename().string();
+    } else {
+      source.name = t;  // a built-in task: gemd loads it from its tasks directory
+    }
+    req.tasks.push_back(std::move(source));
+  }
+  return req;
+}
+
+}  // namespace
+
+int TreeRegister(Globals& g, const TreeRegisterArgs& a) {
+  proto::TreeRegisterRequest req;
+  std::string default_name;
+  double timeout = g.timeout;
+  if (!a.manifest.empty()) {
+    auto m = ManifestRequest(a);
+    if (!m.ok()) return Complain(m.status());
+    req = std::move(*m);
+    // The default name is the manifest's own (its "name", else the file's stem), as in libgem.
+    default_name = std::filesystem::path(a.manifest).stem().string();
+    if (auto text = ReadFile(req.manifest); text.ok()) {
+      json j = json::parse(*text, nullptr, /*allow_exceptions=*/false);
+      if (j.is_object() && j.contains("name") && j["name"].is_string()) {
+        default_name = j["name"].get<std::string>();
+      }
+    }
+    // gemd converts every fine-tune into a delta before it answers: minutes for large models.
+    timeout = std::max(timeout, 3600.0);
+    if (!g.json) {
+      std::fprintf(stderr, "registering %s (gemd turns each fine-tune into a delta first)\n",
+                   req.manifest.c_str());
+    }
+  } else {
+    auto content = ReadFile(a.replay);
+    if (!content.ok()) return Complain(content.status());
+    if (a.tasks.size() > 1) {
+      return Complain(Status::InvalidArgument("--task", "a replay matrix answers one task"));
+    }
+    req.content = std::move(*content);
+    req.file_name = std::filesystem::path(a.replay).filename().string();
+    req.format = a.format;
+    req.queries = a.queries;
+    if (!a.tasks.empty()) req.task = a.tasks[0];
+    default_name = std::filesystem::path(a.replay).stem().string();
+  }
+  req.name = a.name;
+  if (req.name.empty()) req.name = default_name;
   req.user = g.user;
   Client c;
   if (int rc = Open(g, &c)) return rc;
   proto::Reply r;
-  if (int rc = Request(g, c, req, &r)) return rc;
+  Globals slow = g;
+  slow.timeout = timeout;
+  if (int rc = Request(slow, c, req, &r)) return rc;
   const auto& t = std::get<proto::TreeReply>(r.body).tree;
   if (g.json) {
     std::printf("%s\n", proto::ReplyBodyJson(r).c_str());
@@ -219,6 +324,12 @@ int TreeRegister(Globals& g, const TreeRegisterArgs& a) {
   }
   std::string tasks;
   for (const auto& x : t.tasks) tasks += (tasks.empty() ? "" : ", ") + x;
+  if (t.format == "manifest") {
+    std::printf("registered tree %s: base %s and %u descendants, tasks %s (%s)\n", t.name.c_str(),
+                t.base.c_str(), t.num_models - 1, tasks.c_str(), t.file_name.c_str());
+    for (const auto& why : t.refused) std::printf("  refused: %s\n", why.c_str());
+    return 0;
+  }
   std::printf("registered tree %s: %u models, tasks %s, %u queries per task (%s%s)\n",
               t.name.c_str(), t.num_models, tasks.c_str(), t.num_queries, t.format.c_str(),
               t.format == "accuracy"
@@ -260,17 +371,29 @@ int TreeShow(Globals& g, const std::string& name) {
   std::printf("tree %s: %s, %u models, %u queries per task, file %s (sha256 %s)\n",
               s.tree.name.c_str(), s.tree.format.c_str(), s.tree.num_models, s.tree.num_queries,
               s.tree.file_name.c_str(), s.tree.digest.c_str());
-  std::vector<std::string> header = {"INDEX", "DIGEST"};
-  for (const auto& t : s.tree.tasks) header.push_back(t);
-  header.push_back("POPULARITY");
+  const bool manifest = s.tree.format == "manifest";
+  if (manifest) {
+    std::printf("(a model tree: accuracies are not known until a search measures them)\n");
+  }
+  std::vector<std::string> header = {"INDEX", "NAME"};
+  if (manifest) header.push_back("KIND");
+  header.push_back("DIGEST");
+  if (!manifest) {
+    for (const auto& t : s.tree.tasks) header.push_back(t);
+  }
+  header.push_back(manifest ? "DOWNLOADS" : "POPULARITY");
   std::vector<std::vector<std::string>> rows;
   for (const auto& m : s.models) {
-    std::vector<std::string> row = {std::to_string(m.index), m.digest.substr(0, 12)};
-    for (const auto& t : s.tree.tasks) {
-      auto it = m.accuracy.find(t);
-      row.push_back(it == m.accuracy.end() ? "-" : FormatNumber(it->second));
+    std::vector<std::string> row = {std::to_string(m.index), m.name};
+    if (manifest) row.push_back(m.kind);
+    row.push_back(m.digest.substr(0, 12));
+    if (!manifest) {
+      for (const auto& t : s.tree.tasks) {
+        auto it = m.accuracy.find(t);
+        row.push_back(it == m.accuracy.end() ? "-" : FormatNumber(it->second));
+      }
     }
-    row.push_back(FormatNumber(m.popularity, 1));
+    row.push_back(FormatNumber(m.popularity, manifest ? 0 : 1));
     rows.push_back(std::move(row));
   }
   PrintTable(header, rows);
@@ -421,12 +544,12 @@ int CacheStats(Globals& g) {
   return 0;
 }
 
-int CacheExport(Globals& g, const std::string& tree, const std::string& task,
+int CacheExport(Globals& g, const std::string& tree, const std::string& task, uint32_t variant,
                 const std::string& out) {
   Client c;
   if (int rc = Open(g, &c)) return rc;
   proto::Reply r;
-  if (int rc = Request(g, c, proto::CacheExportRequest{tree, task}, &r)) return rc;
+  if (int rc = Request(g, c, proto::CacheExportRequest{tree, task, variant}, &r)) return rc;
   const auto& e = std::get<proto::CacheExportReply>(r.body);
   if (out.empty() || out == "-") {
     std::fwrite(e.content.data(), 1, e.content.size(), stdout);
@@ -454,6 +577,7 @@ int CacheImport(Globals& g, const CacheImportArgs& a) {
   req.content = std::move(*content);
   req.file_name = std::filesystem::path(a.file).filename().string();
   req.model = a.model;
+  req.variant = a.variant;
   Client c;
   if (int rc = Open(g, &c)) return rc;
   proto::Reply r;

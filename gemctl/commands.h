@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "client.h"
 
@@ -30,7 +31,10 @@ struct Globals {
 };
 
 struct TreeRegisterArgs {
-  std::string replay, name, format = "auto", task;
+  std::string manifest;  // a model tree's manifest (docs/MANIFEST.md), or
+  std::string replay;    // a replay CSV
+  std::string name, format = "auto";
+  std::vector<std::string> tasks;  // manifest: .jsonl files or built-in names; matrix: one name
   uint32_t queries = 0;
 };
 struct SearchStartArgs {
@@ -42,6 +46,7 @@ struct SearchStartArgs {
 struct CacheImportArgs {
   std::string file, tree, task, format = "csv";
   uint32_t model = 0;
+  uint32_t variant = 0;
 };
 
 int Health(Globals& g);
@@ -57,7 +62,7 @@ int SearchResume(Globals& g, uint64_t job, bool wait);
 int SearchResult(Globals& g, uint64_t job);
 int SearchList(Globals& g, const std::string& user, const std::string& state);
 int CacheStats(Globals& g);
-int CacheExport(Globals& g, const std::string& tree, const std::string& task,
+int CacheExport(Globals& g, const std::string& tree, const std::string& task, uint32_t variant,
                 const std::string& out);
 int CacheImport(Globals& g, const CacheImportArgs& a);
 int Keygen(const std::string& name, const std::string& dir);

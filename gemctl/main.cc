@@ -35,6 +35,8 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("gemctl ") + GEM_VERSION);
   app.footer(R"(Examples:
   gemctl health
+  gemctl tree register data/demo_tree/tree.json --task data/demo_tree/tasks/demo_add.jsonl
+  gemctl search start --tree demo-tree --task demo_add --wait
   gemctl tree register --replay data/trees/qwen2.5_3b.csv --name qwen
   gemctl search start --tree qwen --task gsm8k --queries-per-model 10 --seed 1 --wait
   gemctl search list
@@ -70,18 +72,36 @@ Environment: GEMD_ENDPOINT sets the default endpoint.)");
   TreeRegisterArgs reg;
   auto* treg = tree->add_subcommand(
       "register",
-      "Register a tree from a replay file: a per-model accuracy CSV (every *_pct column is a "
-      "task, simulated into a 0/1 matrix) or a 0/1 matrix CSV");
-  treg->add_option("--replay", reg.replay, "The CSV file (sent to gemd; gemd keeps a copy)")
-      ->required()
-      ->check(CLI::ExistingFile);
-  treg->add_option("--name", reg.name, "Name of the tree (default: the file's stem)");
-  treg->add_option("--format", reg.format, "accuracy, matrix or auto (default auto)")
+      "Register a model tree from its MANIFEST (a base and its fine-tunes and LoRA adapters, "
+      "docs/MANIFEST.md; gemd reads the models on its own host, turns fine-tunes into deltas and "
+      "keeps the base resident), or a replay file (--replay): a per-model accuracy CSV (every "
+      "*_pct column is a task, simulated into a 0/1 matrix) or a 0/1 matrix CSV");
+  auto* treg_manifest = treg->add_option(
+      "manifest", reg.manifest,
+      "The tree's manifest, e.g. data/demo_tree/tree.json (gemd reads it and the model files "
+      "it names by absolute path, with its own permissions)");
+  treg_manifest->check(CLI::ExistingFile);
+  auto* treg_replay = treg->add_option("--replay", reg.replay,
+                                       "A replay CSV file (sent to gemd; gemd keeps a copy)")
+                          ->check(CLI::ExistingFile);
+  treg_manifest->excludes(treg_replay);
+  treg->add_option("--name", reg.name,
+                   "Name of the tree (default: the manifest's \"name\", or the CSV's stem)");
+  treg->add_option("--task", reg.tasks,
+                   "Model trees (repeatable, at least one): a custom task file NAME.jsonl "
+                   "(docs/TASKS.md; sent to gemd, searched as NAME) or a built-in benchmark "
+                   "(gsm8k, mbpp, arc_challenge, mmlu, winogrande, routerbench). Matrix CSVs: the "
+                   "task the matrix answers (default matrix)");
+  treg->add_option("--format", reg.format, "Replay files: accuracy, matrix or auto (default auto)")
       ->check(CLI::IsMember({"auto", "accuracy", "matrix"}));
   treg->add_option("--queries", reg.queries,
                    "Accuracy CSVs: queries to simulate per task (default: gemd's replay.queries)");
-  treg->add_option("--task", reg.task, "Matrix CSVs: the task the matrix answers (default matrix)");
-  treg->callback([&] { run = [&] { return TreeRegister(g, reg); }; });
+  treg->callback([&] {
+    if (reg.manifest.empty() && reg.replay.empty()) {
+      throw CLI::RequiredError("a MANIFEST or --replay FILE");
+    }
+    run = [&] { return TreeRegister(g, reg); };
+  });
   tree->add_subcommand("list", "List registered trees")->callback([&] {
     run = [&] { return TreeList(g); };
   });
@@ -138,12 +158,17 @@ Environment: GEMD_ENDPOINT sets the default endpoint.)");
     run = [&] { return CacheStats(g); };
   });
   std::string ex_tree, ex_task, ex_out;
+  uint32_t ex_variant = 0;
   auto* cexp =
       cache->add_subcommand("export", "Export a task's cached results as a models x queries CSV");
   cexp->add_option("--tree", ex_tree, "Tree")->required();
   cexp->add_option("--task", ex_task, "Task")->required();
   cexp->add_option("--out,-o", ex_out, "Output file (default: stdout)");
-  cexp->callback([&] { run = [&] { return CacheExport(g, ex_tree, ex_task, ex_out); }; });
+  cexp->add_option("--variant", ex_variant,
+                   "Model trees: the prompt variant, 0 without a system prompt (default), 1 with")
+      ->check(CLI::Range(0, 1));
+  cexp->callback(
+      [&] { run = [&] { return CacheExport(g, ex_tree, ex_task, ex_variant, ex_out); }; });
   CacheImportArgs imp;
   auto* cimp = cache->add_subcommand(
       "import",
@@ -154,6 +179,9 @@ Environment: GEMD_ENDPOINT sets the default endpoint.)");
   cimp->add_option("--format", imp.format, "csv or lm-eval (default csv)")
       ->check(CLI::IsMember({"csv", "lm-eval"}));
   cimp->add_option("--model", imp.model, "lm-eval: index of the tree's model the samples are from");
+  cimp->add_option("--variant", imp.variant,
+                   "Model trees: the prompt variant of the results (0 or 1, default 0)")
+      ->check(CLI::Range(0, 1));
   cimp->callback([&] { run = [&] { return CacheImport(g, imp); }; });
 
   std::string key_name, key_dir;

@@ -74,7 +74,8 @@ void PrintJob(const proto::JobInfo& j) {
               static_cast<unsigned long long>(j.evaluations_run),
               static_cast<unsigned long long>(j.evaluations_cached));
   if (j.chosen_model >= 0) {
-    std::printf("  chosen model:     %lld (%s)\n", static_cast<long long>(j.chosen_model),
+    std::printf("  chosen model:     %lld %s(%s)\n", static_cast<long long>(j.chosen_model),
+                j.chosen_model_name.empty() ? "" : (j.chosen_model_name + " ").c_str(),
                 j.chosen_model_digest.substr(0, 12).c_str());
   }
   if (!j.error.empty()) std::printf("  note:             %s\n", j.error.c_str());

@@ -30,6 +30,8 @@ const std::set<std::string> kKnownKeys = {
     "replay.sim_seed",
     "replay.agreement",
     "replay.eval_delay_ms",
+    "engine.threads",
+    "engine.tasks_dir",
     "store.sync",
     "log.level",
     "log.file",
@@ -106,6 +108,8 @@ Status LoadToml(const std::string& file, Config* c) {
   GEM_RETURN_IF_ERROR(Read(t, "replay.sim_seed", file, &c->replay_sim_seed));
   GEM_RETURN_IF_ERROR(Read(t, "replay.agreement", file, &c->replay_agreement));
   GEM_RETURN_IF_ERROR(Read(t, "replay.eval_delay_ms", file, &c->replay_eval_delay_ms));
+  GEM_RETURN_IF_ERROR(Read(t, "engine.threads", file, &c->engine_threads));
+  GEM_RETURN_IF_ERROR(Read(t, "engine.tasks_dir", file, &c->tasks_dir));
   GEM_RETURN_IF_ERROR(Read(t, "store.sync", file, &c->store_sync));
   GEM_RETURN_IF_ERROR(Read(t, "log.level", file, &c->log_level));
   GEM_RETURN_IF_ERROR(Read(t, "log.file", file, &c->log_file));
@@ -136,6 +140,9 @@ Status Validate(const Config& c) {
   if (c.eval_batch == 0) return Status::InvalidArgument("eval_batch", "must be at least 1");
   if (c.replay_queries == 0) return Status::InvalidArgument("replay.queries", "must be >= 1");
   if (c.replay_agreement > 1) return Status::InvalidArgument("replay.agreement", "must be <= 1");
+  if (c.engine_threads < 0 || c.engine_threads > 1024) {
+    return Status::InvalidArgument("engine.threads", "must be between 0 (all cores) and 1024");
+  }
   if (c.max_message_bytes < 1024) {
     return Status::InvalidArgument("max_message_bytes", "must be at least 1024");
   }
@@ -167,6 +174,8 @@ Status LoadConfig(int argc, char** argv, Config* config, bool* exit_now, int* ex
   std::string config_file, data_dir, endpoint, tcp_endpoint, curve_key, curve_auth, log_level,
       log_file;
   std::optional<uint32_t> cpu_workers;
+  std::optional<int> engine_threads;
+  std::string tasks_dir;
   std::optional<double> delay_ms;
   std::optional<uint64_t> max_message;
   std::optional<double> hold_load_ms;
@@ -186,6 +195,11 @@ Status LoadConfig(int argc, char** argv, Config* config, bool* exit_now, int* ex
   app.add_option("--cpu-workers", cpu_workers, "Number of CPU devices (one scheduler worker each)");
   app.add_option("--replay-eval-delay-ms", delay_ms,
                  "Pretend each replayed (model, query) evaluation takes this long (tests, demos)");
+  app.add_option("--engine-threads", engine_threads,
+                 "Threads of the inference engine, per search (default 0: all cores)");
+  app.add_option("--tasks-dir", tasks_dir,
+                 "Where the built-in benchmark tasks are (default: $GEM_TASKS_DIR, else the "
+                 "source tree's data/tasks)");
   app.add_option("--max-message-bytes", max_message, "Largest request frame accepted");
   app.add_option("--debug-hold-load-ms", hold_load_ms,
                  "Testing: stay this long in the model-load stage (health answers 'starting')");
@@ -210,6 +224,8 @@ Status LoadConfig(int argc, char** argv, Config* config, bool* exit_now, int* ex
   if (cpu_workers) config->cpu_workers = *cpu_workers;
   if (delay_ms) config->replay_eval_delay_ms = *delay_ms;
   if (max_message) config->max_message_bytes = *max_message;
+  if (engine_threads) config->engine_threads = *engine_threads;
+  if (!tasks_dir.empty()) config->tasks_dir = tasks_dir;
   if (hold_load_ms) config->debug_hold_load_ms = *hold_load_ms;
   if (!log_level.empty()) config->log_level = log_level;
   if (!log_file.empty()) config->log_file = log_file;

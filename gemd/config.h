@@ -34,6 +34,9 @@ struct Config {
   uint64_t replay_sim_seed = 0;                                    // sim_seed
   double replay_agreement = gem::SimulationOptions().agreement;    // agreement
   double replay_eval_delay_ms = 0;  // eval_delay_ms: per (model, query)
+  // [engine]
+  int engine_threads = 0;  // threads: forward-pass threads per search (0 = all cores)
+  std::string tasks_dir;   // tasks_dir: built-in benchmarks ("" = gem::DefaultTasksDir())
   // [store]
   bool store_sync = true;  // sync: fsync the WAL on each write
   // testing

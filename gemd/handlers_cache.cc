@@ -5,6 +5,7 @@
 
 #include "gem/cache_io.h"
 #include "handlers.h"
+#include "manifest_trees.h"
 
 namespace gemd {
 
@@ -13,18 +14,35 @@ namespace proto = gem::protocol;
 
 namespace {
 
-gem::Result<std::pair<std::shared_ptr<const ReplayTree>, const ReplayTask*>> FindTask(
+gem::Result<std::pair<std::shared_ptr<const ServedTree>, const ServedTask*>> FindTask(
     Context& ctx, const std::string& tree_name, const std::string& task_name) {
   auto tree = ctx.trees->Get(tree_name);
   if (!tree) {
     return Status::NotFound("tree '" + tree_name + "'", "not registered (gemctl tree list)");
   }
-  const ReplayTask* task = tree->FindTask(task_name);
+  const ServedTask* task = tree->FindTask(task_name);
   if (!task) {
     return Status::NotFound("task '" + task_name + "'",
                             "tree '" + tree_name + "' answers: " + tree->TaskList());
   }
   return std::make_pair(tree, task);
+}
+
+// The config a request's results are under: the replay config, or a manifest tree's prompt
+// variant's.
+gem::Result<gem::Digest> ConfigOf(const ServedTree& tree, uint32_t variant) {
+  if (!tree.engine) {
+    if (variant != 0) {
+      return Status::InvalidArgument("variant " + std::to_string(variant),
+                                     "replay trees have a single config (variant 0)");
+    }
+    return tree.config_digest;
+  }
+  if (variant >= gem::kNumPromptVariants) {
+    return Status::InvalidArgument("variant " + std::to_string(variant),
+                                   "must be 0 (no system prompt) or 1 (with one)");
+  }
+  return tree.engine->config_digests[variant];
 }
 
 BodyResult Stats(Context& ctx) {
@@ -50,8 +68,10 @@ BodyResult Export(Context& ctx, const proto::CacheExportRequest& req) {
   auto found = FindTask(ctx, req.tree, req.task);
   if (!found.ok()) return found.status();
   const auto& [tree, task] = *found;
+  auto config = ConfigOf(*tree, req.variant);
+  if (!config.ok()) return config.status();
   gem::ExportOptions opt;
-  opt.config = tree->config_digest;
+  opt.config = *config;
   std::ostringstream out;
   gem::ExportSummary summary;
   GEM_RETURN_IF_ERROR(gem::ExportMatrixCsv(*ctx.cache, task->digest, opt, out, &summary));
@@ -66,13 +86,15 @@ BodyResult Import(Context& ctx, const proto::CacheImportRequest& req) {
   auto found = FindTask(ctx, req.tree, req.task);
   if (!found.ok()) return found.status();
   const auto& [tree, task] = *found;
+  auto config = ConfigOf(*tree, req.variant);
+  if (!config.ok()) return config.status();
   std::istringstream in(req.content);
   std::string source = req.file_name.empty() ? "import" : req.file_name;
   gem::ImportSummary summary;
   if (req.format == "csv") {
     gem::MatrixImportOptions opt;
     opt.task = task->digest;
-    opt.config = tree->config_digest;
+    opt.config = *config;
     GEM_RETURN_IF_ERROR(gem::ImportMatrixCsv(ctx.cache.get(), in, source, opt, &summary));
   } else if (req.format == "lm-eval") {
     if (req.model >= tree->model_digests.size()) {
@@ -85,7 +107,7 @@ BodyResult Import(Context& ctx, const proto::CacheImportRequest& req) {
     opt.model = tree->model_digests[req.model];
     opt.task_name = req.tree + "/" + task->name;
     opt.task = task->digest;
-    opt.config = tree->config_digest;
+    opt.config = *config;
     opt.query_digests = task->query_digests;
     GEM_RETURN_IF_ERROR(gem::ImportLmEvalSamples(ctx.cache.get(), in, source, opt, &summary));
   } else {

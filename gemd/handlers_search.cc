@@ -24,7 +24,7 @@ gem::Result<proto::JobInfo> FindJob(Context& ctx, uint64_t id) {
 BodyResult Start(Context& ctx, const PeerInfo& peer, const proto::SearchStartRequest& r) {
   auto tree = ctx.trees->Get(r.tree);
   if (!tree) return Status::NotFound("tree '" + r.tree + "'", "not registered (gemctl tree list)");
-  const ReplayTask* task = tree->FindTask(r.task);
+  const ServedTask* task = tree->FindTask(r.task);
   if (!task) {
     return Status::NotFound("task '" + r.task + "'",
                             "tree '" + r.tree + "' answers: " + tree->TaskList());
@@ -36,7 +36,7 @@ BodyResult Start(Context& ctx, const PeerInfo& peer, const proto::SearchStartReq
     for (const auto& m : methods) list += (list.empty() ? "" : ", ") + m;
     return Status::InvalidArgument("method '" + method + "'", "unknown; known methods: " + list);
   }
-  const uint32_t q = task->population.matrix->num_queries();
+  const uint32_t q = task->num_queries();
   if (r.queries_per_model == 0 || r.queries_per_model > q) {
     return Status::InvalidArgument(
         "queries_per_model " + std::to_string(r.queries_per_model),

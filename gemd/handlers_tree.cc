@@ -2,6 +2,7 @@
 #include <spdlog/spdlog.h>
 
 #include "handlers.h"
+#include "manifest_trees.h"
 
 namespace gemd {
 
@@ -29,6 +30,8 @@ BodyResult HandleTree(Context& ctx, const PeerInfo& peer, const proto::Request& 
       proto::TreeModel m;
       m.index = i;
       m.digest = tree->model_digests[i].Hex();
+      if (i < tree->model_ids.size()) m.name = tree->model_ids[i];
+      if (tree->engine && i < tree->engine->kinds.size()) m.kind = tree->engine->kinds[i];
       for (const auto& t : tree->tasks) {
         if (i < t.population.accuracy.size()) m.accuracy[t.name] = t.population.accuracy[i];
       }

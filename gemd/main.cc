@@ -78,6 +78,7 @@ void Shutdown(Context& ctx, Server& server) {
   server.Stop();
   ctx.scheduler.reset();
   ctx.trees.reset();
+  ctx.bases.reset();  // the resident base models
   ctx.jobs.reset();
   ctx.cache.reset();  // closes RocksDB
   spdlog::info("gemd stopped");
@@ -127,9 +128,10 @@ int AppMain(int argc, char** argv) {
   }
   ctx.cache = std::move(*cache);
 
-  ctx.SetStage("loading trees");
+  ctx.SetStage("loading trees and their base models");
   notify::Status(ctx.stage());
-  ctx.trees = std::make_unique<TreeRegistry>(ctx.cache.get(), ctx.config);
+  ctx.bases = std::make_unique<ResidentBases>(ctx.config.engine_threads);
+  ctx.trees = std::make_unique<TreeRegistry>(ctx.cache.get(), ctx.config, ctx.bases.get());
   st = ctx.trees->LoadAll();
   if (ctx.config.debug_hold_load_ms > 0) {  // lets tests observe the "starting" state
     std::this_thread::sleep_for(

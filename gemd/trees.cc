@@ -1,11 +1,18 @@
 // Copyright the gem authors. The tree registry (trees.h).
 #include "trees.h"
 
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "manifest_trees.h"
 
 namespace gemd {
 
@@ -53,13 +60,13 @@ Digest ReplayConfigDigest() {
   return gem::ConfigDigest(c);
 }
 
-const ReplayTask* ReplayTree::FindTask(std::string_view name) const {
+const ServedTask* ServedTree::FindTask(std::string_view name) const {
   for (const auto& t : tasks)
     if (t.name == name) return &t;
   return nullptr;
 }
 
-std::string ReplayTree::TaskList() const {
+std::string ServedTree::TaskList() const {
   std::string s;
   for (const auto& t : tasks) s += (s.empty() ? "" : ", ") + t.name;
   return s;
@@ -121,8 +128,8 @@ std::string Simulation(const proto::StoredTree& r) {
 
 }  // namespace
 
-Result<std::shared_ptr<const ReplayTree>> BuildReplayTree(const proto::StoredTree& record) {
-  auto tree = std::make_shared<ReplayTree>();
+Result<std::shared_ptr<const ServedTree>> BuildReplayTree(const proto::StoredTree& record) {
+  auto tree = std::make_shared<ServedTree>();
   tree->record = record;
   const std::string& text = record.source.content;
   const std::string label =
@@ -150,7 +157,7 @@ Result<std::shared_ptr<const ReplayTree>> BuildReplayTree(const proto::StoredTre
       } else if (tree->model_ids.size() != table->model_ids.size()) {
         return Status::InvalidArgument(label, "columns disagree on the number of models");
       }
-      ReplayTask task;
+      ServedTask task;
       task.column = col;
       task.name = TaskNameOfColumn(col);
       task.population = std::move(*pop);
@@ -162,7 +169,7 @@ Result<std::shared_ptr<const ReplayTree>> BuildReplayTree(const proto::StoredTre
   } else if (record.info.format == "matrix") {
     auto pop = gem::ParseMatrixCsv(text, label);
     if (!pop.ok()) return pop.status();
-    ReplayTask task;
+    ServedTask task;
     task.name = record.source.task.empty() ? "matrix" : record.source.task;
     tree->model_ids = pop->model_ids;
     tree->popularity = pop->popularity;
@@ -173,7 +180,7 @@ Result<std::shared_ptr<const ReplayTree>> BuildReplayTree(const proto::StoredTre
                                    "must be accuracy, matrix or auto");
   }
   std::sort(tree->tasks.begin(), tree->tasks.end(),
-            [](const ReplayTask& a, const ReplayTask& b) { return a.name < b.name; });
+            [](const ServedTask& a, const ServedTask& b) { return a.name < b.name; });
   const uint32_t models = tree->tasks[0].population.size();
   if (models == 0) return Status::InvalidArgument(label, "no models");
   if (tree->model_ids.size() != models) tree->model_ids.resize(models);
@@ -189,11 +196,11 @@ Result<std::shared_ptr<const ReplayTree>> BuildReplayTree(const proto::StoredTre
       task.query_digests.push_back(ReplayQueryDigest(tree->content_digest, task.name, sim, j));
     }
   }
-  return std::shared_ptr<const ReplayTree>(std::move(tree));
+  return std::shared_ptr<const ServedTree>(std::move(tree));
 }
 
-TreeRegistry::TreeRegistry(gem::Cache* cache, const Config& config)
-    : cache_(cache), config_(config) {}
+TreeRegistry::TreeRegistry(gem::Cache* cache, const Config& config, ResidentBases* bases)
+    : cache_(cache), config_(config), bases_(bases) {}
 
 Status TreeRegistry::LoadAll() {
   std::vector<proto::StoredTree> records;
@@ -210,7 +217,8 @@ Status TreeRegistry::LoadAll() {
       });
   GEM_RETURN_IF_ERROR(scan);
   for (const auto& r : records) {
-    auto tree = BuildReplayTree(r);
+    auto tree =
+        r.info.format == "manifest" ? BuildManifestTree(r, config_, bases_) : BuildReplayTree(r);
     if (!tree.ok()) {
       spdlog::error("tree '{}' not loaded: {}", r.info.name, tree.status().ToString());
       continue;
@@ -224,14 +232,20 @@ Status TreeRegistry::LoadAll() {
 Result<proto::TreeInfo> TreeRegistry::Register(const proto::TreeRegisterRequest& req,
                                                const std::string& registered_by) {
   GEM_RETURN_IF_ERROR(ValidName(req.name));
-  if (req.content.empty()) {
-    return Status::InvalidArgument("tree '" + req.name + "'", "the replay file is empty");
-  }
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (trees_.count(req.name)) {
       return Status::FailedPrecondition("tree '" + req.name + "'", "is already registered");
     }
+  }
+  std::string format = req.format.empty() ? "auto" : req.format;
+  if (format == "manifest" || (format == "auto" && !req.manifest.empty())) {
+    auto info = RegisterManifest(req, registered_by);
+    if (!info.ok()) return info.status().WithContext("tree '" + req.name + "'");
+    return info;
+  }
+  if (req.content.empty()) {
+    return Status::InvalidArgument("tree '" + req.name + "'", "the replay file is empty");
   }
   proto::StoredTree record;
   record.source = req;
@@ -242,7 +256,6 @@ Result<proto::TreeInfo> TreeRegistry::Register(const proto::TreeRegisterRequest&
   record.info.registered_at = std::chrono::duration_cast<std::chrono::seconds>(
                                   std::chrono::system_clock::now().time_since_epoch())
                                   .count();
-  std::string format = req.format.empty() ? "auto" : req.format;
   if (format == "auto") {
     format = "matrix";
     for (const auto& f : HeaderFields(req.content))
@@ -256,41 +269,136 @@ Result<proto::TreeInfo> TreeRegistry::Register(const proto::TreeRegisterRequest&
   }
   auto built = BuildReplayTree(record);
   if (!built.ok()) return built.status().WithContext("tree '" + req.name + "'");
-  const ReplayTree& tree = **built;
+  const ServedTree& tree = **built;
   record.info.num_models = static_cast<uint32_t>(tree.model_digests.size());
   record.info.num_queries = tree.tasks[0].population.matrix->num_queries();
   for (const auto& t : tree.tasks) record.info.tasks.push_back(t.name);
+  GEM_RETURN_IF_ERROR(Publish(record, *built));
+  return record.info;
+}
+
+Result<proto::TreeInfo> TreeRegistry::RegisterManifest(const proto::TreeRegisterRequest& req,
+                                                       const std::string& registered_by) {
+  namespace fs = std::filesystem;
+  if (req.manifest.empty()) {
+    return Status::InvalidArgument("format 'manifest'", "needs the manifest's path");
+  }
+  if (!fs::path(req.manifest).is_absolute()) {
+    return Status::InvalidArgument("manifest '" + req.manifest + "'",
+                                   "must be an absolute path on gemd's host");
+  }
+  if (req.tasks.empty()) {
+    return Status::InvalidArgument(
+        "tasks", "a manifest tree needs at least one task (a custom .jsonl or a built-in name: " +
+                     fmt::format("{}", fmt::join(gem::BuiltinTaskNames(), ", ")) + ")");
+  }
+  std::set<std::string> task_names;
+  for (const auto& t : req.tasks) {
+    if (Status st = ValidName(t.name); !st.ok()) {
+      return Status::InvalidArgument("task name '" + t.name + "'",
+                                     "may only use letters, digits, '.', '_' and '-'");
+    }
+    if (!task_names.insert(t.name).second) {
+      return Status::InvalidArgument("task '" + t.name + "'", "is given twice");
+    }
+  }
+  std::ifstream in(req.manifest, std::ios::binary);
+  if (!in) return Status::NotFound(req.manifest, "cannot open the manifest (as gemd's user)");
+  std::stringstream bytes;
+  bytes << in.rdbuf();
+
+  gem::RegisterOptions options;
+  options.forms = {gem::DeltaForm::kXor};  // the runner evaluates fine-tunes exactly
+  options.progress = [&](const std::string& line) { spdlog::info("tree {}: {}", req.name, line); };
+  auto registered = gem::RegisterTree(req.manifest, config_.data_dir, options);
+  if (!registered.ok()) return registered.status();
+  {
+    // Two gemd trees may share a manifest (the same record), not a record name with another
+    // manifest: the second registration would have rewritten the first one's record.
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [name, t] : trees_) {
+      if (t->engine && t->record.record_name == registered->name &&
+          t->record.source.manifest != req.manifest) {
+        return Status::FailedPrecondition("manifest tree name '" + registered->name + "'",
+                                          "is already used by tree '" + name + "' from " +
+                                              t->record.source.manifest +
+                                              "; give the manifest another \"name\"");
+      }
+    }
+  }
+  proto::StoredTree record;
+  record.source = req;
+  record.source.content.clear();
+  record.source.format = "manifest";
+  record.record_name = registered->name;
+  record.info.name = req.name;
+  record.info.format = "manifest";
+  record.info.file_name = req.manifest;
+  record.info.digest = gem::Sha256(bytes.str()).Hex();
+  record.info.registered_by = registered_by;
+  record.info.registered_at = std::chrono::duration_cast<std::chrono::seconds>(
+                                  std::chrono::system_clock::now().time_since_epoch())
+                                  .count();
+  record.info.base = registered->base_meta.name;
+  for (const auto& c : registered->candidates) {
+    if (!c.registered) record.info.refused.push_back(c.name + ": " + c.status.ToString());
+  }
+  if (registered->num_registered() == 0) {
+    return Status::InvalidArgument(
+        req.manifest,
+        "no candidate fits the base: " + fmt::format("{}", fmt::join(record.info.refused, "; ")));
+  }
+  auto built = BuildManifestTree(record, config_, bases_);
+  if (!built.ok()) return built.status();
+  record.info.num_models = static_cast<uint32_t>((*built)->model_digests.size());
+  for (const auto& t : (*built)->tasks) {
+    record.info.tasks.push_back(t.name);
+    record.info.num_queries = std::max(record.info.num_queries, t.num_queries());
+  }
+  GEM_RETURN_IF_ERROR(Publish(record, *built));
+  return record.info;
+}
+
+Status TreeRegistry::Publish(const proto::StoredTree& record,
+                             std::shared_ptr<const ServedTree> built) {
+  const std::string& name = record.info.name;
   // The tree keeps its own copy of the record; give it the completed info.
-  const_cast<ReplayTree&>(tree).record = record;
+  const_cast<ServedTree&>(*built).record = record;
+  const ServedTree& tree = *built;
 
   // Labels make exports and `cache stats` readable; the digests stay the identity.
   std::vector<gem::Label> labels;
   for (size_t i = 0; i < tree.model_digests.size(); ++i) {
     labels.push_back(
-        {gem::LabelKind::kModel, tree.model_digests[i], req.name + "/" + tree.model_ids[i]});
+        {gem::LabelKind::kModel, tree.model_digests[i], name + "/" + tree.model_ids[i]});
   }
-  labels.push_back({gem::LabelKind::kConfig, tree.config_digest, "replay"});
+  if (tree.engine) {
+    for (uint8_t v = 0; v < gem::kNumPromptVariants; ++v) {
+      labels.push_back({gem::LabelKind::kConfig, tree.engine->config_digests[v],
+                        "engine prompt_variant=" + std::to_string(v)});
+    }
+  } else {
+    labels.push_back({gem::LabelKind::kConfig, tree.config_digest, "replay"});
+  }
   GEM_RETURN_IF_ERROR(cache_->SetLabels(labels));
   for (const auto& t : tree.tasks) {
     std::vector<std::string> ids;
     ids.reserve(t.query_digests.size());
-    for (size_t j = 0; j < t.query_digests.size(); ++j) ids.push_back("q" + std::to_string(j));
-    GEM_RETURN_IF_ERROR(
-        cache_->RegisterTask(t.digest, req.name + "/" + t.name, t.query_digests, ids));
-  }
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (trees_.count(req.name)) {
-      return Status::FailedPrecondition("tree '" + req.name + "'", "is already registered");
+    for (size_t j = 0; j < t.query_digests.size(); ++j) {
+      ids.push_back(t.task ? t.task->query(j).id : "q" + std::to_string(j));
     }
-    GEM_RETURN_IF_ERROR(
-        cache_->store()->Put(gem::Family::kTrees, req.name, proto::EncodeRecord(record)));
-    trees_[req.name] = *built;
+    GEM_RETURN_IF_ERROR(cache_->RegisterTask(t.digest, name + "/" + t.name, t.query_digests, ids));
   }
-  return record.info;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (trees_.count(name)) {
+    return Status::FailedPrecondition("tree '" + name + "'", "is already registered");
+  }
+  GEM_RETURN_IF_ERROR(cache_->store()->Put(gem::Family::kTrees, name, proto::EncodeRecord(record)));
+  trees_[name] = std::move(built);
+  return Status::OK();
 }
 
-std::shared_ptr<const ReplayTree> TreeRegistry::Get(std::string_view name) const {
+std::shared_ptr<const ServedTree> TreeRegistry::Get(std::string_view name) const {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = trees_.find(name);
   return it == trees_.end() ? nullptr : it->second;

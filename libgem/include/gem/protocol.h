@@ -73,27 +73,49 @@ struct HealthRequest {
   void Fields(V&) {}
 };
 
-// Registers a tree from a replay source. The client sends the file's content, not its path:
-// gemd may run as another user on another machine.
-struct TreeRegisterRequest {
-  static constexpr const char* kType = "tree.register";
-  std::string name;             // the tree's name, [A-Za-z0-9._-]{1,64}; must be new
-  std::string content;          // the CSV file's bytes
-  std::string file_name;        // for display and error messages only
-  std::string format = "auto";  // "accuracy" (per-model accuracy CSV), "matrix" (0/1 matrix CSV)
-                                // or "auto" (accuracy when the header has a *_pct column)
-  uint32_t queries = 0;         // accuracy trees: queries simulated per task (0: gemd's default)
-  std::string task;             // matrix trees: the task the matrix answers (default "matrix")
-  std::string user;             // who registers it (the client's claim)
+// A task a manifest tree answers, given at registration: either a custom task's JSONL content
+// (docs/TASKS.md; the client reads the file and sends it) or, with `content` empty, the name of a
+// built-in benchmark that gemd loads from its tasks directory (gsm8k, mbpp, routerbench, ...).
+struct TaskSource {
+  std::string name;       // the task's name in search.start
+  std::string content;    // JSONL bytes; "" for a built-in task
+  std::string file_name;  // for display and error messages only
   template <class V>
   void Fields(V& v) {
     v.Req("name", name);
-    v.Req("content", content);
+    v.Opt("content", content);
+    v.Opt("file_name", file_name);
+  }
+};
+
+// Registers a tree. Replay sources (accuracy or matrix CSVs): the client sends the file's
+// content, not its path, since gemd may run as another user on another machine. Manifest trees
+// (real models, docs/MANIFEST.md): the client sends the manifest's path, which gemd reads with
+// its own permissions on its own host (model files are far too large to send), and the tasks.
+struct TreeRegisterRequest {
+  static constexpr const char* kType = "tree.register";
+  std::string name;               // the tree's name, [A-Za-z0-9._-]{1,64}; must be new
+  std::string content;            // replay formats: the CSV file's bytes (required for them)
+  std::string file_name;          // for display and error messages only
+  std::string format = "auto";    // "accuracy" (per-model accuracy CSV), "matrix" (0/1 matrix CSV),
+                                  // "manifest" (a model tree) or "auto" (manifest when `manifest`
+                                  // is set, else accuracy when the header has a *_pct column)
+  uint32_t queries = 0;           // accuracy trees: queries simulated per task (0: gemd's default)
+  std::string task;               // matrix trees: the task the matrix answers (default "matrix")
+  std::string user;               // who registers it (the client's claim)
+  std::string manifest;           // manifest trees: absolute path of the manifest on gemd's host
+  std::vector<TaskSource> tasks;  // manifest trees: the tasks it answers (at least one)
+  template <class V>
+  void Fields(V& v) {
+    v.Req("name", name);
+    v.Opt("content", content);
     v.Opt("file_name", file_name);
     v.Opt("format", format);
     v.Opt("queries", queries);
     v.Opt("task", task);
     v.Opt("user", user);
+    v.Opt("manifest", manifest);
+    v.Opt("tasks", tasks);
   }
 };
 
@@ -170,10 +192,12 @@ struct CacheExportRequest {
   static constexpr const char* kType = "cache.export";
   std::string tree;
   std::string task;
+  uint32_t variant = 0;  // manifest trees: the prompt variant (0 no system prompt, 1 with)
   template <class V>
   void Fields(V& v) {
     v.Req("tree", tree);
     v.Req("task", task);
+    v.Opt("variant", variant);
   }
 };
 
@@ -186,7 +210,8 @@ struct CacheImportRequest {
   std::string format = "csv";
   std::string content;
   std::string file_name;
-  uint32_t model = 0;  // lm-eval: the tree's model index the samples belong to
+  uint32_t model = 0;    // lm-eval: the tree's model index the samples belong to
+  uint32_t variant = 0;  // manifest trees: the prompt variant the results are in (0 or 1)
   template <class V>
   void Fields(V& v) {
     v.Req("tree", tree);
@@ -195,6 +220,7 @@ struct CacheImportRequest {
     v.Req("content", content);
     v.Opt("file_name", file_name);
     v.Opt("model", model);
+    v.Opt("variant", variant);
   }
 };
 
@@ -253,15 +279,17 @@ struct HealthReply {
 
 struct TreeInfo {
   std::string name;
-  std::string format;  // "accuracy" or "matrix"
-  std::string file_name;
-  std::string digest;  // hex SHA-256 of the file content
+  std::string format;     // "accuracy", "matrix" or "manifest"
+  std::string file_name;  // manifest trees: the manifest's path on gemd's host
+  std::string digest;     // hex SHA-256 of the file content (the CSV, or the manifest)
   uint32_t num_models = 0;
   uint32_t num_queries = 0;  // per task
   uint64_t sim_seed = 0;     // accuracy trees: the simulation seed (docs/GEMD.md)
   std::vector<std::string> tasks;
   std::string registered_by;
-  int64_t registered_at = 0;  // unix seconds
+  int64_t registered_at = 0;         // unix seconds
+  std::string base;                  // manifest trees: the base model's name (model 0)
+  std::vector<std::string> refused;  // manifest trees: "<candidate>: <why>" for each refused one
   template <class V>
   void Fields(V& v) {
     v.Req("name", name);
@@ -274,6 +302,8 @@ struct TreeInfo {
     v.Opt("tasks", tasks);
     v.Opt("registered_by", registered_by);
     v.Opt("registered_at", registered_at);
+    v.Opt("base", base);
+    v.Opt("refused", refused);
   }
 };
 
@@ -295,15 +325,21 @@ struct TreeListReply {
 
 struct TreeModel {
   uint32_t index = 0;
-  std::string digest;                      // hex model digest (docs/GEMD.md: replay digests)
-  std::map<std::string, double> accuracy;  // per task, fraction in [0, 1], of the source data
-  double popularity = 0;                   // accuracy trees: the node diameter (download proxy)
+  std::string digest;                      // hex model digest (docs/GEMD.md)
+  std::map<std::string, double> accuracy;  // replay trees: per task, fraction in [0, 1], of the
+                                           // source data (manifest trees: none, not yet measured)
+  double popularity = 0;  // accuracy trees: the node diameter (download proxy); manifest trees:
+                          // the manifest's downloads
+  std::string name;       // the model's id in the CSV, or its name in the manifest
+  std::string kind;       // manifest trees: "base", "finetune" or "adapter"
   template <class V>
   void Fields(V& v) {
     v.Req("index", index);
     v.Opt("digest", digest);
     v.Opt("accuracy", accuracy);
     v.Opt("popularity", popularity);
+    v.Opt("name", name);
+    v.Opt("kind", kind);
   }
 };
 
@@ -355,7 +391,8 @@ struct JobInfo {
   uint64_t evaluations_cached = 0;  // of the last run: pairs answered by the result cache
   int64_t chosen_model = -1;        // -1 until done
   std::string chosen_model_digest;
-  std::string error;  // why it failed, was cancelled or interrupted
+  std::string chosen_model_name;  // the tree's name for it
+  std::string error;              // why it failed, was cancelled or interrupted
   template <class V>
   void Fields(V& v) {
     v.Req("id", id);
@@ -378,6 +415,7 @@ struct JobInfo {
     v.Opt("evaluations_cached", evaluations_cached);
     v.Opt("chosen_model", chosen_model);
     v.Opt("chosen_model_digest", chosen_model_digest);
+    v.Opt("chosen_model_name", chosen_model_name);
     v.Opt("error", error);
   }
 };
@@ -416,6 +454,24 @@ struct RoundInfo {
 
 // search.result of a finished job. The confidence fields are NaN when the method does not
 // estimate them.
+// What a finished search saw of one model: the queries it asked it and the correct answers
+// (for manifest trees: of the model's better prompt variant).
+struct ModelTally {
+  uint32_t index = 0;
+  std::string name;
+  double popularity = 0;  // downloads (manifest trees) or the replay CSV's popularity
+  uint32_t pulls = 0;
+  uint32_t wins = 0;
+  template <class V>
+  void Fields(V& v) {
+    v.Req("index", index);
+    v.Opt("name", name);
+    v.Opt("popularity", popularity);
+    v.Opt("pulls", pulls);
+    v.Opt("wins", wins);
+  }
+};
+
 struct SearchResultReply {
   JobInfo job;
   uint64_t budget = 0;
@@ -424,6 +480,7 @@ struct SearchResultReply {
   double ci_low = 0, ci_high = 0;
   double p_best = 0, p_top3 = 0;
   std::vector<RoundInfo> rounds;
+  std::vector<ModelTally> models;  // every model of the tree, by index
   template <class V>
   void Fields(V& v) {
     v.Req("job", job);
@@ -435,6 +492,7 @@ struct SearchResultReply {
     v.Opt("p_best", p_best);
     v.Opt("p_top3", p_top3);
     v.Opt("rounds", rounds);
+    v.Opt("models", models);
   }
 };
 
@@ -514,12 +572,15 @@ struct Reply {
 struct StoredTree {
   TreeInfo info;
   TreeRegisterRequest source;
-  double agreement = 0;  // simulation agreement used (accuracy trees)
+  double agreement = 0;     // simulation agreement used (accuracy trees)
+  std::string record_name;  // manifest trees: the name of the tree record RegisterTree wrote
+                            // (<data_dir>/trees/<record_name>.json; the manifest's name)
   template <class V>
   void Fields(V& v) {
     v.Req("info", info);
     v.Req("source", source);
     v.Opt("agreement", agreement);
+    v.Opt("record_name", record_name);
   }
 };
 
