@@ -128,7 +128,7 @@ int AppMain(int argc, char** argv) {
   }
   ctx.cache = std::move(*cache);
 
-  ctx.SetStage("loading trees and their base models");
+  ctx.SetStage("loading trees");  // and the base models of manifest trees
   notify::Status(ctx.stage());
   ctx.bases = std::make_unique<ResidentBases>(ctx.config.engine_threads);
   ctx.trees = std::make_unique<TreeRegistry>(ctx.cache.get(), ctx.config, ctx.bases.get());

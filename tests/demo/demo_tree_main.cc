@@ -1,11 +1,11 @@
-// Copyright the gem authors. gem-demo-tree: the demo tree's search through libgem, as
-// scripts/demo-tree.sh shows it. Registers a manifest tree into a data dir, searches a task with
-// the engine evaluator behind the RocksDB result cache (both prompt variants, better variant
-// reported), prints the chosen model beside the tree's most downloaded model, then runs the same
-// search again on a fresh evaluator and shows what it cost.
+// Copyright the gem authors. gem-demo-tree: the demo tree's search through libgem alone (the
+// demo, scripts/demo-tree.sh, runs it through gemd). Registers a manifest tree into a data dir,
+// searches a task with the engine evaluator behind the RocksDB result cache (both prompt variants,
+// better variant reported), prints the chosen model beside the tree's most downloaded model, then
+// runs the same search again on a fresh evaluator and shows what it cost.
 //
-// gemd serves replay trees only (gemd/trees.h) at the time of writing; this program is the
-// engine path the daemon will run once it registers manifest trees.
+// The same path a gemd worker takes for a manifest tree (gemd/search_runner.cc), without the
+// daemon: an example of libgem on its own. scripts/demo-tree.sh shows it through gemd.
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
