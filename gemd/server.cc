@@ -66,6 +66,12 @@ struct Server::Impl {
   AuthorizedKeys keys;
   std::string ipc_path;
   std::list<Watcher> watchers;
+  // Requests answered on their own thread (tree.register), in arrival order.
+  struct Pending {
+    Peer peer;
+    std::future<proto::Reply> reply;
+  };
+  std::list<Pending> pending;
   std::string last_status;
   std::thread thread;
   std::atomic<bool> stop{false};
@@ -77,6 +83,7 @@ struct Server::Impl {
   void Send(const Peer& peer, const proto::Reply& reply);
   void StartWatch(const Peer& peer, const proto::Request& req);
   void PumpWatchers();
+  void PumpPending(bool wait);
   void UpdateStatus();
 };
 
@@ -166,7 +173,27 @@ void Server::Impl::Handle(Peer& peer, const zmq::message_t& payload) {
     StartWatch(peer, req);
     return;
   }
+  if (std::holds_alternative<proto::TreeRegisterRequest>(req.body)) {
+    // Registering a model tree turns every fine-tune into a delta: minutes for large models.
+    // It runs on its own thread so that this one keeps answering everyone else and feeding
+    // systemd's watchdog; PumpPending sends the reply when it is ready.
+    PeerInfo info = peer.info;
+    pending.push_back({peer, std::async(std::launch::async,
+                                        [this, info, req] { return Dispatch(ctx, info, req); })});
+    return;
+  }
   Send(peer, Dispatch(ctx, peer.info, req));
+}
+
+void Server::Impl::PumpPending(bool wait) {
+  for (auto it = pending.begin(); it != pending.end();) {
+    if (!wait && it->reply.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+      ++it;
+      continue;
+    }
+    Send(it->peer, it->reply.get());
+    it = pending.erase(it);
+  }
 }
 
 void Server::Impl::Drain(zmq::socket_t& sock, bool is_tcp) {
@@ -286,9 +313,12 @@ void Server::Impl::Loop() {
       for (int k = 0; k < 64; ++k) AnswerZap(*zap, keys);
     }
     if (ctx.state.load(std::memory_order_acquire) == State::kReady) PumpWatchers();
+    PumpPending(/*wait=*/false);
     UpdateStatus();
     notify::WatchdogTick();
   }
+  // A registration in progress finishes (its files and record stay consistent) and is answered.
+  PumpPending(/*wait=*/true);
   // Final events for watchers: the stream ends with the job's state at shutdown.
   if (ctx.jobs) {
     for (auto& w : watchers) {

@@ -240,6 +240,7 @@ Result<proto::TreeInfo> TreeRegistry::Register(const proto::TreeRegisterRequest&
   }
   std::string format = req.format.empty() ? "auto" : req.format;
   if (format == "manifest" || (format == "auto" && !req.manifest.empty())) {
+    std::lock_guard<std::mutex> one_at_a_time(register_mu_);
     auto info = RegisterManifest(req, registered_by);
     if (!info.ok()) return info.status().WithContext("tree '" + req.name + "'");
     return info;

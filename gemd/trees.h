@@ -95,8 +95,9 @@ class TreeRegistry {
   // InvalidArgument (bad name, unreadable CSV: the message names line and column; a manifest
   // tree without tasks, or none of whose candidates fits the base), FailedPrecondition (the
   // name is taken), and the manifest's and loader's errors (they name the file).
-  // Manifest trees run on the calling thread (the server's): registration converts every
-  // fine-tune into a delta, which for large models takes minutes.
+  // Registration converts every fine-tune of a manifest tree into a delta, which for large
+  // models takes minutes: the server calls it on a thread of its own. Manifest registrations
+  // run one at a time (they write into the same data dir).
   gem::Result<gem::protocol::TreeInfo> Register(const gem::protocol::TreeRegisterRequest& request,
                                                 const std::string& registered_by);
 
@@ -113,6 +114,7 @@ class TreeRegistry {
   gem::Cache* cache_;
   Config config_;
   ResidentBases* bases_;
+  std::mutex register_mu_;  // serialises manifest registrations
   mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<const ServedTree>, std::less<>> trees_;  // guarded by mu_
 };
