@@ -88,6 +88,11 @@ struct DeltaWriteOptions {
   // Digests recorded in the header (the caller computed them, e.g. with WeightsDigest()).
   Digest model_digest;
   Digest base_digest;
+  // Also store (as "raw") a tensor whose dtype differs from the base's while its values are
+  // equal. The engine cannot see such a change, so registration leaves it out; a delta
+  // checkpoint (gem/delta_checkpoint.h) keeps it, so that the fine-tune's file is rebuilt with
+  // every tensor in its own dtype.
+  bool keep_dtype_changes = false;
 };
 
 // The content digest of a checkpoint's weights: SHA-256 over the tensors in name order, each as

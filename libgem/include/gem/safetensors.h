@@ -21,6 +21,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <span>
@@ -160,6 +161,27 @@ class SafetensorsSet {
   std::vector<std::unique_ptr<SafetensorsFile>> files_;
   std::map<std::string, Entry, std::less<>> entries_;
 };
+
+// Writing .safetensors files (gem-delta rebuild, tree registration of delta checkpoints).
+struct TensorSpec {
+  std::string name;
+  DType dtype = DType::kF32;
+  std::vector<int64_t> shape;
+  uint64_t nbytes() const;  // numel x DTypeSize(dtype)
+};
+
+// Supplies the bytes of tensor `index` of the specs given to WriteSafetensors, exactly
+// specs[index].nbytes() of them. An error stops the write and is returned as is.
+using TensorBytesFn = std::function<Status(size_t index, std::vector<uint8_t>* bytes)>;
+
+// Writes one .safetensors file at `path` holding `specs` in the given order, asking `bytes_of`
+// for one tensor at a time (so memory stays at one tensor's worth whatever the model size). The
+// header is padded with spaces to a multiple of 8 bytes, as the Hugging Face writer does;
+// `metadata` becomes "__metadata__" (omitted when empty). Written to `path`.tmp and renamed into
+// place. InvalidArgument for duplicate names or a wrong byte count; IOError naming the path.
+Status WriteSafetensors(const std::string& path, const std::vector<TensorSpec>& specs,
+                        const TensorBytesFn& bytes_of,
+                        const std::map<std::string, std::string>& metadata = {});
 
 }  // namespace gem
 

@@ -30,6 +30,17 @@ Result<DeltaForm> ParseDeltaForm(std::string_view name) {
 
 namespace tree_internal {
 
+void StartWeightsDigest(Hasher* h) { h->Field(std::string_view("gem-weights-v1")); }
+
+void HashTensor(Hasher* h, std::string_view name, DType dtype, const std::vector<int64_t>& shape,
+                std::span<const uint8_t> bytes) {
+  h->Field(name);
+  h->Field(std::string_view(DTypeName(dtype)));
+  h->Field(static_cast<uint64_t>(shape.size()));
+  for (int64_t d : shape) h->Field(static_cast<uint64_t>(d));
+  h->Field(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+}
+
 int WordKindOf(DType dtype) {
   switch (dtype) {
     case DType::kBF16:

@@ -35,6 +35,13 @@ Result<std::string> ZstdCompress(const void* src, size_t n, int level);
 Status ZstdDecompress(std::span<const uint8_t> src, size_t expected, uint8_t* dst,
                       std::string_view what);
 
+// The weights digest (WeightsDigest, docs/DELTA_FORMAT.md): StartWeightsDigest, then
+// HashTensor for every tensor in name order, then Finish. Shared by WeightsDigest and by the
+// rebuild of delta checkpoints, which hashes tensors as it writes them.
+void StartWeightsDigest(Hasher* h);
+void HashTensor(Hasher* h, std::string_view name, DType dtype, const std::vector<int64_t>& shape,
+                std::span<const uint8_t> bytes);
+
 nlohmann::json ErrorToJson(const DeltaError& e);
 DeltaError ErrorFromJson(const nlohmann::json& j);
 

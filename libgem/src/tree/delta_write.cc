@@ -85,15 +85,10 @@ void Accumulate(const std::vector<float>& recon, const std::vector<float>& ft,
 
 Digest WeightsDigest(const SafetensorsSet& weights) {
   Hasher h;
-  h.Field(std::string_view("gem-weights-v1"));
+  tree_internal::StartWeightsDigest(&h);
   for (const std::string& name : weights.Names()) {
     const SafetensorsSet::Entry e = weights.Find(name);
-    h.Field(name);
-    h.Field(std::string_view(DTypeName(e.info->dtype)));
-    h.Field(static_cast<uint64_t>(e.info->shape.size()));
-    for (int64_t d : e.info->shape) h.Field(static_cast<uint64_t>(d));
-    const auto bytes = e.file->Bytes(*e.info);
-    h.Field(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+    tree_internal::HashTensor(&h, name, e.info->dtype, e.info->shape, e.file->Bytes(*e.info));
   }
   return h.Finish();
 }
@@ -159,7 +154,8 @@ Result<DeltaStats> WriteDelta(const SafetensorsSet& base, const SafetensorsSet& 
       ft_f32 = std::move(ft_r).value();
       base_f32 = std::move(base_r).value();
       // A dtype change alone (same values) is not a change the engine can see.
-      if (!same_dtype && std::memcmp(ft_f32.data(), base_f32.data(), n * sizeof(float)) == 0) {
+      if (!same_dtype && !options.keep_dtype_changes &&
+          std::memcmp(ft_f32.data(), base_f32.data(), n * sizeof(float)) == 0) {
         continue;
       }
     }

@@ -3,12 +3,16 @@
 //
 // One bad candidate never stops the tree: every per-candidate failure (including an exception
 // from a library) becomes that candidate's refusal, and registration goes on.
+#include <stdlib.h>
+
 #include <cctype>
+#include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "gem/delta_checkpoint.h"
 #include "gem/tree.h"
 #include "tree/tree_internal.h"
 
@@ -108,9 +112,12 @@ struct Context {
   }
 };
 
-Status RegisterFinetune(const Context& ctx, CandidateOutcome* out) {
+// A full fine-tune whose weights are in `weights_dir` (its own directory, or the rebuild of a
+// delta checkpoint).
+Status RegisterFinetuneFrom(const Context& ctx, const std::string& weights_dir,
+                            CandidateOutcome* out) {
   std::unique_ptr<SafetensorsSet> ft;
-  GEM_RETURN_IF_ERROR(tree_internal::CheckFits(ctx.base_config, *ctx.base, out->path, &ft));
+  GEM_RETURN_IF_ERROR(tree_internal::CheckFits(ctx.base_config, *ctx.base, weights_dir, &ft));
   ctx.Progress(out->name + ": hashing weights");
   out->digest = WeightsDigest(*ft);
   for (DeltaForm form : ctx.options->forms) {
@@ -140,6 +147,45 @@ Status RegisterFinetune(const Context& ctx, CandidateOutcome* out) {
     out->deltas.push_back(StatsOf(*existing));
   }
   return Status::OK();
+}
+
+// A delta checkpoint (gem/delta_checkpoint.h): rebuilt into a scratch directory under the data
+// dir, registered from there like any fine-tune (so it gets every requested form and the same
+// lossless check), and the scratch removed. Costs one fine-tune's size of disk while it runs.
+Status RegisterDeltaCheckpoint(const Context& ctx, CandidateOutcome* out) {
+  std::unique_ptr<DeltaFile> delta;
+  GEM_RETURN_IF_ERROR(tree_internal::OpenDeltaCheckpoint(ctx.base_config, *ctx.base,
+                                                         ctx.base_digest, out->path, &delta));
+  std::string tmpl = ctx.data_dir + "/tmp/rebuild-XXXXXX";
+  std::error_code ec;
+  fs::create_directories(ctx.data_dir + "/tmp", ec);
+  if (mkdtemp(tmpl.data()) == nullptr) {
+    return Status::IOError(ctx.data_dir + "/tmp", std::string("cannot create a scratch "
+                                                              "directory: ") +
+                                                      std::strerror(errno));
+  }
+  struct Scratch {
+    std::string dir;
+    ~Scratch() {
+      std::error_code ec;
+      fs::remove_all(dir, ec);
+    }
+  } scratch{tmpl};
+  ctx.Progress(out->name + ": rebuilding the fine-tune from its delta checkpoint");
+  GEM_RETURN_IF_ERROR(
+      tree_internal::RebuildWeights(*ctx.base, *delta, scratch.dir + "/model.safetensors"));
+  fs::copy_file(out->path + "/config.json", scratch.dir + "/config.json", ec);
+  if (ec) return Status::IOError(out->path + "/config.json", "cannot copy: " + ec.message());
+  GEM_RETURN_IF_ERROR(RegisterFinetuneFrom(ctx, scratch.dir, out));
+  if (out->digest != delta->model_digest()) {  // RebuildWeights checked it; a last guard
+    return Status::Internal(out->path, "the rebuilt fine-tune's digest differs from its delta's");
+  }
+  return Status::OK();
+}
+
+Status RegisterFinetune(const Context& ctx, CandidateOutcome* out) {
+  if (IsDeltaCheckpoint(out->path)) return RegisterDeltaCheckpoint(ctx, out);
+  return RegisterFinetuneFrom(ctx, out->path, out);
 }
 
 Status RegisterAdapter(const Context& ctx, CandidateOutcome* out) {
@@ -250,8 +296,10 @@ Result<RegisteredTree> RegisterTree(const std::string& manifest_path, const std:
         out.status = Status::Internal(e.path, ex.what());
       }
       if (out.kind == CandidateKind::kFinetune && out.status.ok()) {
+        // A fine-tune without a tokenizer of its own (a delta checkpoint keeps one only when it
+        // differs) is tokenised with the base's, as it expects.
         const std::string tok = FileDigest(e.path + "/tokenizer.json");
-        if (tok != ctx.base_tokenizer_digest) {
+        if (!tok.empty() && tok != ctx.base_tokenizer_digest) {
           out.warnings.push_back(
               "tokenizer.json differs from the base's: prompts are tokenised "
               "with the base's tokenizer");
