@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "engine/engine_test_util.h"
+#include "util/run_command.h"
 
 namespace gem {
 namespace {
@@ -17,14 +18,8 @@ struct CliRun {
 // Runs gem-generate with `args` (shell-quoted by the caller); stdout captured, stderr appended
 // after a marker line.
 CliRun RunCli(const std::string& args) {
-  std::string cmd = std::string(GEM_BIN_DIR) + "/gem-generate " + args + " 2>&1";
-  FILE* f = popen(cmd.c_str(), "r");
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
-  int status = pclose(f);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+  const auto r = testing::RunCommand(std::string(GEM_BIN_DIR) + "/gem-generate " + args + " 2>&1");
+  return {r.code, r.out};
 }
 
 TEST(GenerateCliTest, IdsFormatPrintsGreedyIdsOnOneLine) {

@@ -9,27 +9,16 @@
 #include <sstream>
 #include <string>
 
+#include "util/run_command.h"
+
 namespace {
 
 const std::string kBin = std::string(GEM_BIN_DIR) + "/gem-replay";
 const std::string kTrees = std::string(GEM_SOURCE_DIR) + "/data/trees/";
 
-struct ProcResult {
-  int code;
-  std::string out;
-};
+using ProcResult = gem::testing::CommandResult;
 
-ProcResult Sh(const std::string& cmd) {
-  ProcResult r{-1, {}};
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  if (p == nullptr) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  const int st = pclose(p);
-  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
+ProcResult Sh(const std::string& cmd) { return gem::testing::RunCommand(cmd + " 2>&1"); }
 
 std::string Slurp(const std::string& path) {
   std::ifstream in(path);

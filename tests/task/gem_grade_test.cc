@@ -1,14 +1,15 @@
 // Copyright the gem authors. gem-grade, the real executable: verdicts, --json, exit codes.
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <sys/wait.h>
 
 #include <cstdio>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "gem/grader.h"
 #include "gem/task.h"
 #include "task/test_util.h"
+#include "util/run_command.h"
 
 namespace gem {
 namespace {
@@ -19,17 +20,9 @@ struct ToolRun {
 };
 
 ToolRun GemGrade(const std::string& args) {
-  std::string cmd = std::string(GEM_BIN_DIR) + "/gem-grade --data-dir " + GEM_SOURCE_DIR +
-                    "/data/tasks " + args + " 2>&1";
-  ToolRun r;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) r.out.append(buf, n);
-  int st = pclose(p);
-  r.rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
+  const auto r = testing::RunCommand(std::string(GEM_BIN_DIR) + "/gem-grade --data-dir " +
+                                     GEM_SOURCE_DIR + "/data/tasks " + args + " 2>&1");
+  return {r.code, r.out};
 }
 
 class GemGradeTest : public ::testing::Test {
@@ -49,10 +42,11 @@ class GemGradeTest : public ::testing::Test {
 
 TEST_F(GemGradeTest, CorrectAndIncorrectVerdicts) {
   ToolRun ok = GemGrade("--task gsm8k --query gsm8k/0 --output " +
-                    Output("9 eggs * $2 = $18.\nThe final answer is 18"));
+                        Output("9 eggs * $2 = $18.\nThe final answer is 18"));
   EXPECT_EQ(ok.rc, 0) << ok.out;
   EXPECT_EQ(ok.out, "correct: answered 18 (rule: answer-is)\n");
-  ToolRun bad = GemGrade("--task gsm8k --query gsm8k/0 --output " + Output("The final answer is 9"));
+  ToolRun bad =
+      GemGrade("--task gsm8k --query gsm8k/0 --output " + Output("The final answer is 9"));
   EXPECT_EQ(bad.rc, 1) << bad.out;
   EXPECT_EQ(bad.out, "incorrect: expected 18, answered 9 (rule: answer-is)\n");
 }
@@ -81,7 +75,7 @@ TEST_F(GemGradeTest, JsonMatchesTheLibraryAndRunsTheSandbox) {
 TEST_F(GemGradeTest, StopStringsAreAppliedBeforeGrading) {
   // GSM8K stops at "Problem:": a second, wrong answer after it is not read.
   ToolRun r = GemGrade("--task gsm8k --query gsm8k/0 --json --output " +
-                   Output("The final answer is 18\nProblem: next one\nThe final answer is 3"));
+                       Output("The final answer is 18\nProblem: next one\nThe final answer is 3"));
   EXPECT_EQ(r.rc, 0) << r.out;
   auto j = nlohmann::json::parse(r.out, nullptr, false);
   ASSERT_FALSE(j.is_discarded()) << r.out;
