@@ -10,7 +10,9 @@ Figure 4. Download counts are assigned after measuring: the base is the most dow
 best descendant one of the least.
 
 Outputs (all in --out):
-  base/, ft_*/ (HF dirs), lora_*/ (PEFT dirs), tree.json (manifest, docs/MANIFEST.md),
+  base/ (HF dir), ft_*/ (delta checkpoints: each full fine-tune as config.json + model.gemdelta,
+  its lossless delta against base/, written by gem-delta; docs/DELTA_FORMAT.md), lora_*/ (PEFT
+  dirs), tree.json (manifest, docs/MANIFEST.md),
   tasks/demo_add.jsonl (graded as a number) and tasks/demo_add_choice.jsonl (multiple choice),
   both in the custom task format gem-task/1 (docs/TASKS.md), and accuracies.csv: every model's
   accuracy on every task in both prompt variants, measured with transformers greedy decoding
@@ -18,20 +20,37 @@ Outputs (all in --out):
   plus the smallest top-1/top-2 logit margin met while decoding (a near-tie there is the only
   way a float32 engine could pick another token).
 
+The fine-tunes are measured as the HF directories torch wrote, then stored as delta checkpoints
+(gem-delta make, zstd level 19), so the build must have gem-delta:
+  cmake -S . -B build && cmake --build build --target gem-delta
+
 Deterministic: every random choice derives from --seed; CPU, one thread, deterministic torch
-algorithms; a second run writes the same bytes (checked: every file equal). About 3 minutes on a
-2-core machine (2.4 min of training, then measuring 35 models x 2 tasks x 2 variants). Usage:
-  .venv/bin/python tools/make_demo_tree.py [--out data/demo_tree] [--seed 8]
+algorithms, and MKL, ATen and oneDNN pinned to their AVX2 code paths (below; needs an AVX2 CPU);
+zstd's output is fixed for a given libzstd version and level (Debian 12: 1.5.4); a
+second run writes the same bytes (checked: every file equal). About 4 minutes on a 2-core
+machine (3.6 min of training, then measuring 35 models x 2 tasks x 2 variants). Usage:
+  .venv/bin/python tools/make_demo_tree.py [--out data/demo_tree] [--seed 8] [--gem-delta BIN]
 Versions: tools/requirements-tools.txt.
 """
-import argparse
+import os
+
+# Bit for bit across machines: without these, torch's float32 training takes the widest vector
+# code the CPU has (AVX-512 here), and its sums round differently on a CPU without it; the tree
+# this script wrote on one machine then did not come out of it on another. Pinned before torch
+# loads: MKL's conditional numerical reproducibility (AVX2 code path), ATen's kernel dispatch and
+# oneDNN's ISA, all at AVX2, which any x86-64 CPU of the last decade has (costs ~20% of speed here).
+os.environ["MKL_CBWR"] = "AVX2"
+os.environ["ATEN_CPU_CAPABILITY"] = "avx2"
+os.environ["ONEDNN_MAX_CPU_ISA"] = "AVX2"
+
+import argparse  # noqa: E402 (after the numerics are pinned)
 import csv
 import json
 import math
-import os
 import random
 import re
 import shutil
+import subprocess
 import time
 import warnings
 
@@ -301,7 +320,13 @@ def main():
     ap.add_argument("--out", default="data/demo_tree")
     ap.add_argument("--seed", type=int, default=8)
     ap.add_argument("--base-steps", type=int, default=400)
+    ap.add_argument("--gem-delta", default=os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), "..", "build", "bin", "gem-delta"),
+        help="the gem-delta binary that stores the fine-tunes as delta checkpoints")
     a = ap.parse_args()
+    if not os.access(a.gem_delta, os.X_OK):  # fail now, not after 3 minutes of training
+        ap.error(f"gem-delta not found at {a.gem_delta}: build it first (cmake -S . -B build && "
+                 "cmake --build build --target gem-delta) or pass --gem-delta BIN")
     t_start = time.time()
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
@@ -460,6 +485,18 @@ def main():
         print(f"{name:28s} add {r[('demo_add', 0)]:3d}/{r[('demo_add', 1)]:3d}  choice "
               f"{r[('demo_add_choice', 0)]:3d}/{r[('demo_add_choice', 1)]:3d}  "
               f"margin {measured[name][1]:.3g}", flush=True)
+
+    # Store each full fine-tune as a delta checkpoint against the base (what the repository
+    # ships); gem-delta checks that it rebuilds the measured weights bit for bit.
+    for n, kind, _ in specs:
+        if kind != "ft":
+            continue
+        d = os.path.join(out, n)
+        subprocess.run([a.gem_delta, "make", "--base", base_dir, "--finetune", d,
+                        "--out", d + ".delta", "--zstd-level", "19"], check=True,
+                       stdout=subprocess.DEVNULL)
+        shutil.rmtree(d)
+        os.rename(d + ".delta", d)
 
     # Downloads: the base most popular; descendants heavy-tailed, the better at addition the
     # less downloaded among the best few (the hidden gem).

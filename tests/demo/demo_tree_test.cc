@@ -15,11 +15,13 @@
 #include <vector>
 
 #include "demo/demo_tree_util.h"
+#include "gem/delta_checkpoint.h"
 #include "gem/engine_evaluator.h"
 #include "gem/search.h"
 #include "gem/task.h"
 #include "gem/tree.h"
 #include "task/test_util.h"
+#include "util/run_command.h"
 
 namespace gem {
 namespace {
@@ -139,6 +141,19 @@ TEST_F(DemoTreeTest, EveryCandidateRegisters) {
   EXPECT_LE(tree_->candidates.size(), 60u);
   // The base is the most downloaded model of the tree.
   for (const auto& c : tree_->candidates) EXPECT_LT(c.meta.downloads, tree_->base_meta.downloads);
+  // The full fine-tunes are shipped as delta checkpoints, and each registers as the fine-tune
+  // its delta names (the one tools/make_demo_tree.py measured).
+  size_t finetunes = 0;
+  for (const auto& c : tree_->candidates) {
+    if (c.kind != CandidateKind::kFinetune) continue;
+    ++finetunes;
+    EXPECT_TRUE(IsDeltaCheckpoint(c.path)) << c.path;
+    auto info = ReadDeltaCheckpoint(c.path);
+    ASSERT_TRUE(info.ok()) << info.status().ToString();
+    EXPECT_EQ(info->model_digest, c.digest) << c.name;
+    EXPECT_EQ(info->base_digest, tree_->base_digest) << c.name;
+  }
+  EXPECT_GE(finetunes, 10u);
 }
 
 TEST_F(DemoTreeTest, ChoiceTaskEqualsTransformers) { CheckExhaustive("demo_add_choice"); }
@@ -188,12 +203,7 @@ TEST(DemoTreeProgram, FindsTheGemAndRepeatsFromTheCache) {
   testing::TempDir tmp;
   const std::string cmd = std::string(GEM_BIN_DIR) + "/gem-demo-tree --data-dir '" + tmp.path() +
                           "/data' --threads 1 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  ASSERT_NE(p, nullptr);
-  std::string out;
-  char buf[4096];
-  while (size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  const int rc = pclose(p);
+  const auto [rc, out] = testing::RunCommand(cmd);
   EXPECT_EQ(rc, 0) << out;
   EXPECT_NE(out.find("found:         ft-add-long0"), std::string::npos) << out;
   EXPECT_NE(out.find("most popular:  demo-base"), std::string::npos) << out;
