@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The main job on a real model tree, through the daemon: starts gemd on a temp endpoint and data
 # directory, registers the shipped demo tree (data/demo_tree: a tiny Llama trained from scratch on
-# addition, 17 full fine-tunes and 17 LoRA adapters, made by tools/make_demo_tree.py; gemd turns
-# the fine-tunes into deltas and keeps the base resident), searches it with `gemctl search` and
+# addition, 17 full fine-tunes shipped as delta checkpoints and 17 LoRA adapters, made by
+# tools/make_demo_tree.py; gemd checks each delta rebuilds its fine-tune, stores its delta forms
+# and keeps the base resident), searches it with `gemctl search` and
 # the default method, prints the model found beside the most downloaded one, runs the same search
 # again (zero evaluations: all from the cache), stops gemd.
 #   scripts/demo-tree.sh [extra `gemctl search start` flags, e.g. --queries-per-model 20 --seed 2]

@@ -37,9 +37,17 @@ for p in "${packages[@]}"; do
   fi
 done
 if ((${#missing[@]})); then
-  echo "install-deps: installing ${missing[*]}"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  # apt and dpkg print hundreds of lines; they go to a log that is shown only if they fail.
+  apt_log="$(mktemp /tmp/gem-install-deps.XXXXXX.log)"
+  echo "install-deps: installing ${missing[*]} (apt log: $apt_log)"
+  if ! { $SUDO apt-get update -qq &&
+         DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+           "${missing[@]}"; } >"$apt_log" 2>&1; then
+    tail -n 30 "$apt_log" >&2
+    echo "install-deps: apt-get failed (whole log: $apt_log)" >&2
+    exit 1
+  fi
+  rm -f "$apt_log"
 else
   echo "install-deps: Debian packages already installed"
 fi
