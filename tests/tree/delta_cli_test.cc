@@ -83,6 +83,12 @@ TEST(DeltaCli, ErrorsNameTheProblemWithExitCodes) {
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.out.find("maybe the wrong base model?"), std::string::npos) << r.out;
   EXPECT_FALSE(fs::exists(tmp / "x/model.gemdelta"));
+  r = RunDelta("make --base " + TreeFixture("base") + " --finetune " + TreeFixture("ft_math") +
+                   " --out " + TreeFixture("ft_math"),
+               true);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.out.find("own directory"), std::string::npos) << r.out;
+  EXPECT_FALSE(fs::exists(TreeFixture("ft_math/model.gemdelta"))) << "the fixture is untouched";
   r = RunDelta("info " + TreeFixture("ft_math"), true);
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.out.find("not a delta checkpoint"), std::string::npos) << r.out;

@@ -184,6 +184,18 @@ Result<DeltaCheckpointInfo> WriteDeltaCheckpoint(const std::string& base_dir,
   auto base = OpenBase(base_dir, &base_config);
   if (!base.ok()) return base.status();
   std::error_code ec;
+  if (fs::exists(out_dir, ec) && fs::equivalent(out_dir, finetune_dir, ec)) {
+    return Status::InvalidArgument(out_dir,
+                                   "is the fine-tune's own directory: write the delta "
+                                   "checkpoint to another one");
+  }
+  if (fs::exists(out_dir + "/model.safetensors", ec) ||
+      fs::exists(out_dir + "/model.safetensors.index.json", ec)) {
+    return Status::InvalidArgument(out_dir,
+                                   "already holds model weights (model.safetensors), "
+                                   "which would hide the delta: choose an empty "
+                                   "directory");
+  }
   if (fs::exists(finetune_dir + "/adapter_config.json", ec)) {
     return Status::InvalidArgument(finetune_dir,
                                    "is a LoRA adapter, not a full fine-tune (adapters are small "
