@@ -136,6 +136,8 @@ class DeltaFile {
   // The file's size in bytes.
   uint64_t file_bytes() const;
   const DeltaError& error() const { return error_; }
+  // The figures above as the DeltaStats WriteDelta returns for this file.
+  DeltaStats Stats() const;
 
   // Writes the fine-tune's value of `t` as f32 into out[0..t.numel()), given the base tensor as
   // f32 (the values its stored words convert to). out may alias base. Corruption when a blob

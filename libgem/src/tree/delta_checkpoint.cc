@@ -248,13 +248,7 @@ Result<DeltaCheckpointInfo> ReadDeltaCheckpoint(const std::string& dir) {
   DeltaCheckpointInfo info;
   info.model_digest = (*d)->model_digest();
   info.base_digest = (*d)->base_digest();
-  info.delta.form = (*d)->form();
-  info.delta.path = (*d)->path();
-  info.delta.file_bytes = (*d)->file_bytes();
-  info.delta.finetune_bytes = (*d)->finetune_bytes();
-  info.delta.tensors_total = (*d)->tensors_total();
-  info.delta.tensors_stored = (*d)->tensors().size();
-  info.delta.error = (*d)->error();
+  info.delta = (*d)->Stats();
   info.files = SmallFiles(dir);
   return info;
 }

@@ -171,6 +171,18 @@ Status DeltaFile::Apply(const DeltaTensor& t, const float* base, float* out) con
   return Status::OK();
 }
 
+DeltaStats DeltaFile::Stats() const {
+  DeltaStats s;
+  s.form = form_;
+  s.path = path_;
+  s.file_bytes = file_bytes();
+  s.finetune_bytes = finetune_bytes_;
+  s.tensors_total = tensors_total_;
+  s.tensors_stored = tensors_.size();
+  s.error = error_;
+  return s;
+}
+
 Status DeltaFile::ReconstructRaw(const DeltaTensor& t, std::span<const uint8_t> base_raw,
                                  std::vector<uint8_t>* out) const {
   const std::string what = path_ + ": tensor '" + t.name + "'";

@@ -86,18 +86,6 @@ Status VerifyLossless(const DeltaFile& delta, const SafetensorsSet& base,
   return Status::OK();
 }
 
-DeltaStats StatsOf(const DeltaFile& d) {
-  DeltaStats s;
-  s.form = d.form();
-  s.path = d.path();
-  s.file_bytes = d.file_bytes();
-  s.finetune_bytes = d.finetune_bytes();
-  s.tensors_total = d.tensors_total();
-  s.tensors_stored = d.tensors().size();
-  s.error = d.error();
-  return s;
-}
-
 struct Context {
   const TreeManifest* manifest;
   const SafetensorsSet* base;
@@ -144,7 +132,7 @@ Status RegisterFinetuneFrom(const Context& ctx, const std::string& weights_dir,
       ctx.Progress(out->name + ": verifying the lossless delta");
       GEM_RETURN_IF_ERROR(VerifyLossless(*existing, *ctx.base, *ft));
     }
-    out->deltas.push_back(StatsOf(*existing));
+    out->deltas.push_back(existing->Stats());
   }
   return Status::OK();
 }
