@@ -79,6 +79,25 @@ TEST(Imputation, MatchesThePopulationMeanAndStaysBelowTheBounds) {
   EXPECT_EQ(*none, t->accuracy);
 }
 
+// Issue 16: `--queries 4294967295` made gemd allocate until std::bad_alloc. The limits are
+// checked before anything is allocated.
+TEST(Simulator, HugeQueryCountsAreRefusedBeforeAllocating) {
+  auto t = LoadTreeCsv(kTrees + "mistral_7b.csv");
+  ASSERT_TRUE(t.ok());
+  SimulationOptions o;
+  o.num_queries = 4294967295u;
+  auto p = SimulatePopulation(*t, o);
+  ASSERT_FALSE(p.ok());
+  EXPECT_TRUE(p.status().IsInvalidArgument()) << p.status().ToString();
+  EXPECT_NE(p.status().message().find("4294967295 exceeds the limit"), std::string::npos)
+      << p.status().ToString();
+  o.num_queries = kMaxSimulatedQueries;  // within the per-task limit, but 246 x 10M answers
+  p = SimulatePopulation(*t, o);
+  ASSERT_FALSE(p.ok());
+  EXPECT_NE(p.status().message().find("simulated answers"), std::string::npos)
+      << p.status().ToString();
+}
+
 TEST(Simulator, RowMeansReproduceTheAccuracies) {
   auto t = LoadTreeCsv(kTrees + "mistral_7b.csv");
   ASSERT_TRUE(t.ok());

@@ -144,6 +144,10 @@ struct SimulationOptions {
 // described for SimulationOptions::population_mean. Deterministic (no randomness).
 Result<std::vector<double>> ImputeClipped(const TreeTable& tree, double population_mean);
 
+// Limits checked before anything is allocated (InvalidArgument naming them when exceeded).
+inline constexpr uint32_t kMaxSimulatedQueries = 10'000'000;
+inline constexpr uint64_t kMaxSimulatedCells = uint64_t{1} << 31;  // 256 MiB of answer bits
+
 // Builds a population from a tree table. Deterministic in (tree, options).
 Result<Population> SimulatePopulation(const TreeTable& tree, const SimulationOptions& options = {});
 

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "engine/model_impl.h"
+#include "gem/file.h"
 
 namespace gem {
 namespace {
@@ -64,11 +65,11 @@ void ParseRope(const json& j, ModelConfig* c, std::string* unsupported) {
 }  // namespace
 
 Status ParseHfConfig(const std::string& path, ModelConfig* c) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::NotFound(path, "cannot read config.json");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  json j = json::parse(ss.str(), nullptr, false);
+  std::string text;
+  if (Status st = ReadRegularFile(path, kMaxJsonFileBytes, &text); !st.ok()) {
+    return st.IsNotFound() ? Status::NotFound(path, "cannot read config.json") : st;
+  }
+  json j = json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return Status::Corruption(path, "not a JSON object");
   std::string arch;
   if (auto it = j.find("architectures");

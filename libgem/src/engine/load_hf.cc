@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "engine/model_impl.h"
+#include "gem/file.h"
 
 namespace gem {
 namespace {
@@ -20,11 +21,11 @@ std::string ShapeStr(const std::vector<int64_t>& s) {
 
 // generation_config.json's eos_token_id (int or list) overrides config.json's.
 void ReadGenerationConfig(const fs::path& dir, ModelConfig* c) {
-  std::ifstream in(dir / "generation_config.json", std::ios::binary);
-  if (!in) return;
-  std::stringstream ss;
-  ss << in.rdbuf();
-  auto j = nlohmann::json::parse(ss.str(), nullptr, false);
+  std::string text;
+  if (!ReadRegularFile((dir / "generation_config.json").string(), kMaxJsonFileBytes, &text).ok()) {
+    return;
+  }
+  auto j = nlohmann::json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return;
   auto e = j.find("eos_token_id");
   if (e == j.end()) return;

@@ -7,26 +7,21 @@
 #include <cerrno>
 #include <cstring>
 
+#include "gem/file.h"
 #include "gem/safetensors.h"
 
 namespace gem {
 
 Result<std::unique_ptr<MappedFile>> MappedFile::Open(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Status::IOError(path, std::strerror(errno));
-  struct stat st;
-  if (::fstat(fd, &st) != 0) {
-    int e = errno;
-    ::close(fd);
-    return Status::IOError(path, std::strerror(e));
-  }
-  if (S_ISDIR(st.st_mode)) {
-    ::close(fd);
-    return Status::IOError(path, "is a directory, expected a file");
-  }
+  // Only regular files: a FIFO or a device (/dev/zero) is refused before anything is read.
+  int fd = -1;
+  uint64_t size = 0;
+  Status st = OpenRegularFile(path, &fd, &size);
+  if (st.IsNotFound()) return Status::IOError(path, "No such file or directory");
+  if (!st.ok()) return st;
   std::unique_ptr<MappedFile> f(new MappedFile());
   f->path_ = path;
-  f->size_ = static_cast<size_t>(st.st_size);
+  f->size_ = static_cast<size_t>(size);
   if (f->size_ > 0) {
     void* p = ::mmap(nullptr, f->size_, PROT_READ, MAP_PRIVATE, fd, 0);
     if (p == MAP_FAILED) {

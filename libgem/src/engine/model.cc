@@ -1,10 +1,13 @@
 // Copyright the gem authors. Model: loading entry point, the weight registry, overrides, hooks.
+#include <unistd.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <thread>
 
 #include "engine/model_impl.h"
+#include "gem/file.h"
 
 namespace gem {
 namespace {
@@ -38,9 +41,13 @@ Result<std::string> ResolveHfCache(const fs::path& root) {
 }
 
 bool IsGgufFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
+  int fd = -1;
+  uint64_t size = 0;
+  if (!OpenRegularFile(path, &fd, &size).ok()) return false;  // a FIFO must not block us
   char magic[4] = {};
-  return in.read(magic, 4) && std::equal(magic, magic + 4, "GGUF");
+  bool gguf = ::read(fd, magic, 4) == 4 && std::equal(magic, magic + 4, "GGUF");
+  ::close(fd);
+  return gguf;
 }
 
 }  // namespace

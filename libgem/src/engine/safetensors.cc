@@ -11,6 +11,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "gem/file.h"
+
 namespace gem {
 namespace {
 
@@ -178,11 +180,9 @@ Result<std::unique_ptr<SafetensorsSet>> SafetensorsSet::Open(const std::string& 
     return set;
   }
 
-  std::ifstream in(index_path, std::ios::binary);
-  if (!in) return Status::IOError(index_path, "cannot read");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  json index = json::parse(ss.str(), nullptr, false);
+  std::string text;
+  GEM_RETURN_IF_ERROR(ReadRegularFile(index_path, kMaxJsonFileBytes, &text));
+  json index = json::parse(text, nullptr, false);
   if (index.is_discarded() || !index.is_object()) {
     return Status::Corruption(index_path, "not a JSON object");
   }

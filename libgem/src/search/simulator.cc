@@ -100,6 +100,19 @@ Result<Population> SimulatePopulation(const TreeTable& tree, const SimulationOpt
     return Status::InvalidArgument(
         tree.name, "agreement " + std::to_string(options.agreement) + " is outside [0, 1]");
   }
+  // Checked before anything is allocated: the matrix is models x queries bits, and each query
+  // costs ~20 bytes of working memory.
+  if (options.num_queries > kMaxSimulatedQueries) {
+    return Status::InvalidArgument(tree.name, "num_queries " + std::to_string(options.num_queries) +
+                                                  " exceeds the limit of " +
+                                                  std::to_string(kMaxSimulatedQueries));
+  }
+  if (uint64_t{tree.size()} * options.num_queries > kMaxSimulatedCells) {
+    return Status::InvalidArgument(
+        tree.name, std::to_string(tree.size()) + " models x " +
+                       std::to_string(options.num_queries) + " queries exceeds the limit of " +
+                       std::to_string(kMaxSimulatedCells) + " simulated answers");
+  }
   auto target = ImputeClipped(tree, options.population_mean);
   if (!target.ok()) return target.status();
 

@@ -10,8 +10,9 @@
 #include <set>
 #include <sstream>
 
-#include "task/internal.h"
+#include "gem/file.h"
 #include "gem/prompt.h"
+#include "task/internal.h"
 
 namespace gem {
 
@@ -200,12 +201,11 @@ Result<std::shared_ptr<const Task>> ParseCustomTask(std::string_view name, std::
 Result<std::shared_ptr<const Task>> LoadCustomTask(std::string_view name,
                                                    const std::string& path,
                                                    const TaskOptions& options) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::NotFound(path, "cannot open custom task file");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) return Status::IOError(path, "read failed");
-  return ParseCustomTask(name, ss.str(), path, options);
+  std::string text;
+  if (Status st = ReadRegularFile(path, kMaxTaskFileBytes, &text); !st.ok()) {
+    return st.IsNotFound() ? Status::NotFound(path, "cannot open custom task file") : st;
+  }
+  return ParseCustomTask(name, text, path, options);
 }
 
 }  // namespace gem

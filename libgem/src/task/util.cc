@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "gem/file.h"
 #include "task/internal.h"
 
 namespace gem::task {
@@ -37,12 +38,13 @@ Status ForEachJsonLineInText(std::string_view text, std::string_view origin,
 
 Status ForEachJsonLine(const std::string& path,
                        const std::function<Status(size_t, const Json&)>& fn) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::NotFound(path, "cannot open (set --data-dir or GEM_TASKS_DIR?)");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) return Status::IOError(path, "read failed");
-  return ForEachJsonLineInText(ss.str(), path, fn);
+  std::string text;
+  if (Status st = ReadRegularFile(path, kMaxTaskFileBytes, &text); !st.ok()) {
+    return st.IsNotFound()
+               ? Status::NotFound(path, "cannot open (set --data-dir or GEM_TASKS_DIR?)")
+               : st;
+  }
+  return ForEachJsonLineInText(text, path, fn);
 }
 
 Result<std::string> GetString(const Json& obj, const char* key) {

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "gem/file.h"
 #include "gem/tokenizer.h"
 #include "tokenizer/json_reader.h"
 #include "tokenizer/tokenizer_impl.h"
@@ -14,15 +15,10 @@ using nlohmann::json;
 using Impl = Tokenizer::Impl;
 
 Result<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::IOError(path, "cannot open for reading");
   std::string data;
-  in.seekg(0, std::ios::end);
-  const std::streamoff size = in.tellg();
-  if (size < 0) return Status::IOError(path, "cannot determine size");
-  data.resize(static_cast<size_t>(size));
-  in.seekg(0);
-  if (!in.read(data.data(), size)) return Status::IOError(path, "read failed");
+  Status st = ReadRegularFile(path, kMaxTokenizerFileBytes, &data);
+  if (st.IsNotFound()) return Status::IOError(path, "cannot open for reading");
+  if (!st.ok()) return st;
   return data;
 }
 

@@ -9,6 +9,7 @@
 #include <regex>
 #include <sstream>
 
+#include "gem/file.h"
 #include "gem/safetensors.h"
 
 namespace gem {
@@ -97,8 +98,9 @@ Result<std::unique_ptr<LoraAdapter>> LoraAdapter::Load(const std::string& dir) {
   std::unique_ptr<LoraAdapter> ad(new LoraAdapter());
   ad->dir_ = dir;
   {
-    std::ifstream in(config_path);
-    json j = json::parse(in, nullptr, false);
+    std::string text;
+    GEM_RETURN_IF_ERROR(ReadRegularFile(config_path, kMaxJsonFileBytes, &text));
+    json j = json::parse(text, nullptr, false);
     if (j.is_discarded()) return Status::Corruption(config_path, "not valid JSON");
     GEM_RETURN_IF_ERROR(ParseConfig(dir, j, &ad->config_));
   }

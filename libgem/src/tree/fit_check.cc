@@ -6,6 +6,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "gem/file.h"
 #include "gem/tree.h"
 #include "tree/tree_internal.h"
 
@@ -25,9 +26,13 @@ namespace tree_internal {
 
 Result<json> ReadConfig(const std::string& dir) {
   const std::string path = dir + "/config.json";
-  std::ifstream in(path);
-  if (!in) return Status::NotFound(dir, "no config.json (not a Hugging Face model directory)");
-  json j = json::parse(in, nullptr, false);
+  std::string text;
+  if (Status st = ReadRegularFile(path, kMaxJsonFileBytes, &text); !st.ok()) {
+    return st.IsNotFound()
+               ? Status::NotFound(dir, "no config.json (not a Hugging Face model directory)")
+               : st;
+  }
+  json j = json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return Status::Corruption(path, "not a JSON object");
   return j;
 }

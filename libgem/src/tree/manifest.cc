@@ -8,6 +8,8 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "gem/file.h"
+
 namespace gem {
 namespace {
 
@@ -126,9 +128,11 @@ Result<std::string> ResolveHfCacheEntry(const std::string& entry, const std::str
 }
 
 Result<TreeManifest> ReadManifest(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return Status::NotFound(path, "cannot open the manifest");
-  json j = json::parse(in, nullptr, false);
+  std::string text;
+  if (Status st = ReadRegularFile(path, kMaxJsonFileBytes, &text); !st.ok()) {
+    return st.IsNotFound() ? Status::NotFound(path, "cannot open the manifest") : st;
+  }
+  json j = json::parse(text, nullptr, false);
   if (j.is_discarded()) return Status::Corruption(path, "not valid JSON");
   if (!j.is_object()) return Status::InvalidArgument(path, "the manifest must be a JSON object");
   if (!j.contains("gem_manifest") || !j["gem_manifest"].is_number_integer()) {

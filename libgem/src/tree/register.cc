@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "gem/delta_checkpoint.h"
+#include "gem/file.h"
 #include "gem/tree.h"
 #include "tree/tree_internal.h"
 
@@ -31,9 +32,8 @@ std::string SafeFileName(const std::string& name) {
 }
 
 std::string FileDigest(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return "";
-  std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string data;
+  if (!ReadRegularFile(path, kMaxTokenizerFileBytes, &data).ok()) return "";
   return Sha256(data).Hex();
 }
 
@@ -328,9 +328,12 @@ Result<RegisteredTree> RegisterTree(const std::string& manifest_path, const std:
 
 Result<RegisteredTree> LoadTreeRecord(const std::string& data_dir, const std::string& tree_name) {
   const std::string path = data_dir + "/trees/" + SafeFileName(tree_name) + ".json";
-  std::ifstream in(path);
-  if (!in) return Status::NotFound(path, "no tree record (was the tree registered?)");
-  json j = json::parse(in, nullptr, false);
+  std::string text;
+  if (Status st = ReadRegularFile(path, kMaxJsonFileBytes, &text); !st.ok()) {
+    return st.IsNotFound() ? Status::NotFound(path, "no tree record (was the tree registered?)")
+                           : st;
+  }
+  json j = json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return Status::Corruption(path, "not a JSON object");
   try {
     if (j.at("gem_tree").get<int>() != 1) return Status::NotSupported(path, "tree record version");
