@@ -92,6 +92,10 @@ struct CachedResult {
   uint8_t variant = 0;  // prompt variant (0: no system prompt)
   ResultSource source = ResultSource::kEvaluated;
   int64_t written_unix_ms = 0;  // set by the cache on write when 0
+  // Imports: who imported it (gemd writes the importer's principal, "uid:1000" or "key:alice";
+  // "" when unknown). gemd's searches use another user's imports only when an admin trusts the
+  // importer (docs/SECURITY.md). Value field 12, appended in 2026-12 (older values: "").
+  std::string imported_by;
 
   // Builds a result from an evaluator's answer; keeps the text when it is at most
   // `max_inline_output` bytes, else its digest and length.
@@ -272,6 +276,11 @@ struct CachedEvaluatorOptions {
   std::optional<Digest> task;
   // Write results of misses back to the cache (false: read-through only, e.g. a dry run).
   bool write_back = true;
+  // Which cached results this search may use (empty: all). A result it refuses counts as a miss:
+  // it is evaluated again and the fresh result replaces it. gemd uses it so that one user's
+  // imported results never decide another user's search unless an admin trusts them.
+  // Called concurrently only if the evaluator is; must not block for long.
+  std::function<bool(const CachedResult&)> accept = nullptr;
   // Send misses to the inner evaluator in calls of at most this many requests (0: all misses of
   // an Evaluate() call in one inner call), each written back as soon as it returns. Bounds what
   // a crash can lose at the price of smaller engine batches.
@@ -288,6 +297,9 @@ struct CachedEvaluatorOptions {
 // With inner == nullptr the evaluator answers only from the cache: a miss fails the batch with
 // NotFound naming the model and query (use Known() to ask first). This is how results imported
 // from elsewhere are searched.
+//
+// With options.accept set, a cached result it refuses is treated exactly like a missing one
+// (Known() then reads the entries instead of only testing for them).
 //
 // Counters: evaluations_run() counts requests sent to the inner evaluator, evaluations_cached()
 // requests answered without it; their sum is the number of requests answered. Known() answers

@@ -97,6 +97,8 @@ struct MatrixImportOptions {
   std::optional<Digest> config;
   // Replace results already cached (default: keep them; they are counted in results_kept).
   bool overwrite = false;
+  // Recorded in every imported result (CachedResult::imported_by): who imported it.
+  std::string imported_by = "";
 };
 
 // Imports a matrix CSV (`source_name` names it in messages). All results are written in one
@@ -115,6 +117,7 @@ struct LmEvalImportOptions {
   std::string filter;                 // default: the first filter in the file
   std::vector<Digest> query_digests;  // optional: indexed by doc_id
   bool overwrite = false;
+  std::string imported_by = "";  // recorded in every imported result (CachedResult::imported_by)
 };
 
 // Imports one samples_*.jsonl file. `source_name` is the file name (used for the default task

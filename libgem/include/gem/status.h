@@ -27,11 +27,12 @@ class [[nodiscard]] Status {
     kNotSupported = 3,
     kInvalidArgument = 4,
     kIOError = 5,
-    kAborted = 6,          // cancelled on request
-    kUnavailable = 7,      // a peer or resource is not (yet) there; retrying may help
+    kAborted = 6,      // cancelled on request
+    kUnavailable = 7,  // a peer or resource is not (yet) there; retrying may help
     kResourceExhausted = 8,
     kInternal = 9,
     kFailedPrecondition = 10,
+    kPermissionDenied = 11,  // the caller's role does not allow it (gemd's access control)
   };
 
   // An OK status. Free: no allocation.
@@ -68,6 +69,9 @@ class [[nodiscard]] Status {
   static Status FailedPrecondition(std::string_view msg, std::string_view msg2 = {}) {
     return Status(Code::kFailedPrecondition, msg, msg2);
   }
+  static Status PermissionDenied(std::string_view msg, std::string_view msg2 = {}) {
+    return Status(Code::kPermissionDenied, msg, msg2);
+  }
   // Rebuilds a status from its parts (e.g. decoded from the wire).
   static Status FromCode(Code code, std::string_view msg) { return Status(code, msg, {}); }
 
@@ -80,6 +84,7 @@ class [[nodiscard]] Status {
   bool IsIOError() const { return code_ == Code::kIOError; }
   bool IsAborted() const { return code_ == Code::kAborted; }
   bool IsUnavailable() const { return code_ == Code::kUnavailable; }
+  bool IsPermissionDenied() const { return code_ == Code::kPermissionDenied; }
 
   // The message alone ("" when OK).
   const std::string& message() const { return msg_; }

@@ -68,6 +68,11 @@ Status CachedEvaluator::Evaluate(std::span<const EvalRequest> requests,
   std::vector<size_t> answer_of(n, SIZE_MAX);  // for a repeated miss: its first occurrence
   std::unordered_map<ResultKey, size_t, KeyHash> seen;
   uint64_t cached = 0;
+  if (options_.accept) {
+    for (auto& h : hits) {
+      if (h && !options_.accept(*h)) h.reset();
+    }
+  }
   for (size_t i = 0; i < n; ++i) {
     if (hits[i]) {
       outcomes[i].correct = hits[i]->correct;
@@ -151,7 +156,11 @@ Status CachedEvaluator::Known(std::span<const EvalRequest> requests, std::span<u
     }
     keys[i] = KeyOf(requests[i]);
   }
-  return cache_->MultiContains(keys, known);
+  if (!options_.accept) return cache_->MultiContains(keys, known);
+  std::vector<std::optional<CachedResult>> hits;
+  GEM_RETURN_IF_ERROR(cache_->MultiGet(keys, &hits));
+  for (size_t i = 0; i < keys.size(); ++i) known[i] = hits[i] && options_.accept(*hits[i]) ? 1 : 0;
+  return Status::OK();
 }
 
 }  // namespace gem

@@ -240,6 +240,7 @@ Status ImportLmEvalSamples(Cache* cache, std::istream& in, const std::string& so
     }
     v.reason = s.reason;
     v.source = ResultSource::kImportedLmEval;
+    v.imported_by = options.imported_by;
     v.written_unix_ms = now;
     ck::AddResult(&batch, keys[i], v.Encode(), &task);
     ++written;

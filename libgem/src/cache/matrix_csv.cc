@@ -399,6 +399,7 @@ Status ImportMatrixCsv(Cache* cache, std::istream& in, const std::string& source
     v.correct = cells[i].correct;
     v.reason = "imported from " + source_name;
     v.source = ResultSource::kImportedCsv;
+    v.imported_by = options.imported_by;
     v.written_unix_ms = now;
     ck::AddResult(&batch, cells[i].key, v.Encode(), &task);
     ++written;

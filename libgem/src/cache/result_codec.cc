@@ -19,7 +19,8 @@ namespace gem {
 namespace {
 
 constexpr uint32_t kValueFormat = 1;
-constexpr uint32_t kValueFields = 12;
+constexpr uint32_t kValueFields = 12;    // the fields every format-1 value has
+constexpr uint32_t kWrittenFields = 13;  // what this build writes: + imported_by (appended)
 
 }  // namespace
 
@@ -72,9 +73,9 @@ EvalDetail CachedResult::ToDetail() const {
 }
 
 std::string CachedResult::Encode() const {
-  msgpack::sbuffer buf(64 + output.size() + reason.size());
+  msgpack::sbuffer buf(64 + output.size() + reason.size() + imported_by.size());
   msgpack::packer<msgpack::sbuffer> pk(&buf);
-  pk.pack_array(kValueFields);
+  pk.pack_array(kWrittenFields);
   pk.pack_uint32(kValueFormat);
   pk.pack_uint8(correct ? 1 : 0);
   pk.pack_str(static_cast<uint32_t>(output.size()));
@@ -94,6 +95,8 @@ std::string CachedResult::Encode() const {
   pk.pack_uint8(variant);
   pk.pack_uint8(static_cast<uint8_t>(source));
   pk.pack_int64(written_unix_ms);
+  pk.pack_str(static_cast<uint32_t>(imported_by.size()));
+  pk.pack_str_body(imported_by.data(), static_cast<uint32_t>(imported_by.size()));
   return std::string(buf.data(), buf.size());
 }
 
@@ -144,6 +147,9 @@ Result<CachedResult> CachedResult::Decode(std::string_view bytes) {
     }
     r.source = static_cast<ResultSource>(source);
     r.written_unix_ms = f[11].as<int64_t>();
+    if (o.via.array.size > 12 && f[12].type != msgpack::type::NIL) {
+      r.imported_by = f[12].as<std::string>();
+    }
     return r;
   } catch (const std::exception& e) {
     return Status::Corruption("cached result", std::string("undecodable value: ") + e.what());

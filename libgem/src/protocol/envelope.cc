@@ -240,7 +240,7 @@ Status DecodeReply(std::string_view frame, Reply* out, size_t max_frame_bytes) {
     er.Req("code", code);
     er.Opt("message", message);
     GEM_RETURN_IF_ERROR(er.status);
-    if (code == 0 || code > static_cast<uint32_t>(Status::Code::kFailedPrecondition)) {
+    if (code == 0 || code > static_cast<uint32_t>(Status::Code::kPermissionDenied)) {
       code = static_cast<uint32_t>(Status::Code::kInternal);
     }
     out->status = Status::FromCode(static_cast<Status::Code>(code), message);

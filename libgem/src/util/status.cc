@@ -22,6 +22,8 @@ const char* Status::CodeName(Code code) {
     case Code::kResourceExhausted: return "ResourceExhausted";
     case Code::kInternal: return "Internal";
     case Code::kFailedPrecondition: return "FailedPrecondition";
+    case Code::kPermissionDenied:
+      return "PermissionDenied";
   }
   return "Unknown";
 }
