@@ -5,14 +5,18 @@
 #
 #   scripts/install-deps.sh            # build + test dependencies (Debian packages, test venv)
 #   scripts/install-deps.sh --tools    # also the pinned PyPI packages for tools/ (torch, ...)
+#   scripts/install-deps.sh --sanitizers  # also clang for the sanitizer builds and fuzzers
+#                                         # (scripts/sanitize.sh, scripts/fuzz.sh; .ci/run)
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 want_tools=0
+want_sanitizers=0
 for arg in "$@"; do
   case "$arg" in
     --tools) want_tools=1 ;;
-    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    --sanitizers) want_sanitizers=1 ;;
+    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
     *) echo "install-deps: unknown option '$arg' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -26,9 +30,13 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libopenblas-dev libpcre2-dev libicu-dev libzstd-dev libssl-dev
   libcli11-dev libspdlog-dev libfmt-dev libtomlplusplus-dev nlohmann-json3-dev
-  libsystemd-dev systemd
+  libsystemd-dev systemd libseccomp-dev
   python3 python3-venv
 )
+# clang with its sanitizer and libFuzzer runtimes, and llvm-symbolizer for readable reports.
+if ((want_sanitizers)); then
+  packages+=(clang-14 libclang-rt-14-dev llvm-14)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

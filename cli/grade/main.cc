@@ -33,7 +33,8 @@ int main(int argc, char** argv) {
       "the sandbox), and print the verdict and its reason."};
   std::string task_name, query_key, output_path, data_dir;
   gem::TaskOptions opts;
-  bool json = false, show = false, no_ns = false;
+  bool json = false, show = false, no_ns = false, other_uid = false;
+  std::string sandbox_socket;
   std::vector<std::string> hide;
   app.add_option("--task", task_name,
                  "Task: gsm8k, arc_challenge, mmlu, winogrande, mbpp, routerbench, or a custom "
@@ -57,6 +58,11 @@ int main(int argc, char** argv) {
   app.add_option("--hide", hide, "Extra path the sandboxed code must not see (repeatable)");
   app.add_flag("--no-namespaces", no_ns,
                "Run MBPP code without Linux namespaces (the fallback sandbox)");
+  app.add_option("--sandbox-socket", sandbox_socket,
+                 "Run MBPP code in the grader service at this socket (systemd/gem-sandbox.socket) "
+                 "instead of a child of gem-grade");
+  app.add_flag("--require-other-uid", other_uid,
+               "Refuse to run MBPP code under gem-grade's own uid (as gemd does)");
   app.add_flag("--json", json, "Print one JSON object instead of text");
   app.add_flag("--show", show, "Also print the query: prompt, reference, grader, budget");
   app.footer("Exit status: 0 correct, 1 incorrect, 2 usage or setup error.");
@@ -101,6 +107,8 @@ int main(int argc, char** argv) {
   gem::SandboxHost host;
   host.hidden_paths = hide;
   host.use_namespaces = !no_ns;
+  host.service_socket = sandbox_socket;
+  host.require_other_uid = other_uid;
   auto grade = gem::GradeOutput(q, cut, host);
   if (!grade.ok()) return Fail(grade.status().ToString());
 

@@ -4,15 +4,24 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <chrono>
+#include <cstdio>
 #include <cstdlib>
+#include <fstream>
+#include <thread>
+#include <vector>
 
 #include "gem/grader.h"
 #include "task/test_util.h"
@@ -58,17 +67,20 @@ void ExpectHostClean(const SandboxResult& r) {
 struct Layers {
   bool ns;
   bool landlock;
+  bool seccomp;
   const char* name;
 };
-constexpr Layers kAllLayers{true, true, "namespaces+landlock"};
-constexpr Layers kNamespacesOnly{true, false, "namespaces only"};
-constexpr Layers kLandlockOnly{false, true, "landlock only"};
-constexpr Layers kNeither{false, false, "no namespaces, no landlock"};
+constexpr Layers kAllLayers{true, true, true, "namespaces+landlock+seccomp"};
+constexpr Layers kNamespacesOnly{true, false, false, "namespaces only"};
+constexpr Layers kLandlockOnly{false, true, false, "landlock only"};
+constexpr Layers kSeccompOnly{false, false, true, "seccomp only"};
+constexpr Layers kNeither{false, false, false, "no namespaces, no landlock, no seccomp"};
 
 SandboxHost HostFor(const Layers& l) {
   SandboxHost h;
   h.use_namespaces = l.ns;
   h.use_landlock = l.landlock;
+  h.use_seccomp = l.seccomp;
   return h;
 }
 
@@ -89,6 +101,7 @@ std::string IsolationOf(const std::string& reason) {
 bool LayersInEffect(const Layers& l, const std::string& isolation) {
   if (l.ns && !(Has(isolation, "netns") && Has(isolation, "mntns"))) return false;
   if (l.landlock && !Has(isolation, "landlock")) return false;
+  if (l.seccomp && !Has(isolation, "seccomp")) return false;
   return true;
 }
 
@@ -286,6 +299,7 @@ TEST(SandboxTest, NetworkConnectionIsRefusedByEachLayer) {
   for (const Case& c : {Case{kAllLayers, "netns", "[Errno "},  // whichever layer refuses first
                         Case{kNamespacesOnly, "netns", "Network is unreachable"},
                         Case{kLandlockOnly, "landlock-net", "Permission denied"},
+                        Case{kSeccompOnly, "seccomp", "Permission denied"},
                         Case{kNeither, "audit", "PermissionError: gem sandbox"}}) {
     SCOPED_TRACE(c.layers.name);
     auto g = GradeOutput(CodeQuery("assert True"), ConnectProgram(l.port()), HostFor(c.layers));
@@ -300,6 +314,231 @@ TEST(SandboxTest, NetworkConnectionIsRefusedByEachLayer) {
     EXPECT_NE(g->reason.find(c.error), std::string::npos) << g->reason;
     std::printf("%s: %s\n", c.layers.name, g->reason.c_str());
   }
+}
+
+// A UNIX socket such as gemd's: issue 16's attack, where graded code running as gemd's uid sent
+// it `shutdown`. Neither a network namespace nor Landlock (before its ABI 8) stops a pathname
+// UNIX socket; seccomp refuses every socket.
+class UnixListener {
+ public:
+  explicit UnixListener(const std::string& path) : path_(path) {
+    fd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    std::snprintf(a.sun_path, sizeof(a.sun_path), "%s", path.c_str());
+    bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+    chmod(path.c_str(), 0777);  // the file's mode is not what is tested here
+    listen(fd_, 8);
+  }
+  ~UnixListener() {
+    close(fd_);
+    unlink(path_.c_str());
+  }
+  bool GotConnection() {
+    int c = accept(fd_, nullptr, nullptr);
+    if (c >= 0) close(c);
+    return c >= 0;
+  }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+};
+
+TEST(SandboxTest, TheDaemonsUnixSocketIsUnreachable) {
+  REQUIRE_PYTHON();
+  TempDir dir;
+  chmod(dir.path().c_str(), 0755);
+  const std::string path = dir.path() + "/gemd.sock";
+  UnixListener l(path);
+  const std::string program =
+      "import socket\n"
+      "s = socket.socket(socket.AF_UNIX)\n"
+      "s.connect('" +
+      path +
+      "')\n"
+      "s.sendall(b'shutdown')\n";
+  // Without seccomp, under Landlock alone (the sandbox gemd ran under systemd), it got through.
+  {
+    auto g = GradeOutput(CodeQuery("assert True"), program, HostFor(kLandlockOnly));
+    ASSERT_TRUE(g.ok()) << g.status().ToString();
+    // Reported, not asserted: a newer Landlock may close this on its own.
+    const bool hole = l.GotConnection();
+    std::printf("landlock only: the UNIX socket %s (%s)\n",
+                hole ? "was reached: the old hole" : "was not reached", g->reason.c_str());
+  }
+  for (const Layers& layers : {kSeccompOnly, kAllLayers}) {
+    SCOPED_TRACE(layers.name);
+    auto g = GradeOutput(CodeQuery("assert True"), program, HostFor(layers));
+    ASSERT_TRUE(g.ok()) << g.status().ToString();
+    EXPECT_FALSE(g->correct);
+    EXPECT_TRUE(Has(IsolationOf(g->reason), "seccomp")) << g->reason;
+    EXPECT_NE(g->reason.find("Permission denied"), std::string::npos) << g->reason;
+    EXPECT_FALSE(l.GotConnection()) << "the sandboxed program reached the UNIX socket";
+  }
+}
+
+// UDP to the host's loopback: under systemd's RestrictNamespaces, the old sandbox had Landlock,
+// whose network rules cover TCP only, and a datagram got out.
+TEST(SandboxTest, UdpIsRefused) {
+  REQUIRE_PYTHON();
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+  socklen_t len = sizeof(a);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  const std::string program =
+      "import socket\n"
+      "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+      "s.sendto(b'leak', ('127.0.0.1', " +
+      std::to_string(ntohs(a.sin_port)) + "))\n";
+  auto received = [&] {
+    char buf[16];
+    return recv(fd, buf, sizeof(buf), 0) > 0;
+  };
+  {
+    auto g = GradeOutput(CodeQuery("assert True"), program, HostFor(kLandlockOnly));
+    ASSERT_TRUE(g.ok());
+    const bool hole = received();
+    std::printf("landlock only: UDP %s (%s)\n", hole ? "got out: the old hole" : "did not get out",
+                g->reason.c_str());
+  }
+  for (const Layers& layers : {kSeccompOnly, kAllLayers}) {
+    SCOPED_TRACE(layers.name);
+    auto g = GradeOutput(CodeQuery("assert True"), program, HostFor(layers));
+    ASSERT_TRUE(g.ok());
+    EXPECT_FALSE(g->correct) << g->reason;
+    EXPECT_FALSE(received()) << "a datagram got out";
+  }
+  close(fd);
+}
+
+// Kill by cgroup: an escapee that left the session is gone the moment RunPython returns,
+// without a scan of /proc for the run's uid.
+TEST(SandboxTest, EscapeesAreKilledWithTheRunsCgroup) {
+  REQUIRE_PYTHON();
+  const char* escape =
+      "import os, time\n"
+      "r, w = os.pipe()\n"
+      "if os.fork() == 0:\n"
+      "    os.setsid()\n"
+      "    if os.fork() == 0:\n"
+      "        os.write(w, str(os.getpid()).encode())\n"
+      "        time.sleep(60)\n"
+      "    os._exit(0)\n"
+      "print(os.read(r, 32).decode())\n";
+  SandboxHost host;
+  host.use_namespaces = false;  // host pids, so the test can look for the escapee
+  SandboxLimits lim;
+  lim.wall_ms = 3000;
+  auto r = RunPython(escape, lim, host);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  if (!Has(r->isolation, "cgroup")) {
+    GTEST_SKIP() << "no cgroup v2 this process may use here (" << r->isolation << ")";
+  }
+  EXPECT_TRUE(r->completed) << r->err;
+  const std::string pid = r->out.substr(0, r->out.find('\n'));
+  ASSERT_FALSE(pid.empty());
+  std::string state;
+  {
+    std::ifstream in("/proc/" + pid + "/status");
+    for (std::string line; std::getline(in, line);)
+      if (line.rfind("State:", 0) == 0) state = line;
+  }
+  EXPECT_TRUE(state.empty() || state.find('Z') != std::string::npos)
+      << "escapee " << pid << " is alive: " << state;
+}
+
+// gemd's rule: generated code never runs under the daemon's own uid. Without root (no
+// throwaway uids) and without the grader service, RunPython refuses instead.
+TEST(SandboxTest, RequireOtherUidRefusesToRunAsOurOwnUid) {
+  REQUIRE_PYTHON();
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to become an unprivileged user";
+  pid_t pid = fork();
+  if (pid == 0) {
+    if (setgroups(0, nullptr) != 0 || setresgid(65534, 65534, 65534) != 0 ||
+        setresuid(65534, 65534, 65534) != 0) {
+      _exit(3);
+    }
+    SandboxHost host;
+    host.require_other_uid = true;
+    auto r = RunPython("pass\n", SandboxLimits(), host);
+    _exit(!r.ok() && r.status().code() == Status::Code::kFailedPrecondition &&
+                  r.status().message().find("own uid 65534") != std::string::npos
+              ? 0
+              : 1);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "RunPython ran as the caller's own uid";
+}
+
+// The grader service's protocol, served here by a thread (under systemd, gem-sandbox per
+// connection: tests/service/systemd_sandbox_test.cc).
+TEST(SandboxTest, ServiceRunsTheProgramAndReportsBack) {
+  REQUIRE_PYTHON();
+  TempDir dir;
+  const std::string path = dir.path() + "/sandbox.sock";
+  int lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  std::snprintf(a.sun_path, sizeof(a.sun_path), "%s", path.c_str());
+  ASSERT_EQ(bind(lfd, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+  ASSERT_EQ(listen(lfd, 4), 0);
+  std::thread server([&] {
+    for (int i = 0; i < 2; ++i) {
+      int c = accept(lfd, nullptr, nullptr);
+      if (c < 0) return;
+      (void)ServeSandboxRequest(c, c, SandboxHost());
+      close(c);
+    }
+  });
+  SandboxHost client;
+  client.service_socket = path;
+  auto g = GradeOutput(CodeQuery("assert f() == 2"), "def f():\n    return 2\n", client);
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  EXPECT_TRUE(g->correct) << g->reason;
+  EXPECT_TRUE(Has(IsolationOf(g->reason), "service")) << g->reason;
+  auto bad = GradeOutput(CodeQuery("assert f() == 3"), "def f():\n    return 2\n", client);
+  ASSERT_TRUE(bad.ok()) << bad.status().ToString();
+  EXPECT_FALSE(bad->correct);
+  EXPECT_NE(bad->reason.find("AssertionError"), std::string::npos) << bad->reason;
+  server.join();
+  close(lfd);
+  // Nobody listening: a named error, not a hang.
+  unlink(path.c_str());
+  auto none = RunPython("pass\n", SandboxLimits(), client);
+  EXPECT_FALSE(none.ok());
+  EXPECT_NE(none.status().message().find("gem-sandbox.socket"), std::string::npos)
+      << none.status().ToString();
+}
+
+// gemd calls RunPython with other threads alive. glibc's setgroups/setresuid in the cloned
+// child would wait forever for those threads (they do not exist there): a hang found by the
+// gemd attack test; the child now makes raw syscalls.
+TEST(SandboxTest, RunsFromAMultithreadedCaller) {
+  REQUIRE_PYTHON();
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> busy;
+  for (int i = 0; i < 3; ++i) {
+    busy.emplace_back([&] {
+      while (!stop.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    });
+  }
+  SandboxLimits lim;
+  lim.wall_ms = 5000;
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = RunPython("print(6 * 7)\n", lim, {});
+  stop = true;
+  for (auto& t : busy) t.join();
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->completed) << r->err;
+  EXPECT_EQ(r->out, "42\n");
+  EXPECT_EQ(r->end, SandboxResult::End::kExited) << "the child hung until the wall clock";
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(4));
 }
 
 TEST(SandboxTest, AuditHookAlsoRefusesStartingPrograms) {

@@ -27,9 +27,20 @@
 //            processes outside the sandbox. This holds with or without namespaces, so a data dir
 //            elsewhere (e.g. /var/lib/gemd, /srv, /home) is unreadable even to a non-root daemon's
 //            child when no namespace can be made.
-//   "audit"  when neither a network namespace nor Landlock's network rules hold: a Python
-//            audit hook installed before the program runs refuses sockets, starting programs
-//            and loading native code (PermissionError).
+//   "seccomp" a seccomp filter: no socket of any family can be made (so no network, UDP
+//            included, and no UNIX socket such as gemd's, which neither a network namespace nor
+//            Landlock stops), no io_uring, ptrace, bpf, keyring, mount or namespace calls.
+//   "cgroup" when this process may make a cgroup v2 (root, or a delegated subtree): the run
+//            has its own, and its end kills the cgroup, so no process it started outlives it,
+//            whatever it did to leave its session. (Without a cgroup: the pid namespace's end;
+//            as root without either, a kill by the throwaway uid.)
+//   "audit"  when no kernel barrier for the network holds (no network namespace, Landlock
+//            network rules or seccomp): a Python audit hook installed before the program runs
+//            refuses sockets, starting programs and loading native code (PermissionError).
+//   "service" the program ran in the grader service (SandboxHost::service_socket): under
+//            systemd, a gem-sandbox@.service per program with a uid of its own (DynamicUser),
+//            no network and its own cgroup, which systemd kills when it ends; inside, the
+//            mechanisms above that the unit leaves possible.
 //
 // Threat model: the program is buggy or hostile code a model wrote. The sandbox protects the
 // host (processes, files, network, other teams' data); it does not stop code written to fake a
@@ -71,6 +82,23 @@ struct SandboxHost {
   bool use_namespaces = true;
   // Use Landlock when the kernel has it (the default). false leaves it out (for tests).
   bool use_landlock = true;
+  // Use a seccomp filter (the default): the program cannot create sockets of any family (no
+  // network, UDP included, and no UNIX socket such as gemd's), nor io_uring, ptrace, bpf,
+  // keyring, mount or namespace calls. false leaves it out (for tests).
+  bool use_seccomp = true;
+  // Run each program in a cgroup (v2) of its own when this process may make one (root, or a
+  // delegated subtree), and end the run by killing the cgroup: no process it started survives,
+  // whatever it did to its session or process group. false leaves it out (for tests).
+  bool use_cgroup = true;
+  // Run the program in the grader service listening on this UNIX socket instead of in a child
+  // of this process: systemd/gem-sandbox.socket starts a gem-sandbox@.service per program, with
+  // a uid of its own (DynamicUser), no network, and its own cgroup that systemd kills when it
+  // ends (docs/SECURITY.md). "" (the default): run it here.
+  std::string service_socket;
+  // Refuse (FailedPrecondition) rather than run the program under this process's own uid,
+  // which happens when the sandbox runs in this process and it is not root. gemd sets it:
+  // graded code must never run as gemd or as a caller.
+  bool require_other_uid = false;
 };
 
 struct SandboxResult {
@@ -93,6 +121,12 @@ struct SandboxResult {
 // could not be set up (e.g. python missing, fork failed), naming what failed.
 Result<SandboxResult> RunPython(std::string_view program, const SandboxLimits& limits,
                                 const SandboxHost& host);
+
+// The grader service's side (the gem-sandbox program, run by systemd per connection with the
+// socket as stdin and stdout): reads one request from in_fd until EOF, runs it with RunPython
+// under `host` (its service_socket ignored), writes the reply to out_fd. The reply carries any
+// error too; the returned Status says whether the request itself was readable.
+Status ServeSandboxRequest(int in_fd, int out_fd, const SandboxHost& host);
 
 }  // namespace gem
 
