@@ -1,9 +1,16 @@
 // Copyright the gem authors. gemctl's connection to gemd (client.h).
 #include "client.h"
 
+#include <grp.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <random>
 #include <thread>
@@ -37,6 +44,36 @@ gem::Result<std::string> KeyArg(const std::string& arg, const char* what) {
     return key;
   }
   return Status::InvalidArgument(arg, "holds no key");
+}
+
+// Why an ipc endpoint gave no answer, when the socket file says: "" when it does not. libzmq
+// retries a refused connect in the background, so a socket gemd's permissions shut us out of
+// would otherwise look like a gemd that is not running.
+std::string DiagnoseIpc(const std::string& endpoint) {
+  if (endpoint.rfind("ipc://", 0) != 0) return "";
+  const std::string path = endpoint.substr(6);
+  sockaddr_un addr{};
+  if (path.size() >= sizeof(addr.sun_path)) return "";
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return "";
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, path.c_str(), path.size());
+  int rc = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  int e = errno;
+  ::close(fd);
+  if (rc == 0 || e != EACCES) return "";
+  std::string owner;
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0) {
+    struct group* g = ::getgrgid(st.st_gid);
+    char mode[8];
+    std::snprintf(mode, sizeof(mode), "%04o", st.st_mode & 07777);
+    owner = std::string(" (mode ") + mode + ", group " +
+            (g ? g->gr_name : std::to_string(st.st_gid)) + ")";
+  }
+  return "permission denied on " + path + owner +
+         ": gemd is there but your user may not connect; ask its admin to add you to the "
+         "socket's group (usermod -aG gemd USER, then log in again)";
 }
 
 }  // namespace
@@ -136,6 +173,10 @@ gem::Result<proto::Reply> Client::Receive(uint64_t id, int timeout_ms) {
     return reply;
   }
   failure_ = Failure::kTimeout;
+  if (std::string why = DiagnoseIpc(options_.endpoint); !why.empty()) {
+    failure_ = Failure::kRefused;
+    return Status::PermissionDenied("gemd at " + options_.endpoint, why);
+  }
   return Status::Unavailable("no answer from gemd at " + options_.endpoint + " within " +
                                  std::to_string(timeout_ms / 1000.0).substr(0, 4) + " s",
                              "is gemd running? (--wait-for-daemon SECONDS waits for it)");

@@ -217,7 +217,11 @@ int Health(Globals& g) {
     std::printf("trees: %u   jobs: %u running, %u queued   devices: %s\n", h.trees, h.jobs_running,
                 h.jobs_queued, devices.c_str());
   }
-  std::printf("you are: %s\n", h.peer.c_str());
+  if (h.role.empty()) {
+    std::printf("you are: %s\n", h.peer.c_str());
+  } else {
+    std::printf("you are: %s, role %s\n", h.peer.c_str(), h.role.c_str());
+  }
   return 0;
 }
 

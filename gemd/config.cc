@@ -24,6 +24,16 @@ const std::set<std::string> kKnownKeys = {
     "server.curve_secret_key_file",
     "server.curve_authorized_keys",
     "server.max_message_bytes",
+    "server.max_queued_registrations",
+    "server.max_watchers",
+    "server.max_watchers_per_client",
+    "access.admins",
+    "access.members",
+    "access.readers",
+    "access.default_role",
+    "access.trusted_importers",
+    "sandbox.service_socket",
+    "sandbox.allow_same_uid",
     "scheduler.cpu_workers",
     "scheduler.eval_batch",
     "replay.queries",
@@ -64,6 +74,15 @@ Status Read(const toml::table& t, const char* path, const std::string& file, T* 
     auto v = n.value<std::string>();
     if (!v) return fail("a string");
     *out = *v;
+  } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+    const toml::array* a = n.as_array();
+    if (a == nullptr) return fail("a list of strings");
+    out->clear();
+    for (const auto& e : *a) {
+      auto v = e.value<std::string>();
+      if (!v) return fail("a list of strings");
+      out->push_back(*v);
+    }
   } else if constexpr (std::is_same_v<T, bool>) {
     auto v = n.value<bool>();
     if (!v) return fail("true or false");
@@ -102,6 +121,17 @@ Status LoadToml(const std::string& file, Config* c) {
   GEM_RETURN_IF_ERROR(Read(t, "server.curve_secret_key_file", file, &c->curve_secret_key_file));
   GEM_RETURN_IF_ERROR(Read(t, "server.curve_authorized_keys", file, &c->curve_authorized_keys));
   GEM_RETURN_IF_ERROR(Read(t, "server.max_message_bytes", file, &c->max_message_bytes));
+  GEM_RETURN_IF_ERROR(
+      Read(t, "server.max_queued_registrations", file, &c->max_queued_registrations));
+  GEM_RETURN_IF_ERROR(Read(t, "server.max_watchers", file, &c->max_watchers));
+  GEM_RETURN_IF_ERROR(Read(t, "server.max_watchers_per_client", file, &c->max_watchers_per_client));
+  GEM_RETURN_IF_ERROR(Read(t, "access.admins", file, &c->access_admins));
+  GEM_RETURN_IF_ERROR(Read(t, "access.members", file, &c->access_members));
+  GEM_RETURN_IF_ERROR(Read(t, "access.readers", file, &c->access_readers));
+  GEM_RETURN_IF_ERROR(Read(t, "access.default_role", file, &c->access_default_role));
+  GEM_RETURN_IF_ERROR(Read(t, "access.trusted_importers", file, &c->access_trusted_importers));
+  GEM_RETURN_IF_ERROR(Read(t, "sandbox.service_socket", file, &c->sandbox_service_socket));
+  GEM_RETURN_IF_ERROR(Read(t, "sandbox.allow_same_uid", file, &c->sandbox_allow_same_uid));
   GEM_RETURN_IF_ERROR(Read(t, "scheduler.cpu_workers", file, &c->cpu_workers));
   GEM_RETURN_IF_ERROR(Read(t, "scheduler.eval_batch", file, &c->eval_batch));
   GEM_RETURN_IF_ERROR(Read(t, "replay.queries", file, &c->replay_queries));
@@ -142,6 +172,11 @@ Status Validate(const Config& c) {
   if (c.replay_agreement > 1) return Status::InvalidArgument("replay.agreement", "must be <= 1");
   if (c.engine_threads < 0 || c.engine_threads > 1024) {
     return Status::InvalidArgument("engine.threads", "must be between 0 (all cores) and 1024");
+  }
+  if (c.max_queued_registrations == 0 || c.max_watchers == 0 || c.max_watchers_per_client == 0) {
+    return Status::InvalidArgument("server",
+                                   "max_queued_registrations, max_watchers and "
+                                   "max_watchers_per_client must be at least 1");
   }
   if (c.max_message_bytes < 1024) {
     return Status::InvalidArgument("max_message_bytes", "must be at least 1024");

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "gem/population.h"
 #include "gem/protocol.h"
@@ -26,6 +27,18 @@ struct Config {
   std::string curve_secret_key_file;                   // curve_secret_key_file (z85, 40 chars)
   std::string curve_authorized_keys;                   // curve_authorized_keys (file or dir)
   uint64_t max_message_bytes = gem::protocol::kDefaultMaxFrameBytes;  // max_message_bytes
+  uint32_t max_queued_registrations = 16;  // max_queued_registrations: waiting tree.register
+  uint32_t max_watchers = 1024;            // max_watchers: open search.watch streams, in all
+  uint32_t max_watchers_per_client = 64;   // max_watchers_per_client: per connection
+  // [access] (access.h): who may do what
+  std::vector<std::string> access_admins;             // admins
+  std::vector<std::string> access_members;            // members
+  std::vector<std::string> access_readers;            // readers
+  std::string access_default_role = "member";         // default_role: everyone else
+  std::vector<std::string> access_trusted_importers;  // trusted_importers
+  // [sandbox]: where generated code runs (gem/sandbox.h)
+  std::string sandbox_service_socket;   // service_socket: the grader service ("" = in gemd)
+  bool sandbox_allow_same_uid = false;  // allow_same_uid: run it as gemd's uid when no other
   // [scheduler]
   uint32_t cpu_workers = 1;  // cpu_workers: devices "cpu:0".."cpu:n-1"
   uint32_t eval_batch = 64;  // eval_batch: results written per chunk

@@ -12,8 +12,10 @@
 #include <mutex>
 #include <string>
 
+#include "access.h"
 #include "config.h"
 #include "gem/cache.h"
+#include "gem/sandbox.h"
 #include "jobs.h"
 #include "resident_bases.h"
 #include "scheduler.h"
@@ -25,6 +27,8 @@ enum class State { kStarting, kReady, kStopping };
 
 struct Context {
   Config config;
+  AccessPolicy access;       // from config's [access] (settings stage)
+  gem::SandboxHost sandbox;  // where generated code runs (settings stage; config's [sandbox])
   std::chrono::steady_clock::time_point started_at = std::chrono::steady_clock::now();
   std::atomic<State> state{State::kStarting};
   std::atomic<bool> shutdown_requested{false};
@@ -38,6 +42,12 @@ struct Context {
   // Totals since start-up, for cache.stats.
   std::atomic<uint64_t> evaluations_run{0};
   std::atomic<uint64_t> evaluations_cached{0};
+  std::atomic<uint32_t> watchers{0};  // open search.watch streams (the server's count)
+
+  // cache.stats scans the store; the last scan answers every request until the store changes.
+  std::mutex stats_mu;
+  std::shared_ptr<const gem::CacheStats> last_stats;  // guarded by stats_mu
+  uint64_t last_stats_sequence = 0;                   // guarded by stats_mu: RocksDB's then
 
   void SetStage(std::string stage) {
     std::lock_guard<std::mutex> lock(stage_mu_);

@@ -10,23 +10,11 @@ namespace gemd {
 using gem::Status;
 namespace proto = gem::protocol;
 
-std::string PeerInfo::Describe() const {
-  if (transport == "tcp") return "curve key " + (curve_user.empty() ? "?" : curve_user);
-  if (uid >= 0) return "uid " + std::to_string(uid);
-  return transport.empty() ? "unknown" : transport + " peer";
-}
-
 std::string OwnerName(const PeerInfo& peer, const std::string& claimed) {
   if (!claimed.empty()) return claimed;
   if (!peer.curve_user.empty()) return peer.curve_user;
-  if (peer.uid >= 0) {
-    struct passwd pw, *res = nullptr;
-    char buf[1024];
-    if (getpwuid_r(static_cast<uid_t>(peer.uid), &pw, buf, sizeof(buf), &res) == 0 && res) {
-      return res->pw_name;
-    }
-    return "uid " + std::to_string(peer.uid);
-  }
+  if (!peer.user.empty()) return peer.user;
+  if (peer.uid >= 0) return "uid " + std::to_string(peer.uid);
   return "unknown";
 }
 
@@ -46,20 +34,21 @@ BodyResult HandleHealth(Context& ctx, const PeerInfo& peer) {
     h.devices = ctx.scheduler->devices();
   }
   h.peer = peer.Describe();
+  h.role = RoleName(peer.role);
+  h.watchers = ctx.watchers.load();
   h.request_types = proto::RequestTypes();
   return proto::ReplyBody(std::move(h));
 }
 
-proto::Reply Dispatch(Context& ctx, const PeerInfo& peer, const proto::Request& req) {
-  proto::Reply reply;
-  reply.id = req.id;
-  reply.type = req.type;
+namespace {
+
+BodyResult Run(Context& ctx, const PeerInfo& peer, const proto::Request& req) {
   BodyResult body = Status::Internal("unhandled request type " + req.type);
   State s = ctx.state.load(std::memory_order_acquire);
   if (std::holds_alternative<proto::HealthRequest>(req.body)) {
     body = HandleHealth(ctx, peer);
   } else if (std::holds_alternative<proto::ShutdownRequest>(req.body)) {
-    spdlog::info("shutdown requested by {}", peer.Describe());
+    spdlog::info("shutdown requested by {} ({})", peer.Describe(), RoleName(peer.role));
     ctx.shutdown_requested = true;
     body = proto::ReplyBody(proto::ShutdownReply{"stopping"});
   } else if (s == State::kStarting) {
@@ -73,11 +62,35 @@ proto::Reply Dispatch(Context& ctx, const PeerInfo& peer, const proto::Request& 
   } else if (req.type.rfind("cache.", 0) == 0) {
     body = HandleCache(ctx, peer, req);
   }
+  return body;
+}
+
+}  // namespace
+
+proto::Reply Dispatch(Context& ctx, const PeerInfo& peer, const proto::Request& req) {
+  proto::Reply reply;
+  reply.id = req.id;
+  reply.type = req.type;
+  BodyResult body = Status::Internal("unhandled request type " + req.type);
+  // The boundary: nothing a library throws may end gemd.
+  try {
+    body = Run(ctx, peer, req);
+  } catch (const std::bad_alloc&) {
+    body = Status::ResourceExhausted("request " + req.type, "out of memory; nothing was changed");
+  } catch (const std::exception& e) {
+    body = Status::Internal("request " + req.type, std::string("unexpected error: ") + e.what());
+  } catch (...) {
+    body = Status::Internal("request " + req.type, "unexpected error");
+  }
   if (body.ok()) {
     reply.body = std::move(*body);
   } else {
     reply.status = body.status();
-    spdlog::debug("{} from {}: {}", req.type, peer.Describe(), reply.status.ToString());
+    if (reply.status.code() == Status::Code::kInternal) {
+      spdlog::error("{} from {}: {}", req.type, peer.Describe(), reply.status.ToString());
+    } else {
+      spdlog::debug("{} from {}: {}", req.type, peer.Describe(), reply.status.ToString());
+    }
   }
   return reply;
 }

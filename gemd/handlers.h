@@ -10,19 +10,15 @@
 #include <cstdint>
 #include <string>
 
+#include "access.h"
 #include "context.h"
 #include "gem/protocol.h"
 
 namespace gemd {
 
-// Who sent a request, as far as gemd can tell (auth.h).
-struct PeerInfo {
-  std::string transport;   // "ipc" or "tcp"
-  int64_t uid = -1;        // ipc: the peer process's uid (SO_PEERCRED), -1 unknown
-  std::string curve_user;  // tcp: the authorised key's name
-  std::string Describe() const;
-};
-
+// Runs one decoded, authorised request. Never throws: an exception from a library (bad_alloc,
+// filesystem_error, ...) is caught here and answered as ResourceExhausted or Internal, so no
+// request can end gemd.
 gem::protocol::Reply Dispatch(Context& ctx, const PeerInfo& peer,
                               const gem::protocol::Request& request);
 
@@ -33,7 +29,8 @@ BodyResult HandleTree(Context& ctx, const PeerInfo& peer, const gem::protocol::R
 BodyResult HandleSearch(Context& ctx, const PeerInfo& peer, const gem::protocol::Request& request);
 BodyResult HandleCache(Context& ctx, const PeerInfo& peer, const gem::protocol::Request& request);
 
-// The name a job or tree records for its owner: the client's claim, else what the socket says.
+// The name a job or tree records for its owner: the client's claim, else what the socket says
+// (the claim is for display; jobs also record the uid or key, which access control uses).
 std::string OwnerName(const PeerInfo& peer, const std::string& claimed);
 
 }  // namespace gemd

@@ -1,4 +1,5 @@
 // Copyright the gem authors. cache.stats, cache.export, cache.import.
+#include <rocksdb/db.h>
 #include <spdlog/spdlog.h>
 
 #include <sstream>
@@ -6,6 +7,7 @@
 #include "gem/cache_io.h"
 #include "handlers.h"
 #include "manifest_trees.h"
+#include "request_limits.h"
 
 namespace gemd {
 
@@ -46,8 +48,21 @@ gem::Result<gem::Digest> ConfigOf(const ServedTree& tree, uint32_t variant) {
 }
 
 BodyResult Stats(Context& ctx) {
-  auto stats = ctx.cache->Stats();
-  if (!stats.ok()) return stats.status();
+  // A full scan of the store, so: off the server thread, one at a time (the server's reads
+  // queue), and only when something was written since the last one (RocksDB's sequence number
+  // counts every write), so a flood of requests costs one scan.
+  std::shared_ptr<const gem::CacheStats> stats;
+  {
+    std::lock_guard<std::mutex> lock(ctx.stats_mu);
+    const uint64_t sequence = ctx.cache->store()->db()->GetLatestSequenceNumber();
+    if (!ctx.last_stats || sequence != ctx.last_stats_sequence) {
+      auto fresh = ctx.cache->Stats();
+      if (!fresh.ok()) return fresh.status();
+      ctx.last_stats = std::make_shared<const gem::CacheStats>(std::move(*fresh));
+      ctx.last_stats_sequence = sequence;
+    }
+    stats = ctx.last_stats;
+  }
   proto::CacheStatsReply r;
   r.path = stats->path;
   r.counters["results"] = stats->results;
@@ -82,7 +97,7 @@ BodyResult Export(Context& ctx, const proto::CacheExportRequest& req) {
   return proto::ReplyBody(std::move(r));
 }
 
-BodyResult Import(Context& ctx, const proto::CacheImportRequest& req) {
+BodyResult Import(Context& ctx, const PeerInfo& peer, const proto::CacheImportRequest& req) {
   auto found = FindTask(ctx, req.tree, req.task);
   if (!found.ok()) return found.status();
   const auto& [tree, task] = *found;
@@ -95,6 +110,7 @@ BodyResult Import(Context& ctx, const proto::CacheImportRequest& req) {
     gem::MatrixImportOptions opt;
     opt.task = task->digest;
     opt.config = *config;
+    opt.imported_by = peer.Principal();
     GEM_RETURN_IF_ERROR(gem::ImportMatrixCsv(ctx.cache.get(), in, source, opt, &summary));
   } else if (req.format == "lm-eval") {
     if (req.model >= tree->model_digests.size()) {
@@ -109,12 +125,16 @@ BodyResult Import(Context& ctx, const proto::CacheImportRequest& req) {
     opt.task = task->digest;
     opt.config = *config;
     opt.query_digests = task->query_digests;
+    opt.imported_by = peer.Principal();
     GEM_RETURN_IF_ERROR(gem::ImportLmEvalSamples(ctx.cache.get(), in, source, opt, &summary));
   } else {
     return Status::InvalidArgument("format '" + req.format + "'", "must be csv or lm-eval");
   }
-  spdlog::info("cache import {} into {}/{}: {} written, {} kept", source, req.tree, req.task,
-               summary.results_written, summary.results_kept);
+  // Other users' searches use these results only when an admin trusts the importer (access.h).
+  spdlog::info("cache import {} into {}/{} by {} ({}): {} written, {} kept{}", LogSafe(source),
+               req.tree, req.task, peer.Describe(), RoleName(peer.role), summary.results_written,
+               summary.results_kept,
+               peer.role >= Role::kAdmin ? "" : "; used by other users only if an admin trusts it");
   return proto::ReplyBody(proto::CacheImportReply{summary.results_written, summary.results_kept});
 }
 
@@ -123,7 +143,7 @@ BodyResult Import(Context& ctx, const proto::CacheImportRequest& req) {
 BodyResult HandleCache(Context& ctx, const PeerInfo& peer, const proto::Request& req) {
   if (std::holds_alternative<proto::CacheStatsRequest>(req.body)) return Stats(ctx);
   if (auto* r = std::get_if<proto::CacheExportRequest>(&req.body)) return Export(ctx, *r);
-  if (auto* r = std::get_if<proto::CacheImportRequest>(&req.body)) return Import(ctx, *r);
+  if (auto* r = std::get_if<proto::CacheImportRequest>(&req.body)) return Import(ctx, peer, *r);
   return Status::NotSupported("request type '" + req.type + "'");
 }
 

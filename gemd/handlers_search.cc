@@ -60,9 +60,13 @@ BodyResult Start(Context& ctx, const PeerInfo& peer, const proto::SearchStartReq
   return proto::ReplyBody(proto::JobReply{*created});
 }
 
-BodyResult Cancel(Context& ctx, uint64_t id) {
+BodyResult Cancel(Context& ctx, const PeerInfo& peer, uint64_t id) {
   auto job = FindJob(ctx, id);
   if (!job.ok()) return job.status();
+  if (Status ok = ctx.access.AuthorizeJobChange(peer, *job, "cancel"); !ok.ok()) {
+    spdlog::warn("refused search.cancel of job {} from {}: {}", id, peer.Describe(), ok.message());
+    return ok;
+  }
   if (proto::IsFinalJobState(job->status)) {
     return Status::FailedPrecondition("job " + std::to_string(id), "is already " + job->status);
   }
@@ -74,13 +78,17 @@ BodyResult Cancel(Context& ctx, uint64_t id) {
     });
     ctx.jobs->ClearStop(id);
   }
-  spdlog::info("job {} cancel requested", id);
+  spdlog::info("job {} cancel requested by {}", id, peer.Describe());
   return proto::ReplyBody(proto::JobReply{*ctx.jobs->Get(id)});
 }
 
-BodyResult Resume(Context& ctx, uint64_t id) {
+BodyResult Resume(Context& ctx, const PeerInfo& peer, uint64_t id) {
   auto job = FindJob(ctx, id);
   if (!job.ok()) return job.status();
+  if (Status ok = ctx.access.AuthorizeJobChange(peer, *job, "resume"); !ok.ok()) {
+    spdlog::warn("refused search.resume of job {} from {}: {}", id, peer.Describe(), ok.message());
+    return ok;
+  }
   if (job->status != proto::kJobInterrupted && job->status != proto::kJobCancelled &&
       job->status != proto::kJobFailed) {
     return Status::FailedPrecondition(
@@ -94,7 +102,7 @@ BodyResult Resume(Context& ctx, uint64_t id) {
   });
   if (!st.ok()) return st;
   if (!ctx.scheduler->Enqueue(id)) return Status::Unavailable("gemd is stopping");
-  spdlog::info("job {} resumed", id);
+  spdlog::info("job {} resumed by {}", id, peer.Describe());
   return proto::ReplyBody(proto::JobReply{*ctx.jobs->Get(id)});
 }
 
@@ -121,8 +129,12 @@ BodyResult HandleSearch(Context& ctx, const PeerInfo& peer, const proto::Request
     if (!job.ok()) return job.status();
     return proto::ReplyBody(proto::JobReply{*job});
   }
-  if (auto* r = std::get_if<proto::SearchCancelRequest>(&req.body)) return Cancel(ctx, r->job);
-  if (auto* r = std::get_if<proto::SearchResumeRequest>(&req.body)) return Resume(ctx, r->job);
+  if (auto* r = std::get_if<proto::SearchCancelRequest>(&req.body)) {
+    return Cancel(ctx, peer, r->job);
+  }
+  if (auto* r = std::get_if<proto::SearchResumeRequest>(&req.body)) {
+    return Resume(ctx, peer, r->job);
+  }
   if (auto* r = std::get_if<proto::SearchResultRequest>(&req.body)) return Result(ctx, r->job);
   if (auto* r = std::get_if<proto::SearchListRequest>(&req.body)) {
     return proto::ReplyBody(proto::JobListReply{ctx.jobs->List(r->user, r->state)});

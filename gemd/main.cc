@@ -14,6 +14,7 @@
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -32,6 +33,39 @@ namespace {
 
 std::atomic<bool> g_signalled{false};
 void OnSignal(int) { g_signalled = true; }
+
+// Where MBPP-style generated code runs (gem/sandbox.h, docs/SECURITY.md): the grader service
+// when one is configured, else a sandboxed child of gemd. Either way it must not see the data
+// dir (the cache) nor the directory of gemd's socket.
+gem::SandboxHost GraderSandbox(const Config& c) {
+  gem::SandboxHost host;
+  host.service_socket = c.sandbox_service_socket;
+  host.require_other_uid = !c.sandbox_allow_same_uid;
+  host.hidden_paths = {c.data_dir};
+  for (const std::string& ep : {c.endpoint}) {
+    if (ep.rfind("ipc://", 0) != 0) continue;
+    std::string dir = ep.substr(6, ep.rfind('/') > 6 ? ep.rfind('/') - 6 : 0);
+    if (!dir.empty() && dir != "/" && dir != "/tmp" && dir != "/run" && dir != "/var/tmp" &&
+        dir.find(c.data_dir) != 0) {
+      host.hidden_paths.push_back(dir);
+    }
+  }
+  return host;
+}
+
+// A store made before gemd set its umask, or by hand, may be group-writable or readable by
+// anyone: take that away (group read stays, for backups by a group an admin chose).
+void PrivateStore(const std::string& db) {
+  struct stat st;
+  if (::stat(db.c_str(), &st) != 0) return;
+  const mode_t want = st.st_mode & 07777 & ~static_cast<mode_t>(S_IWGRP | S_IRWXO);
+  if (want != (st.st_mode & 07777)) {
+    if (::chmod(db.c_str(), want) == 0) {
+      spdlog::warn("{} was mode {:04o}; made it {:04o} (the cache is gemd's alone)", db,
+                   st.st_mode & 07777, want);
+    }
+  }
+}
 
 void InitLogging(const Config& c) {
   std::shared_ptr<spdlog::logger> logger;
@@ -85,18 +119,32 @@ void Shutdown(Context& ctx, Server& server) {
 }
 
 int AppMain(int argc, char** argv) {
+  // Everything gemd writes (the store, deltas, its log) is its own: no group or other access,
+  // whatever umask it was started with. The socket's mode is set explicitly (ipc_mode).
+  ::umask(0077);
   Context ctx;
   bool exit_now = false;
   int exit_code = 0;
   gem::Status st = LoadConfig(argc, argv, &ctx.config, &exit_now, &exit_code);
   if (exit_now) return exit_code;
+  if (st.ok()) {
+    auto access = AccessPolicy::FromConfig(ctx.config);
+    if (access.ok()) ctx.access = std::move(*access);
+    st = access.status();
+  }
   if (!st.ok()) {
     std::fprintf(stderr, "gemd: %s\n", st.ToString().c_str());
     return 1;
   }
+  ctx.sandbox = GraderSandbox(ctx.config);
   InitLogging(ctx.config);
   spdlog::info("gemd {} starting (pid {}, data dir {})", GEM_VERSION, ::getpid(),
                ctx.config.data_dir);
+  spdlog::info("generated code runs {}",
+               ctx.sandbox.service_socket.empty()
+                   ? std::string("in gemd's own sandbox") +
+                         (ctx.sandbox.require_other_uid ? " (refused unless gemd is root)" : "")
+                   : "in the grader service at " + ctx.sandbox.service_socket);
 
   struct sigaction sa {};
   sa.sa_handler = OnSignal;
@@ -127,6 +175,7 @@ int AppMain(int argc, char** argv) {
     return Fail("store", cache.status());
   }
   ctx.cache = std::move(*cache);
+  PrivateStore(ctx.config.data_dir + "/db");
 
   ctx.SetStage("loading trees");  // and the base models of manifest trees
   notify::Status(ctx.stage());

@@ -105,6 +105,9 @@ struct EvalStack {
   }
 };
 
+// Which cached results a job may use: its owner's imports, trusted ones, evaluations (access.h).
+using ResultFilter = std::function<bool(const gem::CachedResult&)>;
+
 template <class T>
 T* Own(EvalStack* stack, std::unique_ptr<T> e) {
   T* raw = e.get();
@@ -113,7 +116,8 @@ T* Own(EvalStack* stack, std::unique_ptr<T> e) {
 }
 
 Status BuildReplayStack(const Context& ctx, const ServedTree& tree, const ServedTask& task,
-                        const std::atomic<bool>* stop, EvalStack* stack) {
+                        const std::atomic<bool>* stop, const ResultFilter& accept,
+                        EvalStack* stack) {
   auto* matrix = Own(stack, std::make_unique<gem::MatrixEvaluator>(task.population.matrix,
                                                                    /*replay_record=*/false));
   auto* slow = Own(stack, std::make_unique<StopEvaluator>(matrix, ctx.config.replay_eval_delay_ms,
@@ -121,6 +125,7 @@ Status BuildReplayStack(const Context& ctx, const ServedTree& tree, const Served
   gem::CachedEvaluatorOptions copt;
   copt.task = task.digest;
   copt.max_inner_batch = ctx.config.eval_batch;
+  copt.accept = accept;
   auto* cached = Own(
       stack, std::make_unique<gem::CachedEvaluator>(ctx.cache.get(), slow, tree.model_digests,
                                                     task.query_digests, tree.config_digest, copt));
@@ -132,10 +137,11 @@ Status BuildReplayStack(const Context& ctx, const ServedTree& tree, const Served
 
 // REQUIRES: the caller holds tree.engine->base->mu for as long as the stack is used.
 Status BuildEngineStack(const Context& ctx, const ServedTree& tree, const ServedTask& task,
-                        uint64_t job, const std::atomic<bool>* stop, EvalStack* stack) {
+                        uint64_t job, const std::atomic<bool>* stop, const ResultFilter& accept,
+                        EvalStack* stack) {
   const EngineTree& engine = *tree.engine;
   gem::EngineEvalOptions eo;
-  eo.sandbox.hidden_paths = {ctx.config.data_dir};  // generated code must not see the cache
+  eo.sandbox = ctx.sandbox;  // hides the data dir and gemd's socket (main.cc: GraderSandbox)
   eo.progress = [job](const std::string& line) { spdlog::debug("job {}: {}", job, line); };
   auto ev =
       gem::EngineEvaluator::Create(engine.base->model.get(), engine.candidates, task.task, eo);
@@ -148,6 +154,7 @@ Status BuildEngineStack(const Context& ctx, const ServedTree& tree, const Served
     gem::CachedEvaluatorOptions copt;
     copt.task = task.digest;
     copt.max_inner_batch = ctx.config.eval_batch;
+    copt.accept = accept;
     auto* c = Own(stack, std::make_unique<gem::CachedEvaluator>(
                              ctx.cache.get(), s, tree.model_digests, task.query_digests,
                              engine.config_digests[v], copt));
@@ -212,6 +219,7 @@ void RunJob(Context& ctx, uint64_t id, const std::string& device) {
                job->tree, job->task, job->method, job->queries_per_model, job->seed, job->user);
 
   EvalStack stack;
+  const ResultFilter accept = ctx.access.ResultFilter(JobOwner(*job));
   std::unique_lock<std::mutex> base_lock;
   Status built;
   if (tree->engine) {
@@ -221,10 +229,11 @@ void RunJob(Context& ctx, uint64_t id, const std::string& device) {
       if (stop->load()) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
-    built = base_lock.owns_lock() ? BuildEngineStack(ctx, *tree, *task, id, stop.get(), &stack)
-                                  : Status::Aborted("search stopped");
+    built = base_lock.owns_lock()
+                ? BuildEngineStack(ctx, *tree, *task, id, stop.get(), accept, &stack)
+                : Status::Aborted("search stopped");
   } else {
-    built = BuildReplayStack(ctx, *tree, *task, stop.get(), &stack);
+    built = BuildReplayStack(ctx, *tree, *task, stop.get(), accept, &stack);
   }
 
   gem::SearchOptions opt;

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <future>
 #include <list>
+#include <map>
 #include <vector>
 #include <zmq.hpp>
 #include <zmq_addon.hpp>
@@ -20,6 +21,8 @@
 #include "auth.h"
 #include "handlers.h"
 #include "notify.h"
+#include "request_limits.h"
+#include "work_queue.h"
 
 namespace gemd {
 
@@ -44,7 +47,13 @@ bool UnixSocketInUse(const std::string& path) {
 }  // namespace
 
 struct Server::Impl {
-  explicit Impl(Context& c) : ctx(c) {}
+  explicit Impl(Context& c)
+      : ctx(c),
+        registrations("registrations", c.config.max_queued_registrations),
+        reads("reads", kMaxQueuedReads) {}
+
+  // cache.stats and cache.export scan the store: at most this many wait off the server thread.
+  static constexpr size_t kMaxQueuedReads = 8;
 
   struct Peer {
     zmq::socket_t* socket = nullptr;
@@ -66,9 +75,14 @@ struct Server::Impl {
   AuthorizedKeys keys;
   std::string ipc_path;
   std::list<Watcher> watchers;
-  // Requests answered on their own thread (tree.register), in arrival order.
+  std::map<std::string, uint32_t> watchers_per_peer;  // routing id -> open streams
+  // Slow requests, answered off this thread (work_queue.h), and their replies to send.
+  WorkQueue registrations;  // tree.register
+  WorkQueue reads;          // cache.stats, cache.export
   struct Pending {
     Peer peer;
+    uint64_t id = 0;
+    std::string type;
     std::future<proto::Reply> reply;
   };
   std::list<Pending> pending;
@@ -80,8 +94,11 @@ struct Server::Impl {
   void Loop();
   void Drain(zmq::socket_t& sock, bool is_tcp);
   void Handle(Peer& peer, const zmq::message_t& payload);
-  void Send(const Peer& peer, const proto::Reply& reply);
+  bool Send(const Peer& peer, const proto::Reply& reply);
+  void SendError(const Peer& peer, uint64_t id, std::string_view type, const Status& st);
+  void Queue(WorkQueue& queue, const Peer& peer, const proto::Request& req);
   void StartWatch(const Peer& peer, const proto::Request& req);
+  void DropWatcher(std::list<Watcher>::iterator it);
   void PumpWatchers();
   void PumpPending(bool wait);
   void UpdateStatus();
@@ -108,6 +125,7 @@ Status Server::Impl::Bind() {
       tcp = std::make_unique<zmq::socket_t>(zctx, zmq::socket_type::router);
       tcp->set(zmq::sockopt::linger, 0);
       tcp->set(zmq::sockopt::maxmsgsize, hard_cap);
+      tcp->set(zmq::sockopt::router_mandatory, true);
       tcp->set(zmq::sockopt::curve_server, true);
       tcp->set(zmq::sockopt::curve_secretkey, *secret);
       tcp->set(zmq::sockopt::zap_domain, "gemd");
@@ -118,11 +136,18 @@ Status Server::Impl::Bind() {
     ipc = std::make_unique<zmq::socket_t>(zctx, zmq::socket_type::router);
     ipc->set(zmq::sockopt::linger, 0);
     ipc->set(zmq::sockopt::maxmsgsize, hard_cap);
+    // A reply to a client that is gone fails (EHOSTUNREACH) instead of vanishing, so the watch
+    // streams of vanished clients are dropped at their next event.
+    ipc->set(zmq::sockopt::router_mandatory, true);
     if (cfg.endpoint.rfind("ipc://", 0) == 0) {
       ipc_path = cfg.endpoint.substr(6);
       std::error_code ec;
       auto parent = std::filesystem::path(ipc_path).parent_path();
-      if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+      // A directory gemd makes for its socket must let clients reach it (gemd's umask is 0077).
+      if (!parent.empty() && !std::filesystem::exists(parent, ec)) {
+        std::filesystem::create_directories(parent, ec);
+        ::chmod(parent.c_str(), 0755);
+      }
       if (std::filesystem::exists(ipc_path, ec) && UnixSocketInUse(ipc_path)) {
         ipc_path.clear();
         return Status::Unavailable("endpoint " + cfg.endpoint, "in use by another running server");
@@ -148,15 +173,56 @@ Status Server::Impl::Bind() {
   return Status::OK();
 }
 
-void Server::Impl::Send(const Peer& peer, const proto::Reply& reply) {
+bool Server::Impl::Send(const Peer& peer, const proto::Reply& reply) {
   std::string frame = proto::EncodeReply(reply);
   try {
-    peer.socket->send(zmq::buffer(peer.routing_id), zmq::send_flags::sndmore);
-    if (peer.delimiter) peer.socket->send(zmq::message_t(), zmq::send_flags::sndmore);
-    peer.socket->send(zmq::buffer(frame), zmq::send_flags::none);
+    // Never block this thread on one client: a reply to a client whose queue is full is lost
+    // (as libzmq drops it without ROUTER_MANDATORY), and one to a vanished client fails.
+    if (!peer.socket->send(zmq::buffer(peer.routing_id),
+                           zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
+      spdlog::warn("reply to {} lost: its queue is full", peer.info.Describe());
+      return false;
+    }
+    if (peer.delimiter) {
+      peer.socket->send(zmq::message_t(), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+    }
+    peer.socket->send(zmq::buffer(frame), zmq::send_flags::dontwait);
   } catch (const zmq::error_t& e) {
-    spdlog::warn("reply to {} lost: {}", peer.info.Describe(), e.what());
+    if (e.num() != EHOSTUNREACH)
+      spdlog::warn("reply to {} lost: {}", peer.info.Describe(), e.what());
+    return false;
   }
+  return true;
+}
+
+void Server::Impl::SendError(const Peer& peer, uint64_t id, std::string_view type,
+                             const Status& st) {
+  // An unreadable request may carry a huge type or a message quoting one: the reply echoes at
+  // most 64 bytes of the type and 1 KiB of message.
+  Status capped =
+      st.message().size() > 1024 ? Status::FromCode(st.code(), LogSafe(st.message(), 1024)) : st;
+  Send(peer, proto::ErrorReply(id, type.size() > kMaxNameBytes ? "" : std::string(type), capped));
+}
+
+void Server::Impl::Queue(WorkQueue& queue, const Peer& peer, const proto::Request& req) {
+  Context* c = &ctx;
+  PeerInfo info = peer.info;
+  auto future = queue.TrySubmit([c, info, req](bool stopping) {
+    if (stopping) {
+      return proto::ErrorReply(req.id, req.type, Status::Unavailable("gemd is stopping"));
+    }
+    return Dispatch(*c, info, req);
+  });
+  if (!future) {
+    Status full = Status::ResourceExhausted("request " + req.type,
+                                            "the " + queue.name() + " queue is full (" +
+                                                std::to_string(queue.capacity()) +
+                                                " waiting or running); retry later");
+    spdlog::warn("{} from {} refused: {}", req.type, peer.info.Describe(), full.message());
+    SendError(peer, req.id, req.type, full);
+    return;
+  }
+  pending.push_back({peer, req.id, req.type, std::move(*future)});
 }
 
 void Server::Impl::Handle(Peer& peer, const zmq::message_t& payload) {
@@ -164,23 +230,36 @@ void Server::Impl::Handle(Peer& peer, const zmq::message_t& payload) {
   Status st = proto::DecodeRequest(
       std::string_view(static_cast<const char*>(payload.data()), payload.size()), &req,
       ctx.config.max_message_bytes);
+  if (st.ok()) st = CheckRequestLimits(req);
   if (!st.ok()) {
-    spdlog::warn("bad request from {}: {}", peer.info.Describe(), st.ToString());
-    Send(peer, proto::ErrorReply(req.id, req.type, st));
+    spdlog::warn("bad request {} from {}: {}", LogSafe(req.type, kMaxNameBytes),
+                 peer.info.Describe(), LogSafe(st.ToString(), 200));
+    SendError(peer, req.id, req.type, st);
+    return;
+  }
+  // Every refusal is a named error, and logged.
+  if (Status allowed = ctx.access.Authorize(peer.info, req); !allowed.ok()) {
+    spdlog::warn("refused {} from {}: {}", req.type, peer.info.Describe(), allowed.message());
+    SendError(peer, req.id, req.type, allowed);
     return;
   }
   if (std::holds_alternative<proto::SearchWatchRequest>(req.body)) {
     StartWatch(peer, req);
     return;
   }
-  if (std::holds_alternative<proto::TreeRegisterRequest>(req.body)) {
-    // Registering a model tree turns every fine-tune into a delta: minutes for large models.
-    // It runs on its own thread so that this one keeps answering everyone else and feeding
-    // systemd's watchdog; PumpPending sends the reply when it is ready.
-    PeerInfo info = peer.info;
-    pending.push_back({peer, std::async(std::launch::async,
-                                        [this, info, req] { return Dispatch(ctx, info, req); })});
-    return;
+  if (ctx.state.load(std::memory_order_acquire) == State::kReady) {
+    if (std::holds_alternative<proto::TreeRegisterRequest>(req.body)) {
+      // Registering a model tree turns every fine-tune into a delta: minutes for large models.
+      // It runs off this thread so that this one keeps answering everyone else and feeding
+      // systemd's watchdog; PumpPending sends the reply when it is ready.
+      Queue(registrations, peer, req);
+      return;
+    }
+    if (std::holds_alternative<proto::CacheStatsRequest>(req.body) ||
+        std::holds_alternative<proto::CacheExportRequest>(req.body)) {
+      Queue(reads, peer, req);  // they scan the store
+      return;
+    }
   }
   Send(peer, Dispatch(ctx, peer.info, req));
 }
@@ -191,7 +270,13 @@ void Server::Impl::PumpPending(bool wait) {
       ++it;
       continue;
     }
-    Send(it->peer, it->reply.get());
+    try {
+      Send(it->peer, it->reply.get());
+    } catch (const std::exception& e) {  // Dispatch never throws; this is belt and braces
+      SendError(
+          it->peer, it->id, it->type,
+          Status::Internal("request " + it->type, std::string("unexpected error: ") + e.what()));
+    }
     it = pending.erase(it);
   }
 }
@@ -208,6 +293,7 @@ void Server::Impl::Drain(zmq::socket_t& sock, bool is_tcp) {
       return;
     }
     if (frames.size() < 2) continue;  // a ROUTER always prefixes the routing id
+    if (frames[0].size() == 0) continue;  // not a routing id a reply could reach
     Peer peer;
     peer.socket = &sock;
     peer.routing_id = frames[0].to_string();
@@ -225,13 +311,13 @@ void Server::Impl::Drain(zmq::socket_t& sock, bool is_tcp) {
         peer.info.uid = UidFromPeerAddress(payload.gets("Peer-Address"));
       }
     } catch (const zmq::error_t&) {
-      // No such property on this transport: the client's claim is all we have.
+      // No such property: the peer stays unidentified (role none: health only).
     }
+    ctx.access.Identify(&peer.info);
     if (frames.size() != first + 1) {
-      Send(peer, proto::ErrorReply(0, "",
-                                   Status::InvalidArgument(
-                                       "message", "expected one payload frame, got " +
-                                                      std::to_string(frames.size() - first))));
+      SendError(peer, 0, "",
+                Status::InvalidArgument("message", "expected one payload frame, got " +
+                                                       std::to_string(frames.size() - first)));
       continue;
     }
     Handle(peer, payload);
@@ -241,20 +327,44 @@ void Server::Impl::Drain(zmq::socket_t& sock, bool is_tcp) {
 void Server::Impl::StartWatch(const Peer& peer, const proto::Request& req) {
   const auto& r = std::get<proto::SearchWatchRequest>(req.body);
   if (ctx.state.load(std::memory_order_acquire) != State::kReady) {
-    Send(peer, proto::ErrorReply(req.id, req.type, Status::Unavailable("gemd is not ready")));
+    SendError(peer, req.id, req.type, Status::Unavailable("gemd is not ready"));
     return;
   }
   if (!ctx.jobs->Get(r.job)) {
-    Send(peer, proto::ErrorReply(req.id, req.type,
-                                 Status::NotFound("job " + std::to_string(r.job), "no such job")));
+    SendError(peer, req.id, req.type,
+              Status::NotFound("job " + std::to_string(r.job), "no such job"));
     return;
   }
+  // Each stream costs an event every 2.5 s until its job ends: bounded per client and in all.
+  uint32_t& mine = watchers_per_peer[peer.routing_id];
+  if (mine >= ctx.config.max_watchers_per_client || watchers.size() >= ctx.config.max_watchers) {
+    const bool per_client = mine >= ctx.config.max_watchers_per_client;
+    if (mine == 0) watchers_per_peer.erase(peer.routing_id);
+    Status full = Status::ResourceExhausted(
+        "search.watch", per_client ? "this connection already watches " +
+                                         std::to_string(ctx.config.max_watchers_per_client) +
+                                         " jobs (server.max_watchers_per_client)"
+                                   : std::to_string(ctx.config.max_watchers) +
+                                         " watch streams are open (server.max_watchers)");
+    spdlog::warn("search.watch from {} refused: {}", peer.info.Describe(), full.message());
+    SendError(peer, req.id, req.type, full);
+    return;
+  }
+  ++mine;
   Watcher w;
   w.peer = peer;
   w.request_id = req.id;
   w.job = r.job;
   w.version = 0;  // forces an immediate first event
   watchers.push_back(std::move(w));
+  ctx.watchers.store(static_cast<uint32_t>(watchers.size()));
+}
+
+void Server::Impl::DropWatcher(std::list<Watcher>::iterator it) {
+  auto n = watchers_per_peer.find(it->peer.routing_id);
+  if (n != watchers_per_peer.end() && --n->second == 0) watchers_per_peer.erase(n);
+  watchers.erase(it);
+  ctx.watchers.store(static_cast<uint32_t>(watchers.size()));
 }
 
 void Server::Impl::PumpWatchers() {
@@ -277,10 +387,15 @@ void Server::Impl::PumpWatchers() {
     ev.event = final ? "end" : changed ? "progress" : "heartbeat";
     reply.more = !final;
     reply.body = ev;
-    Send(it->peer, reply);
+    const bool delivered = Send(it->peer, reply);
     it->version = v;
     it->last_sent = now;
-    it = final ? watchers.erase(it) : std::next(it);
+    if (final || !delivered) {  // the stream ended, or its client is gone
+      auto gone = it++;
+      DropWatcher(gone);
+    } else {
+      ++it;
+    }
   }
 }
 
@@ -317,7 +432,10 @@ void Server::Impl::Loop() {
     UpdateStatus();
     notify::WatchdogTick();
   }
-  // A registration in progress finishes (its files and record stay consistent) and is answered.
+  // A registration in progress finishes (its files and record stay consistent); those still
+  // waiting are answered that gemd is stopping.
+  registrations.Stop();
+  reads.Stop();
   PumpPending(/*wait=*/true);
   // Final events for watchers: the stream ends with the job's state at shutdown.
   if (ctx.jobs) {
@@ -328,6 +446,8 @@ void Server::Impl::Loop() {
     }
   }
   watchers.clear();
+  watchers_per_peer.clear();
+  ctx.watchers.store(0);
 }
 
 Server::Server(Context& ctx) : impl_(std::make_unique<Impl>(ctx)) {}

@@ -12,6 +12,7 @@
 #include <set>
 #include <sstream>
 
+#include "gem/file.h"
 #include "manifest_trees.h"
 
 namespace gemd {
@@ -303,10 +304,14 @@ Result<proto::TreeInfo> TreeRegistry::RegisterManifest(const proto::TreeRegister
       return Status::InvalidArgument("task '" + t.name + "'", "is given twice");
     }
   }
-  std::ifstream in(req.manifest, std::ios::binary);
-  if (!in) return Status::NotFound(req.manifest, "cannot open the manifest (as gemd's user)");
-  std::stringstream bytes;
-  bytes << in.rdbuf();
+  // Only a regular file, opened without blocking, of bounded size (gem/file.h): a directory,
+  // a FIFO or /dev/zero is refused by name.
+  std::string bytes;
+  if (Status st = gem::ReadRegularFile(req.manifest, gem::kMaxJsonFileBytes, &bytes); !st.ok()) {
+    return st.IsNotFound()
+               ? Status::NotFound(req.manifest, "cannot open the manifest (as gemd's user)")
+               : st;
+  }
 
   gem::RegisterOptions options;
   options.forms = {gem::DeltaForm::kXor};  // the runner evaluates fine-tunes exactly
@@ -335,7 +340,7 @@ Result<proto::TreeInfo> TreeRegistry::RegisterManifest(const proto::TreeRegister
   record.info.name = req.name;
   record.info.format = "manifest";
   record.info.file_name = req.manifest;
-  record.info.digest = gem::Sha256(bytes.str()).Hex();
+  record.info.digest = gem::Sha256(bytes).Hex();
   record.info.registered_by = registered_by;
   record.info.registered_at = std::chrono::duration_cast<std::chrono::seconds>(
                                   std::chrono::system_clock::now().time_since_epoch())

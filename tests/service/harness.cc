@@ -2,6 +2,7 @@
 #include "service/harness.h"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
@@ -53,7 +54,8 @@ int DecodeWait(int status) {
 }  // namespace
 
 RunResult RunProgram(const std::vector<std::string>& argv,
-                     const std::map<std::string, std::string>& env, double timeout_s) {
+                     const std::map<std::string, std::string>& env, double timeout_s,
+                     int64_t as_uid, int64_t as_gid) {
   int out[2], err[2];
   if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) std::abort();
   pid_t pid = fork();
@@ -61,6 +63,16 @@ RunResult RunProgram(const std::vector<std::string>& argv,
     dup2(out[1], 1);
     dup2(err[1], 2);
     for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
+    if (as_uid >= 0) {
+      gid_t g = static_cast<gid_t>(as_gid >= 0 ? as_gid : as_uid);
+      if (setgroups(0, nullptr) != 0 || setresgid(g, g, g) != 0 ||
+          setresuid(static_cast<uid_t>(as_uid), static_cast<uid_t>(as_uid),
+                    static_cast<uid_t>(as_uid)) != 0) {
+        std::fprintf(stderr, "cannot become uid %lld: %s\n", static_cast<long long>(as_uid),
+                     std::strerror(errno));
+        _exit(127);
+      }
+    }
     auto args = CArgs(argv);
     execv(args[0], args.data());
     std::fprintf(stderr, "exec %s: %s\n", args[0], std::strerror(errno));
@@ -177,6 +189,13 @@ RunResult Gemd::Ctl(const std::vector<std::string>& args, double timeout_s) cons
   std::vector<std::string> argv = {BinPath("gemctl"), "--endpoint", endpoint_};
   argv.insert(argv.end(), args.begin(), args.end());
   return RunProgram(argv, {}, timeout_s);
+}
+
+RunResult Gemd::CtlAs(int64_t uid, int64_t gid, const std::vector<std::string>& args,
+                      double timeout_s) const {
+  std::vector<std::string> argv = {BinPath("gemctl"), "--endpoint", endpoint_};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return RunProgram(argv, {}, timeout_s, uid, gid);
 }
 
 nlohmann::json Gemd::CtlJson(const std::vector<std::string>& args, double timeout_s) const {

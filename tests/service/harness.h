@@ -28,9 +28,11 @@ struct RunResult {
   std::string out, err;
 };
 
-// Runs a program to completion (argv[0] is the path), with extra environment variables.
+// Runs a program to completion (argv[0] is the path), with extra environment variables; with
+// as_uid >= 0 (the test must be root) as that uid and gid, without supplementary groups.
 RunResult RunProgram(const std::vector<std::string>& argv,
-                     const std::map<std::string, std::string>& env = {}, double timeout_s = 60);
+                     const std::map<std::string, std::string>& env = {}, double timeout_s = 60,
+                     int64_t as_uid = -1, int64_t as_gid = -1);
 
 std::string BinPath(const std::string& name);   // GEM_BIN_DIR/name
 std::string TreePath(const std::string& file);  // GEM_SOURCE_DIR/data/trees/file
@@ -59,6 +61,9 @@ class Gemd {
 
   // gemctl --endpoint <ours> args...
   RunResult Ctl(const std::vector<std::string>& args, double timeout_s = 60) const;
+  // The same as another user (the test must be root; the socket must let that user in).
+  RunResult CtlAs(int64_t uid, int64_t gid, const std::vector<std::string>& args,
+                  double timeout_s = 60) const;
   // gemctl --json ... parsed; fails the test (ADD_FAILURE) and returns null on a non-zero exit.
   nlohmann::json CtlJson(const std::vector<std::string>& args, double timeout_s = 60) const;
 

@@ -8,60 +8,12 @@
 
 #include "gem/protocol.h"
 #include "service/harness.h"
+#include "service/raw_client.h"
 
 namespace gem::testing {
 namespace {
 
 namespace proto = gem::protocol;
-
-class RawClient {
- public:
-  explicit RawClient(const std::string& endpoint) : sock_(ctx_, zmq::socket_type::dealer) {
-    sock_.set(zmq::sockopt::linger, 0);
-    sock_.connect(endpoint);
-  }
-  // Sends the frames as given (no delimiter added) and decodes the one reply.
-  proto::Reply Exchange(const std::vector<std::string>& frames) {
-    for (size_t i = 0; i < frames.size(); ++i) {
-      sock_.send(zmq::buffer(frames[i]),
-                 i + 1 < frames.size() ? zmq::send_flags::sndmore : zmq::send_flags::none);
-    }
-    zmq::pollitem_t item{sock_.handle(), 0, ZMQ_POLLIN, 0};
-    zmq::poll(&item, 1, std::chrono::milliseconds(5000));
-    proto::Reply reply;
-    if (!(item.revents & ZMQ_POLLIN)) {
-      ADD_FAILURE() << "no reply within 5 s";
-      reply.status = Status::Unavailable("no reply");
-      return reply;
-    }
-    std::vector<zmq::message_t> got;
-    (void)zmq::recv_multipart(sock_, std::back_inserter(got));
-    Status st = proto::DecodeReply(got.back().to_string_view(), &reply);
-    EXPECT_TRUE(st.ok()) << "gemd's reply does not decode: " << st.ToString();
-    return reply;
-  }
-  proto::Reply Send(const std::string& payload) { return Exchange({"", payload}); }
-
- private:
-  zmq::context_t ctx_{1};
-  zmq::socket_t sock_;
-};
-
-template <class F>
-std::string Pack(uint32_t n, F&& fill) {
-  msgpack::sbuffer buf;
-  msgpack::packer<msgpack::sbuffer> pk(buf);
-  pk.pack_map(n);
-  fill(pk);
-  return std::string(buf.data(), buf.size());
-}
-
-void ExpectError(const proto::Reply& r, Status::Code code, const std::string& needle) {
-  EXPECT_FALSE(r.status.ok());
-  EXPECT_EQ(r.status.code(), code) << r.status.ToString();
-  EXPECT_NE(r.status.message().find(needle), std::string::npos)
-      << "'" << r.status.message() << "' should name '" << needle << "'";
-}
 
 TEST(ServiceHostile, BadFramesGetNamedErrorsAndGemdStaysUp) {
   TempDir dir;

@@ -260,6 +260,8 @@ struct HealthReply {
   std::vector<std::string> devices;  // one scheduler worker per device
   std::string peer;  // how gemd sees the caller (e.g. "uid 1000", "curve key alice")
   std::vector<std::string> request_types;
+  std::string role;       // the caller's role: "none", "reader", "member" or "admin"
+  uint32_t watchers = 0;  // open search.watch streams (all clients)
   template <class V>
   void Fields(V& v) {
     v.Req("state", state);
@@ -274,6 +276,8 @@ struct HealthReply {
     v.Opt("devices", devices);
     v.Opt("peer", peer);
     v.Opt("request_types", request_types);
+    v.Opt("role", role);
+    v.Opt("watchers", watchers);
   }
 };
 
