@@ -10,6 +10,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <regex>
 #include <sstream>
 #include <thread>
@@ -67,6 +68,88 @@ TEST(Systemd, UnitPassesSystemdAnalyzeVerify) {
   }
   EXPECT_EQ(settings.find("PrivateDevices=true"), std::string::npos)
       << "PrivateDevices=true would hide /dev/nvidia*";
+}
+
+// Issue 16: exposure 3.4 and a group-writable store. Offline checks of the unit files as shipped
+// (tests/service/systemd_unit_test.cc boots them in a real systemd).
+TEST(Systemd, UnitsAreHardenedAndTheStoreIsPrivate) {
+  if (!HaveProgram("systemd-analyze")) GTEST_SKIP() << "systemd-analyze is not installed";
+  TempDir dir;
+  for (const char* file : {"gemd.service", "gem-sandbox.socket", "gem-sandbox@.service"}) {
+    std::string unit = ReadAll(Systemd(file));
+    unit = std::regex_replace(unit, std::regex("/usr/local/sbin/gemd"), BinPath("gemd"));
+    unit = std::regex_replace(unit, std::regex("/usr/local/libexec/gem/gem-sandbox"),
+                              BinPath("gem-sandbox"));
+    std::ofstream(dir.path() + "/" + file) << unit;
+  }
+  const std::map<std::string, std::string> env = {{"SYSTEMD_LOG_COLOR", "0"}};
+  RunResult r = RunProgram({"/usr/bin/systemd-analyze", "verify", dir.path() + "/gemd.service",
+                            dir.path() + "/gem-sandbox.socket"},
+                           env, 60);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err, "") << "systemd-analyze verify complained";
+  auto exposure = [&](const std::string& unit) {
+    RunResult a = RunProgram({"/usr/bin/systemd-analyze", "security", "--offline=true",
+                              "--no-pager", dir.path() + "/" + unit},
+                             env, 60);
+    std::smatch m;
+    if (!std::regex_search(a.out, m, std::regex("Overall exposure level for [^:]+: ([0-9.]+)"))) {
+      ADD_FAILURE() << "no exposure for " << unit << ": " << a.out << a.err;
+      return 99.0;
+    }
+    return std::stod(m[1]);
+  };
+  EXPECT_LE(exposure("gemd.service"), 2.0);
+  EXPECT_LE(exposure("gem-sandbox@.service"), 2.0);
+
+  const std::string gemd_unit = ReadAll(Systemd("gemd.service"));
+  for (const char* want :
+       {"UMask=0077", "StateDirectoryMode=0700", "SystemCallFilter=@system-service",
+        "SystemCallFilter=~@privileged", "Wants=gem-sandbox.socket"}) {
+    EXPECT_NE(gemd_unit.find(want), std::string::npos) << "gemd.service lacks " << want;
+  }
+  const std::string sandbox = ReadAll(Systemd("gem-sandbox@.service"));
+  for (const char* want : {"DynamicUser=yes", "PrivateNetwork=true", "RestrictAddressFamilies=none",
+                           "KillMode=control-group", "InaccessiblePaths=-/run/gemd"}) {
+    EXPECT_NE(sandbox.find(want), std::string::npos) << "gem-sandbox@.service lacks " << want;
+  }
+  const std::string socket = ReadAll(Systemd("gem-sandbox.socket"));
+  EXPECT_NE(socket.find("SocketGroup=gemd"), std::string::npos);
+  EXPECT_NE(socket.find("SocketMode=0660"), std::string::npos);
+  // The shipped settings send generated code to the grader service, and gemd accepts them.
+  const std::string example = ReadAll(Systemd("gemd.toml.example"));
+  EXPECT_NE(example.find("service_socket = \"/run/gem-sandbox/sandbox.sock\""), std::string::npos);
+  Gemd gemd(dir.path(), {"--config", Systemd("gemd.toml.example")});
+  ASSERT_TRUE(gemd.Start());
+  EXPECT_NE(gemd.log().find("grader service at /run/gem-sandbox/sandbox.sock"), std::string::npos)
+      << gemd.log();
+  EXPECT_EQ(gemd.Stop(), 0);
+}
+
+// gemd's own files are private whatever umask it is started with (it sets 0077) and a store
+// left group-writable by an older gemd is tightened at start-up.
+TEST(Systemd, GemdKeepsItsStorePrivate) {
+  TempDir dir;
+  std::filesystem::create_directories(dir.path() + "/data/db");
+  chmod((dir.path() + "/data/db").c_str(), 0777);
+  {
+    Gemd gemd(dir.path());
+    ASSERT_TRUE(gemd.Start());
+    ASSERT_EQ(gemd.Ctl({"tree", "register", "--replay", TreePath("mistral_7b.csv"), "--name", "m",
+                        "--queries", "20"})
+                  .exit_code,
+              0);
+    EXPECT_EQ(gemd.Stop(), 0);
+    EXPECT_NE(gemd.log().find("was mode 0777"), std::string::npos) << gemd.log();
+  }
+  struct stat st;
+  ASSERT_EQ(stat((dir.path() + "/data/db").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0027, 0u)
+      << "db/ is group-writable or open to others: " << std::oct << (st.st_mode & 07777);
+  for (const auto& e : std::filesystem::directory_iterator(dir.path() + "/data/db")) {
+    ASSERT_EQ(stat(e.path().c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0077, 0u) << e.path() << " mode " << std::oct << (st.st_mode & 07777);
+  }
 }
 
 TEST(Systemd, SysusersAndTmpfilesApplyToAScratchRoot) {
