@@ -10,7 +10,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto m = gem::ReadManifest(gem::fuzz::AsFile(data, size));
   if (m.ok()) {
     size_t n = 0;
-    for (const auto& c : m->candidates) n += c.name.size() + c.path.size();
+    for (const auto& c : m->candidates) n += c.meta.name.size() + c.path.size() + c.spec.size();
     (void)n;
   }
   return 0;
