@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <numeric>
+#include <random>
 #include <set>
 
 #include "gem/cache.h"
@@ -257,6 +259,46 @@ TEST_F(EngineEvaluatorTest, BatchingDoesNotChangeAnswers) {
     EXPECT_EQ(o.correct, o_all[i].correct);
     EXPECT_EQ(d[0].output, d_all[i].output);
     EXPECT_EQ(d[0].variant, 1);
+  }
+}
+
+TEST_F(EngineEvaluatorTest, OutcomesDoNotDependOnScheduleSlotsOrArrivalOrder) {
+  std::vector<EvalRequest> all;
+  for (uint32_t m = 0; m < candidates_.size(); ++m) {
+    for (uint32_t q = 0; q < task_->size(); ++q) all.push_back({m, q});
+  }
+  auto ev = EngineEvaluator::Create(model_.get(), candidates_, task_);
+  ASSERT_TRUE(ev.ok());
+  std::vector<EvalOutcome> want(all.size());
+  std::vector<EvalDetail> want_d;
+  ASSERT_TRUE((*ev)->variant(1)->Evaluate(all, want, &want_d).ok());
+  struct Config {
+    Schedule schedule;
+    int slots, budget, min_shared;
+  };
+  std::mt19937 rng(3);
+  for (const Config& c :
+       {Config{Schedule::kWaves, 2, 2048, 8}, Config{Schedule::kContinuous, 2, 5, 0},
+        Config{Schedule::kContinuous, 3, 7, 1}}) {
+    EngineEvalOptions o;
+    o.generate.schedule = c.schedule;
+    o.generate.max_batch_sequences = c.slots;
+    o.generate.max_prefill_tokens = c.budget;
+    o.generate.min_shared_prefix = c.min_shared;
+    auto other = EngineEvaluator::Create(model_.get(), candidates_, task_, o);
+    ASSERT_TRUE(other.ok());
+    std::vector<size_t> order(all.size());
+    std::iota(order.begin(), order.end(), 0);
+    std::shuffle(order.begin(), order.end(), rng);
+    std::vector<EvalRequest> shuffled;
+    for (size_t i : order) shuffled.push_back(all[i]);
+    std::vector<EvalOutcome> got(all.size());
+    std::vector<EvalDetail> got_d;
+    ASSERT_TRUE((*other)->variant(1)->Evaluate(shuffled, got, &got_d).ok());
+    for (size_t k = 0; k < order.size(); ++k) {
+      EXPECT_EQ(got[k].correct, want[order[k]].correct) << "slots " << c.slots;
+      EXPECT_EQ(got_d[k].output, want_d[order[k]].output) << "slots " << c.slots;
+    }
   }
 }
 
