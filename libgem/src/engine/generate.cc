@@ -213,10 +213,9 @@ Status Run(Model::Impl* m, std::vector<SeqState>& seqs, std::vector<PrefixState>
       slices.push_back({s, nullptr});
       budget -= n;
     }
-    if (!batch.empty()) {
-      GEM_RETURN_IF_ERROR(ForwardBatch(m, batch, &logits));
-      st->forward_steps++;
-    }
+    if (batch.empty()) return Status::Internal("generate: no work while sequences wait");
+    GEM_RETURN_IF_ERROR(ForwardBatch(m, batch, &logits));
+    st->forward_steps++;
     size_t row = 0;  // logits rows come in batch order
     for (size_t i = 0; i < batch.size(); ++i) {
       if (PrefixState* p = slices[i].prefix) {
