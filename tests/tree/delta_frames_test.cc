@@ -3,6 +3,7 @@
 // not; the file does not depend on the writer's threads; damaged frame tables are refused.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -100,11 +101,19 @@ TEST_F(DeltaFramesTest, PrefetchedApplyEqualsDecodingOnTheSpot) {
   uint64_t want_bytes = 0;
   for (const DeltaTensor& t : d->tensors()) want_bytes += t.numel() * 2;  // bf16 planes
   EXPECT_EQ(d->decoded_bytes(), want_bytes);
-  // Over the budget: nothing is decoded.
-  ASSERT_TRUE(d->Prefetch(want_bytes - 1).ok());
+  // A budget below the smallest tensor: nothing is decoded.
+  uint64_t smallest = want_bytes;
+  for (const DeltaTensor& t : d->tensors()) smallest = std::min<uint64_t>(smallest, t.numel() * 2);
+  ASSERT_TRUE(d->Prefetch(smallest - 1).ok());
   EXPECT_FALSE(d->prefetched());
+  // Half the bytes: some tensors decoded ahead, the others on the spot, the same result.
+  ASSERT_TRUE(d->Prefetch(want_bytes / 2).ok());
+  EXPECT_GT(d->prefetched_bytes(), 0u);
+  EXPECT_LE(d->prefetched_bytes(), want_bytes / 2);
+  ExpectExact(*d, *ft_);
+  d->ReleasePrefetched();
   ASSERT_TRUE(d->Prefetch(want_bytes).ok());
-  EXPECT_TRUE(d->prefetched());
+  EXPECT_EQ(d->prefetched_bytes(), want_bytes);
   ExpectExact(*d, *ft_);
   d->ReleasePrefetched();
   EXPECT_FALSE(d->prefetched());

@@ -177,16 +177,18 @@ class DeltaFile {
   Status ReconstructRaw(const DeltaTensor& t, std::span<const uint8_t> base_raw,
                         std::vector<uint8_t>* out) const;
 
-  // Bytes the zstd-compressed tensors decode to: the memory Prefetch() holds.
+  // Bytes the zstd-compressed tensors decode to: what a full Prefetch() holds.
   uint64_t decoded_bytes() const { return decoded_bytes_; }
-  // Decodes every zstd-compressed tensor into memory owned by this object, on the calling thread
-  // only (it is meant to run beside other work), so that later Apply() calls are only the
-  // element pass. Does nothing when decoded_bytes() > max_bytes or when already prefetched.
-  // Corruption as Apply (nothing is kept then).
+  // Decodes the zstd-compressed tensors, in order, into memory owned by this object, skipping a
+  // tensor that would take the total past max_bytes, on the calling thread only (it is meant to
+  // run beside other work), so that later Apply() calls of those tensors are only the element
+  // pass (the others decode as usual). Does nothing when already prefetched. Corruption as
+  // Apply (nothing is kept then).
   Status Prefetch(uint64_t max_bytes = UINT64_MAX);
   // Frees what Prefetch() decoded (Apply() decodes again afterwards).
   void ReleasePrefetched();
-  bool prefetched() const;
+  bool prefetched() const;            // prefetched_bytes() > 0
+  uint64_t prefetched_bytes() const;  // what Prefetch() holds now
 
  private:
   struct Frames;

@@ -74,9 +74,10 @@ struct EngineEvalOptions {
   GenerateOptions generate;
   SandboxHost sandbox;        // where MBPP code runs (e.g. hidden_paths = {data dir})
   bool both_variants = true;  // generate both prompt variants together (see above)
-  // Decode the next candidate's delta in the background while the current one generates, when
-  // its decoded size (DeltaFile::decoded_bytes()) is at most this many bytes: the memory it holds
-  // until the switch. 0 turns prefetching off. Default 1 GiB. Outputs do not depend on it.
+  // Decode the next candidate's delta in the background while the current one generates, up to
+  // this many decoded bytes (DeltaFile::Prefetch; tensors beyond it decode at the switch): the
+  // memory it holds until the switch. 0 turns prefetching off. Default 1 GiB. Outputs do not
+  // depend on it.
   uint64_t prefetch_max_bytes = uint64_t{1} << 30;
   // Optional progress lines ("ft-math: 12 sequences"), on the evaluating thread.
   std::function<void(const std::string&)> progress;

@@ -76,7 +76,8 @@ struct DeltaFile::Frames {
 
 // What Prefetch() decoded: per tensor, the concatenation of its decoded frames.
 struct DeltaFile::Decoded {
-  std::vector<std::vector<uint8_t>> bytes;  // per tensors_ entry; empty for int8/sign
+  std::vector<std::vector<uint8_t>> bytes;  // per tensors_ entry; empty: not decoded
+  uint64_t total = 0;
 };
 
 DeltaFile::DeltaFile() = default;
@@ -275,6 +276,7 @@ Status DeltaFile::Apply(const DeltaTensor& t, const float* base, float* out) con
       std::lock_guard<std::mutex> l(mu_);
       decoded = decoded_;
     }
+    if (decoded && decoded->bytes[index].empty()) decoded.reset();  // not within the budget
     const Frames& fr = frames_[index];
     const size_t n = static_cast<size_t>(t.numel());
     const size_t eb = DecodedElementBytes(t);
@@ -364,15 +366,18 @@ Status DeltaFile::ReconstructRaw(const DeltaTensor& t, std::span<const uint8_t> 
 }
 
 Status DeltaFile::Prefetch(uint64_t max_bytes) {
-  if (prefetched() || decoded_bytes_ > max_bytes) return Status::OK();
+  if (prefetched()) return Status::OK();
   auto decoded = std::make_shared<Decoded>();
   decoded->bytes.resize(tensors_.size());
   for (size_t i = 0; i < tensors_.size(); ++i) {
     const DeltaTensor& t = tensors_[i];
     if (!IsZstd(t)) continue;
     const size_t eb = DecodedElementBytes(t);
+    const uint64_t size = static_cast<uint64_t>(t.numel()) * eb;
+    if (size == 0 || size > max_bytes - decoded->total) continue;  // Apply decodes it then
+    decoded->total += size;
     std::vector<uint8_t>& bytes = decoded->bytes[i];
-    bytes.resize(static_cast<size_t>(t.numel()) * eb);
+    bytes.resize(size);
     for (size_t f = 0; f < frames_[i].count(); ++f) {
       GEM_RETURN_IF_ERROR(DecodeFrame(i, f, bytes.data() + f * frames_[i].elems * eb));
     }
@@ -388,9 +393,11 @@ void DeltaFile::ReleasePrefetched() {
   old.swap(decoded_);
 }
 
-bool DeltaFile::prefetched() const {
+bool DeltaFile::prefetched() const { return prefetched_bytes() > 0; }
+
+uint64_t DeltaFile::prefetched_bytes() const {
   std::lock_guard<std::mutex> l(mu_);
-  return decoded_ != nullptr;
+  return decoded_ ? decoded_->total : 0;
 }
 
 }  // namespace gem
