@@ -24,11 +24,9 @@ gem::Result<proto::JobInfo> FindJob(Context& ctx, uint64_t id) {
 BodyResult Start(Context& ctx, const PeerInfo& peer, const proto::SearchStartRequest& r) {
   auto tree = ctx.trees->Get(r.tree);
   if (!tree) return Status::NotFound("tree '" + r.tree + "'", "not registered (gemctl tree list)");
-  const ServedTask* task = tree->FindTask(r.task);
-  if (!task) {
-    return Status::NotFound("task '" + r.task + "'",
-                            "tree '" + r.tree + "' answers: " + tree->TaskList());
-  }
+  auto found = tree->GetTask(r.task);
+  if (!found.ok()) return found.status();
+  const gem::SearchableTask* task = *found;
   std::string method = r.method.empty() ? gem::kDefaultSearchMethod : r.method;
   auto methods = gem::SearchMethods();
   if (std::find(methods.begin(), methods.end(), method) == methods.end()) {
@@ -51,7 +49,7 @@ BodyResult Start(Context& ctx, const PeerInfo& peer, const proto::SearchStartReq
   job.user = OwnerName(peer, r.user);
   job.uid = peer.uid;
   job.curve_key = peer.curve_user;
-  job.progress.budget = uint64_t{r.queries_per_model} * tree->model_digests.size();
+  job.progress.budget = gem::SearchBudget(r.queries_per_model, tree->num_models());
   auto created = ctx.jobs->Create(std::move(job));
   if (!created.ok()) return created.status();
   if (!ctx.scheduler->Enqueue(created->id)) return Status::Unavailable("gemd is stopping");

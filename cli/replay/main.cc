@@ -351,8 +351,8 @@ int main(int argc, char** argv) {
   std::vector<size_t> order(items.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    return uint64_t{budgets[items[a].budget]} * trees[items[a].tree].pop.size() >
-           uint64_t{budgets[items[b].budget]} * trees[items[b].tree].pop.size();
+    return gem::SearchBudget(budgets[items[a].budget], trees[items[a].tree].pop.size()) >
+           gem::SearchBudget(budgets[items[b].budget], trees[items[b].tree].pop.size());
   });
   std::vector<uint64_t> tree_key;
   for (const Tree& t : trees) {
