@@ -1,5 +1,9 @@
 // Copyright the gem authors. The gemd wire protocol: typed messages, msgpack frames.
 //
+// Only gemd, gemctl and their tests use this header set (protocol/, target gem_protocol); it is
+// not part of libgem's public headers, as leveldb keeps its C API apart from its C++ one. It also
+// defines gemd's persisted job records (EncodeRecord), which are the wire messages.
+//
 // gemctl (or any client) talks to gemd over a ZeroMQ ROUTER socket. Every message is one frame
 // holding one msgpack map, the envelope:
 //   request: {"v": kVersion, "id": <uint64 chosen by the client>, "type": "<request type>",
@@ -16,6 +20,9 @@
 // give a non-OK Status whose message names the problem (e.g. "field 'seed': expected an unsigned
 // integer, got a string"). Unknown fields are ignored, so a newer client can talk to an older
 // daemon as long as it only relies on known fields.
+//
+// Ownership: every message is a plain value that owns its strings and vectors; encoding returns a
+// new string, decoding fills the caller's struct. Nothing keeps a pointer into a frame.
 //
 // Thread-safety: all functions are reentrant; the message structs are plain values.
 #ifndef GEM_PROTOCOL_H_
@@ -67,6 +74,7 @@ bool IsFinalJobState(std::string_view state);
 
 // ---- requests --------------------------------------------------------------------------------
 
+// Is gemd up? Answered in every state, even while gemd is still loading. Reply: HealthReply.
 struct HealthRequest {
   static constexpr const char* kType = "health";
   template <class V>
@@ -92,6 +100,7 @@ struct TaskSource {
 // content, not its path, since gemd may run as another user on another machine. Manifest trees
 // (real models, docs/MANIFEST.md): the client sends the manifest's path, which gemd reads with
 // its own permissions on its own host (model files are far too large to send), and the tasks.
+// Reply: TreeReply. Errors: InvalidArgument, NotFound, FailedPrecondition (docs/PROTOCOL.md).
 struct TreeRegisterRequest {
   static constexpr const char* kType = "tree.register";
   std::string name;               // the tree's name, [A-Za-z0-9._-]{1,64}; must be new
@@ -119,12 +128,14 @@ struct TreeRegisterRequest {
   }
 };
 
+// Every registered tree. Reply: TreeListReply.
 struct TreeListRequest {
   static constexpr const char* kType = "tree.list";
   template <class V>
   void Fields(V&) {}
 };
 
+// One tree with its models. Reply: TreeShowReply; NotFound for an unknown name.
 struct TreeShowRequest {
   static constexpr const char* kType = "tree.show";
   std::string name;
@@ -134,6 +145,8 @@ struct TreeShowRequest {
   }
 };
 
+// Queues a search job. Reply: JobReply (state "queued"). Errors: NotFound (tree, task),
+// InvalidArgument (unknown method, N larger than the task).
 struct SearchStartRequest {
   static constexpr const char* kType = "search.start";
   std::string tree;
@@ -153,7 +166,8 @@ struct SearchStartRequest {
   }
 };
 
-// The requests that name one job.
+// The requests that name one job (reply JobReply, or SearchResultReply for search.result, a
+// stream of WatchEvent for search.watch). NotFound for an unknown job.
 #define GEM_PROTOCOL_JOB_REQUEST(Name, type)   \
   struct Name {                                \
     static constexpr const char* kType = type; \
@@ -170,6 +184,7 @@ GEM_PROTOCOL_JOB_REQUEST(SearchResultRequest, "search.result");
 GEM_PROTOCOL_JOB_REQUEST(SearchResumeRequest, "search.resume");
 #undef GEM_PROTOCOL_JOB_REQUEST
 
+// Jobs, newest first. Reply: JobListReply.
 struct SearchListRequest {
   static constexpr const char* kType = "search.list";
   std::string user;   // only jobs started by this user ("" = all)
@@ -181,6 +196,7 @@ struct SearchListRequest {
   }
 };
 
+// Counts of the result cache. Reply: CacheStatsReply.
 struct CacheStatsRequest {
   static constexpr const char* kType = "cache.stats";
   template <class V>
@@ -224,6 +240,7 @@ struct CacheImportRequest {
   }
 };
 
+// Stops gemd gracefully. Reply: ShutdownReply.
 struct ShutdownRequest {
   static constexpr const char* kType = "shutdown";
   template <class V>
@@ -247,6 +264,7 @@ std::vector<std::string> RequestTypes();
 
 // ---- replies ---------------------------------------------------------------------------------
 
+// health: gemd's state and load.
 struct HealthReply {
   std::string state;    // "starting" (bound, still loading), "ready", "stopping"
   std::string stage;    // start-up stage in progress or "" when ready
@@ -277,6 +295,7 @@ struct HealthReply {
   }
 };
 
+// A registered tree as gemd reports it (the wire form of its tree record, docs/SEARCHABLE.md).
 struct TreeInfo {
   std::string name;
   std::string format;     // "accuracy", "matrix" or "manifest"
@@ -315,6 +334,7 @@ struct TreeReply {  // tree.register
   }
 };
 
+// tree.list.
 struct TreeListReply {
   std::vector<TreeInfo> trees;
   template <class V>
@@ -323,6 +343,7 @@ struct TreeListReply {
   }
 };
 
+// One model of a tree (tree.show).
 struct TreeModel {
   uint32_t index = 0;
   std::string digest;                      // hex model digest (docs/GEMD.md)
@@ -343,6 +364,7 @@ struct TreeModel {
   }
 };
 
+// tree.show.
 struct TreeShowReply {
   TreeInfo tree;
   std::vector<TreeModel> models;
@@ -353,6 +375,7 @@ struct TreeShowReply {
   }
 };
 
+// Where a running search is: results spent of the budget, its round, survivors and leader.
 struct JobProgress {
   uint64_t spent = 0;
   uint64_t budget = 0;
@@ -428,6 +451,7 @@ struct JobReply {  // search.start, search.status, search.cancel, search.resume
   }
 };
 
+// search.list.
 struct JobListReply {
   std::vector<JobInfo> jobs;
   template <class V>
@@ -436,6 +460,7 @@ struct JobListReply {
   }
 };
 
+// One round of a finished search (search.result).
 struct RoundInfo {
   uint32_t round = 0;
   uint32_t survivors = 0;
@@ -508,6 +533,7 @@ struct WatchEvent {
   }
 };
 
+// cache.stats.
 struct CacheStatsReply {
   std::string path;
   std::map<std::string, uint64_t> counters;  // e.g. entries, hits, misses, bytes (docs/GEMD.md)
@@ -518,6 +544,7 @@ struct CacheStatsReply {
   }
 };
 
+// cache.export.
 struct CacheExportReply {
   std::string format;  // "csv"
   std::string content;
@@ -530,6 +557,7 @@ struct CacheExportReply {
   }
 };
 
+// cache.import.
 struct CacheImportReply {
   uint64_t imported = 0;
   uint64_t skipped = 0;
@@ -540,6 +568,7 @@ struct CacheImportReply {
   }
 };
 
+// shutdown.
 struct ShutdownReply {
   std::string state;  // "stopping"
   template <class V>
@@ -567,25 +596,9 @@ struct Reply {
 
 // ---- records gemd persists (docs/GEMD.md, "Store layout") ----------------------------------
 
-// A registered tree: what was sent, plus how gemd read it. Replays are rebuilt from this record
-// at start-up, so the simulation parameters are kept with it.
-struct StoredTree {
-  TreeInfo info;
-  TreeRegisterRequest source;
-  double agreement = 0;     // simulation agreement used (accuracy trees)
-  std::string record_name;  // manifest trees: the name of the tree record RegisterTree wrote
-                            // (<data_dir>/trees/<record_name>.json; the manifest's name)
-  template <class V>
-  void Fields(V& v) {
-    v.Req("info", info);
-    v.Req("source", source);
-    v.Opt("agreement", agreement);
-    v.Opt("record_name", record_name);
-  }
-};
-
-// The msgpack encoding of a record: the same map as on the wire. Instantiated for JobInfo,
-// SearchResultReply and StoredTree. DecodeRecord fails with Corruption naming the problem.
+// The msgpack encoding of a record: the same map as on the wire. Instantiated for JobInfo and
+// SearchResultReply (gemd's job records; tree records are libgem's, docs/SEARCHABLE.md).
+// DecodeRecord fails with Corruption naming the problem and leaves *record unspecified.
 template <class M>
 std::string EncodeRecord(const M& record);
 template <class M>
