@@ -60,6 +60,8 @@ bool MakeReplyBody(std::string_view type, ReplyBody* out) {
     *out = CacheImportReply{};
   else if (type == ShutdownRequest::kType)
     *out = ShutdownReply{};
+  else if (type == InfoRequest::kType)
+    *out = InfoReply{};
   else
     return false;
   return true;

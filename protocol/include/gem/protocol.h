@@ -43,6 +43,11 @@ namespace gem::protocol {
 // The protocol version this build speaks. Bumped on any incompatible change (docs/PROTOCOL.md
 // keeps the history). A request with another "v" gets a NotSupported error reply.
 inline constexpr uint32_t kVersion = 1;
+// Compatible additions within kVersion (docs/PROTOCOL.md, "History"): a client may ask `info` for
+// the revision a gemd speaks before relying on a later revision's fields. Revision 3 added `info`,
+// tree.register without a name (gemd names the tree) and search.start with queries_per_model 0
+// (gemd's default).
+inline constexpr uint32_t kRevision = 3;
 
 // Default limit on one request frame. gemd's `max_message_bytes` setting overrides it.
 inline constexpr size_t kDefaultMaxFrameBytes = 64u << 20;
@@ -103,7 +108,8 @@ struct TaskSource {
 // Reply: TreeReply. Errors: InvalidArgument, NotFound, FailedPrecondition (docs/PROTOCOL.md).
 struct TreeRegisterRequest {
   static constexpr const char* kType = "tree.register";
-  std::string name;               // the tree's name, [A-Za-z0-9._-]{1,64}; must be new
+  std::string name;               // the tree's name, [A-Za-z0-9._-]{1,64}; must be new. "" (rev 3):
+                                  // gemd names it (the manifest's name, else the file's stem)
   std::string content;            // replay formats: the CSV file's bytes (required for them)
   std::string file_name;          // for display and error messages only
   std::string format = "auto";    // "accuracy" (per-model accuracy CSV), "matrix" (0/1 matrix CSV),
@@ -116,7 +122,7 @@ struct TreeRegisterRequest {
   std::vector<TaskSource> tasks;  // manifest trees: the tasks it answers (at least one)
   template <class V>
   void Fields(V& v) {
-    v.Req("name", name);
+    v.Opt("name", name);
     v.Opt("content", content);
     v.Opt("file_name", file_name);
     v.Opt("format", format);
@@ -151,8 +157,10 @@ struct SearchStartRequest {
   static constexpr const char* kType = "search.start";
   std::string tree;
   std::string task;
-  std::string method;  // "" means the default (gem::kDefaultSearchMethod)
-  uint32_t queries_per_model = 50;
+  std::string method;  // "" means gemd's default (InfoReply::default_method)
+  // N, the average queries per model (budget N x models). 0 (rev 3): gemd's default
+  // (InfoReply::default_queries_per_model); a gemd before revision 3 refuses 0.
+  uint32_t queries_per_model = 0;
   uint64_t seed = 0;
   std::string user;  // who starts it (the client's claim; see docs/PROTOCOL.md)
   template <class V>
@@ -240,6 +248,15 @@ struct CacheImportRequest {
   }
 };
 
+// What gemd decides, so that clients need not repeat it (rev 3): its built-in tasks, search
+// methods and defaults, tree formats and the tree-name rule. Answered in every state, like
+// health. Reply: InfoReply.
+struct InfoRequest {
+  static constexpr const char* kType = "info";
+  template <class V>
+  void Fields(V&) {}
+};
+
 // Stops gemd gracefully. Reply: ShutdownReply.
 struct ShutdownRequest {
   static constexpr const char* kType = "shutdown";
@@ -251,7 +268,7 @@ using RequestBody =
     std::variant<HealthRequest, TreeRegisterRequest, TreeListRequest, TreeShowRequest,
                  SearchStartRequest, SearchStatusRequest, SearchWatchRequest, SearchCancelRequest,
                  SearchResultRequest, SearchResumeRequest, SearchListRequest, CacheStatsRequest,
-                 CacheExportRequest, CacheImportRequest, ShutdownRequest>;
+                 CacheExportRequest, CacheImportRequest, ShutdownRequest, InfoRequest>;
 
 struct Request {
   uint64_t id = 0;   // echoed in every reply
@@ -568,6 +585,37 @@ struct CacheImportReply {
   }
 };
 
+// info (rev 3): what gemd decides. Lists are in a stable order.
+struct InfoReply {
+  std::string version;                     // gemd's version
+  uint32_t protocol = kVersion;            // the protocol version ...
+  uint32_t revision = kRevision;           // ... and the revision within it
+  std::vector<std::string> tasks;          // built-in tasks a manifest tree may name (gsm8k, ...)
+  std::vector<std::string> methods;        // search methods search.start accepts
+  std::string default_method;              // the method of a search.start without one
+  uint32_t default_queries_per_model = 0;  // the N of a search.start with 0
+  std::vector<std::string> formats;        // tree.register formats ("auto" first)
+  std::string tree_name_rule;              // e.g. "[A-Za-z0-9._-]{1,64}; default: ..." (prose)
+  uint32_t replay_queries = 0;             // accuracy trees: queries simulated per task by default
+  uint64_t replay_sim_seed = 0;            // ... with this seed
+  double replay_agreement = 0;             // ... and this agreement
+  template <class V>
+  void Fields(V& v) {
+    v.Opt("version", version);
+    v.Opt("protocol", protocol);
+    v.Opt("revision", revision);
+    v.Opt("tasks", tasks);
+    v.Opt("methods", methods);
+    v.Opt("default_method", default_method);
+    v.Opt("default_queries_per_model", default_queries_per_model);
+    v.Opt("formats", formats);
+    v.Opt("tree_name_rule", tree_name_rule);
+    v.Opt("replay_queries", replay_queries);
+    v.Opt("replay_sim_seed", replay_sim_seed);
+    v.Opt("replay_agreement", replay_agreement);
+  }
+};
+
 // shutdown.
 struct ShutdownReply {
   std::string state;  // "stopping"
@@ -582,9 +630,10 @@ struct EmptyReply {  // the body of an error reply
   void Fields(V&) {}
 };
 
-using ReplyBody = std::variant<EmptyReply, HealthReply, TreeReply, TreeListReply, TreeShowReply,
-                               JobReply, JobListReply, SearchResultReply, WatchEvent,
-                               CacheStatsReply, CacheExportReply, CacheImportReply, ShutdownReply>;
+using ReplyBody =
+    std::variant<EmptyReply, HealthReply, TreeReply, TreeListReply, TreeShowReply, JobReply,
+                 JobListReply, SearchResultReply, WatchEvent, CacheStatsReply, CacheExportReply,
+                 CacheImportReply, ShutdownReply, InfoReply>;
 
 struct Reply {
   uint64_t id = 0;
