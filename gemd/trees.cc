@@ -69,14 +69,11 @@ Status TreeRegistry::Taken(const std::string& name) const {
 
 Result<proto::TreeInfo> TreeRegistry::Register(const proto::TreeRegisterRequest& req,
                                                const std::string& registered_by) {
-  gem::TreeSource source{.name = req.name,
-                         .format = req.format,
-                         .content = req.content,
-                         .file_name = req.file_name,
-                         .queries = req.queries,
-                         .task = req.task,
-                         .manifest = req.manifest,
-                         .tasks = {}};
+  // clang-format off
+  gem::TreeSource source{.name = req.name, .format = req.format, .content = req.content,
+                         .file_name = req.file_name, .queries = req.queries, .task = req.task,
+                         .manifest = req.manifest, .tasks = {}};
+  // clang-format on
   for (const auto& t : req.tasks) source.tasks.push_back({t.name, t.content, t.file_name});
 
   gem::SearchableOptions options = Options();
