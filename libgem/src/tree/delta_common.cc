@@ -5,8 +5,8 @@
 #include <cmath>
 #include <thread>
 
+#include "kernel_math/word_math.h"
 #include "tree/delta_internal.h"
-#include "tree/ops/word_math.h"
 
 namespace gem {
 
