@@ -25,7 +25,7 @@ packages=(
   librocksdb-dev libzmq3-dev cppzmq-dev libmsgpack-cxx-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libopenblas-dev libpcre2-dev libicu-dev libzstd-dev libssl-dev
-  libcli11-dev libspdlog-dev libfmt-dev libtomlplusplus-dev nlohmann-json3-dev
+  libcli11-dev libspdlog-dev libfmt-dev libtomlplusplus-dev nlohmann-json3-dev libyaml-cpp-dev
   libsystemd-dev systemd
   python3 python3-venv
 )
