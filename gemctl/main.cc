@@ -9,6 +9,7 @@
 
 #include "commands.h"
 #include "gem/search.h"
+#include "tree_scan.h"
 
 namespace {
 
@@ -105,6 +106,30 @@ Environment: GEMD_ENDPOINT sets the default endpoint.)");
   tree->add_subcommand("list", "List registered trees")->callback([&] {
     run = [&] { return TreeList(g); };
   });
+  TreeScanArgs scan;
+  auto* tscan = tree->add_subcommand(
+      "scan",
+      "Write a tree manifest from folders of Hugging Face checkpoints (model folders, mirrors, "
+      "the hub cache): parents from model cards (base_model, base_model_relation) and "
+      "adapter_config.json, downloads from the cards or a CSV, digests. Models it cannot place "
+      "are listed with the reason and left out (docs/TREE_SCAN.md). Runs locally, without gemd");
+  tscan->add_option("paths", scan.paths, "Folders to scan (e.g. ~/.cache/huggingface/hub /models)")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  tscan->add_option("--base", scan.base,
+                    "The tree's base: a scanned model's id (ORG/NAME) or folder (default: the one "
+                    "model whose card names no base model)");
+  tscan
+      ->add_option("--downloads", scan.downloads,
+                   "CSV of downloads: columns model (or repo, repo_id, id) and downloads; "
+                   "overrides the cards' downloads")
+      ->check(CLI::ExistingFile);
+  tscan->add_option("--out,-o", scan.out, "Manifest file to write (default: stdout)");
+  tscan->add_option("--name", scan.name, "The tree's name (default: <base id>-tree)");
+  tscan->add_flag("--no-digests", scan.no_digests,
+                  "Skip hashing the weights (faster; registration then cannot check that the "
+                  "files are the ones scanned)");
+  tscan->callback([&] { run = [&] { return TreeScan(g, scan); }; });
   std::string tree_name;
   auto* tshow = tree->add_subcommand("show", "Show a tree's models, digests and accuracies");
   tshow->add_option("name", tree_name, "Tree name")->required();
