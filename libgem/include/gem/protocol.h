@@ -230,11 +230,37 @@ struct ShutdownRequest {
   void Fields(V&) {}
 };
 
+// ---- reports (docs/PROTOCOL.md, "Reports"): the data of `gemctl tree report` and
+// `gemctl search report`; gemctl draws the page with libgem's report writer (gem/report.h) ----
+
+// A tree's models with their parents and folders, and what the cache holds of each for one task.
+struct ReportTreeRequest {
+  static constexpr const char* kType = "report.tree";
+  std::string tree;
+  std::string task;
+  template <class V>
+  void Fields(V& v) {
+    v.Req("tree", tree);
+    v.Req("task", task);
+  }
+};
+
+// A finished search: its result, its per-round trace, and its tree as report.tree gives it.
+struct ReportSearchRequest {
+  static constexpr const char* kType = "report.search";
+  uint64_t job = 0;
+  template <class V>
+  void Fields(V& v) {
+    v.Req("job", job);
+  }
+};
+
 using RequestBody =
     std::variant<HealthRequest, TreeRegisterRequest, TreeListRequest, TreeShowRequest,
                  SearchStartRequest, SearchStatusRequest, SearchWatchRequest, SearchCancelRequest,
                  SearchResultRequest, SearchResumeRequest, SearchListRequest, CacheStatsRequest,
-                 CacheExportRequest, CacheImportRequest, ShutdownRequest>;
+                 CacheExportRequest, CacheImportRequest, ShutdownRequest, ReportTreeRequest,
+                 ReportSearchRequest>;
 
 struct Request {
   uint64_t id = 0;   // echoed in every reply
@@ -553,9 +579,104 @@ struct EmptyReply {  // the body of an error reply
   void Fields(V&) {}
 };
 
-using ReplyBody = std::variant<EmptyReply, HealthReply, TreeReply, TreeListReply, TreeShowReply,
-                               JobReply, JobListReply, SearchResultReply, WatchEvent,
-                               CacheStatsReply, CacheExportReply, CacheImportReply, ShutdownReply>;
+// ---- report replies (docs/PROTOCOL.md, "Reports") -------------------------------------------
+
+// One model of a tree, for a report.
+struct ReportModel {
+  uint32_t index = 0;
+  std::string name;
+  std::string kind;        // "base", "finetune", "adapter" (manifest trees); "" (replay trees)
+  std::string relation;    // manifest trees: the manifest's relation ("" when it states none)
+  int64_t parent = -1;     // the index of its parent in this tree; -1 none or not in the tree
+  double popularity = -1;  // downloads (or a replay file's proxy); -1 unknown
+  std::string digest;      // hex model digest (docs/GEMD.md)
+  std::string folder;      // manifest trees: the model's folder on gemd's host
+  // What the cache holds for the task: per config (prompt variant; replay trees have one), the
+  // queries with a result and the correct ones among them.
+  std::vector<uint32_t> answered;
+  std::vector<uint32_t> correct;
+  bool complete = false;  // every query has a result in every variant
+  template <class V>
+  void Fields(V& v) {
+    v.Req("index", index);
+    v.Opt("name", name);
+    v.Opt("kind", kind);
+    v.Opt("relation", relation);
+    v.Opt("parent", parent);
+    v.Opt("popularity", popularity);
+    v.Opt("digest", digest);
+    v.Opt("folder", folder);
+    v.Opt("answered", answered);
+    v.Opt("correct", correct);
+    v.Opt("complete", complete);
+  }
+};
+
+struct ReportTreeReply {
+  TreeInfo tree;
+  std::string task;
+  uint32_t num_queries = 0;         // the task's queries
+  uint32_t variants = 1;            // configs per query (manifest trees: the two prompt variants)
+  std::vector<ReportModel> models;  // by index
+  template <class V>
+  void Fields(V& v) {
+    v.Req("tree", tree);
+    v.Opt("task", task);
+    v.Opt("num_queries", num_queries);
+    v.Opt("variants", variants);
+    v.Opt("models", models);
+  }
+};
+
+// One round of a search's trace (gem::RoundTrace): survivors by model index, and each survivor's
+// queries and correct answers so far.
+struct ReportRound {
+  uint32_t round = 0;
+  std::vector<uint32_t> survivors;
+  uint32_t queries_per_survivor = 0;
+  uint64_t spent = 0;
+  bool correlated = false;
+  std::vector<uint32_t> pulls;
+  std::vector<uint32_t> wins;
+  template <class V>
+  void Fields(V& v) {
+    v.Req("round", round);
+    v.Opt("survivors", survivors);
+    v.Opt("queries_per_survivor", queries_per_survivor);
+    v.Opt("spent", spent);
+    v.Opt("correlated", correlated);
+    v.Opt("pulls", pulls);
+    v.Opt("wins", wins);
+  }
+};
+
+// A search's per-round trace as gemd persists it (docs/GEMD.md, "Store layout": trace/<id>).
+struct SearchTraceRecord {
+  std::vector<ReportRound> rounds;
+  template <class V>
+  void Fields(V& v) {
+    v.Opt("rounds", rounds);
+  }
+};
+
+struct ReportSearchReply {
+  SearchResultReply result;
+  ReportTreeReply tree;
+  bool trace_recorded = false;  // false: the job ran on a gemd that kept no trace
+  std::vector<ReportRound> rounds;
+  template <class V>
+  void Fields(V& v) {
+    v.Req("result", result);
+    v.Req("tree", tree);
+    v.Opt("trace_recorded", trace_recorded);
+    v.Opt("rounds", rounds);
+  }
+};
+
+using ReplyBody =
+    std::variant<EmptyReply, HealthReply, TreeReply, TreeListReply, TreeShowReply, JobReply,
+                 JobListReply, SearchResultReply, WatchEvent, CacheStatsReply, CacheExportReply,
+                 CacheImportReply, ShutdownReply, ReportTreeReply, ReportSearchReply>;
 
 struct Reply {
   uint64_t id = 0;
@@ -585,7 +706,8 @@ struct StoredTree {
 };
 
 // The msgpack encoding of a record: the same map as on the wire. Instantiated for JobInfo,
-// SearchResultReply and StoredTree. DecodeRecord fails with Corruption naming the problem.
+// SearchResultReply, StoredTree and SearchTraceRecord. DecodeRecord fails with Corruption naming
+// the problem.
 template <class M>
 std::string EncodeRecord(const M& record);
 template <class M>

@@ -60,6 +60,10 @@ bool MakeReplyBody(std::string_view type, ReplyBody* out) {
     *out = CacheImportReply{};
   else if (type == ShutdownRequest::kType)
     *out = ShutdownReply{};
+  else if (type == ReportTreeRequest::kType)
+    *out = ReportTreeReply{};
+  else if (type == ReportSearchRequest::kType)
+    *out = ReportSearchReply{};
   else
     return false;
   return true;

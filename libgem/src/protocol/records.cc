@@ -36,5 +36,7 @@ template std::string EncodeRecord(const StoredTree&);
 template Status DecodeRecord(std::string_view, JobInfo*);
 template Status DecodeRecord(std::string_view, SearchResultReply*);
 template Status DecodeRecord(std::string_view, StoredTree*);
+template std::string EncodeRecord(const SearchTraceRecord&);
+template Status DecodeRecord(std::string_view, SearchTraceRecord*);
 
 }  // namespace gem::protocol
