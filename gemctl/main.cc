@@ -9,6 +9,7 @@
 
 #include "commands.h"
 #include "gem/search.h"
+#include "report.h"
 #include "tree_scan.h"
 
 namespace {
@@ -130,6 +131,23 @@ Environment: GEMD_ENDPOINT sets the default endpoint.)");
                   "Skip hashing the weights (faster; registration then cannot check that the "
                   "files are the ones scanned)");
   tscan->callback([&] { run = [&] { return TreeScan(g, scan); }; });
+  std::string report_tree;
+  ReportArgs report;
+  auto* trep = tree->add_subcommand(
+      "report",
+      "Write the HTML report of a tree whose answers are all in the cache: the tree atlas, "
+      "popularity against accuracy with the hidden gems, the most accurate and most popular "
+      "models (docs/REPORT.md)");
+  trep->add_option("name", report_tree, "Tree name")->required();
+  trep->add_option("--task", report.task, "Task (default: the tree's only task)");
+  trep->add_option("--out,-o", report.out, "HTML file to write (default: <tree>-<task>.html)");
+  trep->add_option("--gem-margin", report.gem_margin,
+                   "A hidden gem beats the most popular model by more than this accuracy "
+                   "(a fraction; default 0.05)")
+      ->check(CLI::Range(0.0, 1.0));
+  trep->add_flag("--partial", report.partial,
+                 "Draw models the cache has not fully answered as unknown instead of refusing");
+  trep->callback([&] { run = [&] { return TreeReport(g, report_tree, report); }; });
   std::string tree_name;
   auto* tshow = tree->add_subcommand("show", "Show a tree's models, digests and accuracies");
   tshow->add_option("name", tree_name, "Tree name")->required();
@@ -169,6 +187,16 @@ Environment: GEMD_ENDPOINT sets the default endpoint.)");
           "Run an interrupted (or cancelled, failed) job again; cached evaluations are reused",
           [&] { return SearchResume(g, job, resume_wait); })
       ->add_flag("--wait", resume_wait, "Follow it and print the result");
+  job_cmd("report",
+          "Write the HTML report of a finished search: the tree atlas, popularity against "
+          "accuracy with the hidden gems, the rounds, found against popular (docs/REPORT.md)",
+          [&] { return SearchReport(g, job, report); })
+      ->add_option("--out,-o", report.out, "HTML file to write (default: search-<id>.html)");
+  search->get_subcommand("report")
+      ->add_option("--gem-margin", report.gem_margin,
+                   "A hidden gem beats the most popular model by more than this accuracy "
+                   "(a fraction; default 0.05)")
+      ->check(CLI::Range(0.0, 1.0));
   std::string list_user, list_state;
   auto* slist = search->add_subcommand("list", "List jobs, newest first");
   slist->add_option("--user", list_user, "Only jobs started by this user");

@@ -140,13 +140,20 @@ std::string AtlasSvg(const ReportInput& in) {
       labels[i] = l;
     }
     const double r = svg::RadiusOf(m.popularity) + 10;
-    const double w = labels[i].size() * 6.5 + 8;
+    const double w = labels[i].empty() ? 0 : labels[i].size() * 6.5 + 8;
     const double lx = std::cos(pos[i].angle), ly = std::sin(pos[i].angle);
-    const bool centre = std::hypot(pos[i].x, pos[i].y) < 1;
-    x0 = std::min(x0, pos[i].x - r - (centre ? w / 2 : (lx < 0 ? w : 0)));
-    x1 = std::max(x1, pos[i].x + r + (centre ? w / 2 : (lx >= 0 ? w : 0)));
-    y0 = std::min(y0, pos[i].y - r - (ly < 0 ? 14 : 0));
-    y1 = std::max(y1, pos[i].y + r + (centre || ly >= 0 ? 18 : 0));
+    if (std::hypot(pos[i].x, pos[i].y) < 1) {  // the centre: label below
+      x0 = std::min(x0, pos[i].x - std::max(r, w / 2));
+      x1 = std::max(x1, pos[i].x + std::max(r, w / 2));
+      y0 = std::min(y0, pos[i].y - r);
+      y1 = std::max(y1, pos[i].y + r + 18);
+    } else {  // labels run outward along the radius
+      const double ex = pos[i].x + (r + w) * lx, ey = pos[i].y + (r + w) * ly;
+      x0 = std::min({x0, pos[i].x - r, ex - 8});
+      x1 = std::max({x1, pos[i].x + r, ex + 8});
+      y0 = std::min({y0, pos[i].y - r, ey - 8});
+      y1 = std::max({y1, pos[i].y + r, ey + 8});
+    }
   }
   const double legend_h = 90;
   const double width = std::max(x1 - x0 + 40, 640.0), height = y1 - y0 + 40 + legend_h;
@@ -212,18 +219,22 @@ std::string AtlasSvg(const ReportInput& in) {
            "\" font-size=\"14\" text-anchor=\"middle\">&#9733;</text>";
     }
     if (!labels[i].empty()) {
-      const bool centre = std::hypot(x, y) < 1;
-      const double lx = std::cos(pos[i].angle), ly = std::sin(pos[i].angle);
-      const double d = r + 7;
-      std::string anchor =
-          centre ? "middle" : (lx < -0.2 ? "end" : (lx > 0.2 ? "start" : "middle"));
-      const double tx = centre ? x : x + d * lx;
-      const double ty = centre ? y + r + 14 : y + d * ly + 4;
       const bool bold =
           static_cast<int>(i) == chosen || static_cast<int>(i) == popular || is_gem(i);
-      s += "<text class=\"label\" x=\"" + Num(tx) + "\" y=\"" + Num(ty) + "\" font-size=\"11\"" +
-           (bold ? " font-weight=\"bold\"" : "") + " text-anchor=\"" + anchor + "\">" +
-           Escape(labels[i]) + "</text>";
+      s += "<text class=\"label\" font-size=\"11\"";
+      s += bold ? " font-weight=\"bold\"" : "";
+      if (std::hypot(x, y) < 1) {  // the centre: below the marker
+        s += " x=\"" + Num(x) + "\" y=\"" + Num(y + r + 14) + "\" text-anchor=\"middle\"";
+      } else {  // along the radius, outward, never upside down
+        const double a = pos[i].angle, lx = std::cos(a), ly = std::sin(a);
+        const double tx = x + (r + 5) * lx, ty = y + (r + 5) * ly;
+        const bool left = lx < 0;
+        const double deg = a * 180 / kPi + (left ? 180 : 0);
+        s += " x=\"" + Num(tx) + "\" y=\"" + Num(ty) + "\" dy=\"0.35em\" text-anchor=\"" +
+             (left ? "end" : "start") + "\" transform=\"rotate(" + Num(deg) + " " + Num(tx) + " " +
+             Num(ty) + ")\"";
+      }
+      s += ">" + Escape(labels[i]) + "</text>";
     }
     s += "</g>";
   }
