@@ -27,6 +27,7 @@ packages=(
   libopenblas-dev libpcre2-dev libicu-dev libzstd-dev libssl-dev
   libcli11-dev libspdlog-dev libfmt-dev libtomlplusplus-dev nlohmann-json3-dev libyaml-cpp-dev
   libsystemd-dev systemd
+  chromium  # the report test renders the HTML report headless (tests/report)
   python3 python3-venv
 )
 

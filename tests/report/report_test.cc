@@ -44,6 +44,16 @@ TEST(Report, MostPopularAndHiddenGems) {
   EXPECT_EQ(HiddenGems(in), (std::vector<uint32_t>{3, 1, 5}));
   in.gem_margin = 0.45;
   EXPECT_EQ(HiddenGems(in), (std::vector<uint32_t>{3}));
+  // A model seen on part of the queries counts by its 95% lower bound: 6 of 10 (60%, lower
+  // bound 31%) is not above 40% + 5; 60 of 100 (lower bound 50.2%) is.
+  in.gem_margin = 0.05;
+  in.models[1].all_known = false;
+  in.models[1].seen_queries = 10;
+  in.models[1].seen_correct = 6;
+  EXPECT_EQ(HiddenGems(in), (std::vector<uint32_t>{3, 5}));
+  in.models[1].seen_queries = 100;
+  in.models[1].seen_correct = 60;
+  EXPECT_EQ(HiddenGems(in), (std::vector<uint32_t>{3, 1, 5}));  // 1 and 5 tie at 60%: by position
   in.models[0].all_known = false;  // the popular model without accuracy: no gems
   EXPECT_TRUE(HiddenGems(in).empty());
 }

@@ -97,8 +97,9 @@ struct ReportInput {
 // The most popular model (ties: the lower position); -1 when no model has a popularity.
 int MostPopular(const ReportInput& in);
 // Models with an accuracy more than gem_margin above the most popular model's, and a known
-// popularity below its; by accuracy, best first. Empty when there is no most popular model or it
-// has no accuracy.
+// popularity below its; by accuracy, best first. An accuracy the search saw on part of the
+// queries counts by the lower end of its 95% Wilson interval. Empty when there is no most
+// popular model or it has no accuracy.
 std::vector<uint32_t> HiddenGems(const ReportInput& in);
 
 struct Interval {

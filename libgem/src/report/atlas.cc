@@ -140,7 +140,7 @@ std::string AtlasSvg(const ReportInput& in) {
       labels[i] = l;
     }
     const double r = svg::RadiusOf(m.popularity) + 10;
-    const double w = labels[i].empty() ? 0 : labels[i].size() * 6.5 + 8;
+    const double w = labels[i].empty() ? 0 : labels[i].size() * 6.0 + 6;
     const double lx = std::cos(pos[i].angle), ly = std::sin(pos[i].angle);
     if (std::hypot(pos[i].x, pos[i].y) < 1) {  // the centre: label below
       x0 = std::min(x0, pos[i].x - std::max(r, w / 2));

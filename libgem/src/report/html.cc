@@ -181,8 +181,8 @@ std::string RenderHtml(const ReportInput& in) {
       h += std::string("<p class=\"note\">") +
            (in.search.rounds_recorded ? "The search recorded no rounds."
                                       : "The gemd that ran this search kept no per-round "
-                                        "trace (it predates protocol version 1's report.search "
-                                        "trace); rerun the search to see its rounds.") +
+                                        "trace (an older build); rerun the search to see "
+                                        "its rounds.") +
            "</p>\n";
     } else {
       h += "<figure>\n" + RoundsSvg(in) +

@@ -11,7 +11,7 @@ using svg::Escape;
 using svg::Num;
 
 std::string ScatterSvg(const ReportInput& in) {
-  const double W = 760, H = 470, left = 64, right = 24, top = 30, bottom = 120;
+  const double W = 760, H = 470, left = 64, right = 40, top = 30, bottom = 120;
   const double pw = W - left - right, ph = H - top - bottom;
   const int chosen = in.has_search ? in.search.chosen : -1;
   const int popular = MostPopular(in);

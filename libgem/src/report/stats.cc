@@ -30,7 +30,10 @@ std::vector<uint32_t> HiddenGems(const ReportInput& in) {
   for (size_t i = 0; i < in.models.size(); ++i) {
     const ModelPoint& m = in.models[i];
     if (static_cast<int>(i) == pop || !m.has_accuracy() || m.popularity < 0) continue;
-    if (m.popularity < popularity && m.accuracy() > bar) gems.push_back(static_cast<uint32_t>(i));
+    // An accuracy seen on part of the queries counts by its 95% lower bound: a few lucky
+    // answers do not make a gem.
+    const double evidence = m.all_known ? m.accuracy() : Wilson(m.seen_correct, m.seen_queries).low;
+    if (m.popularity < popularity && evidence > bar) gems.push_back(static_cast<uint32_t>(i));
   }
   std::stable_sort(gems.begin(), gems.end(), [&](uint32_t a, uint32_t b) {
     return in.models[a].accuracy() > in.models[b].accuracy();
