@@ -3,6 +3,8 @@
 
 #include <cstdio>
 #include <map>
+#include <optional>
+#include <unordered_map>
 
 #include "manifest_trees.h"
 
@@ -99,26 +101,42 @@ gem::Result<proto::ReportTreeReply> TreeReportData(Context& ctx, const ServedTre
   }
   if (tree.engine) FillManifestModels(*tree.engine, &out.models);
 
-  std::vector<gem::ResultKey> keys(task.num_queries());
+  // Walk the task's index (what the cache holds for this task, config by config) rather than
+  // look up every (model, query): a tree of hundreds of models is mostly not evaluated.
+  std::unordered_map<gem::Digest, uint32_t> model_of, query_of;
+  for (uint32_t i = 0; i < tree.model_digests.size(); ++i)
+    model_of.emplace(tree.model_digests[i], i);
+  for (uint32_t q = 0; q < task.query_digests.size(); ++q)
+    query_of.emplace(task.query_digests[q], q);
+  for (auto& m : out.models) {
+    m.answered.assign(configs.size(), 0);
+    m.correct.assign(configs.size(), 0);
+  }
+  std::vector<gem::ResultKey> keys;
+  std::vector<uint32_t> owner;
   std::vector<std::optional<gem::CachedResult>> found;
-  for (uint32_t i = 0; i < out.models.size(); ++i) {
-    proto::ReportModel& m = out.models[i];
-    m.complete = task.num_queries() > 0;
-    for (const gem::Digest& config : configs) {
-      for (uint32_t q = 0; q < keys.size(); ++q) {
-        keys[q] = {tree.model_digests[i], task.query_digests[q], config};
-      }
-      GEM_RETURN_IF_ERROR(ctx.cache->MultiGet(keys, &found));
-      uint32_t answered = 0, correct = 0;
-      for (const auto& r : found) {
-        if (!r) continue;
-        ++answered;
-        correct += r->correct != 0;
-      }
-      m.answered.push_back(answered);
-      m.correct.push_back(correct);
-      m.complete = m.complete && answered == task.num_queries();
+  for (size_t v = 0; v < configs.size(); ++v) {
+    keys.clear();
+    owner.clear();
+    GEM_RETURN_IF_ERROR(
+        ctx.cache->ForEachTaskResult(task.digest, &configs[v], [&](const gem::ResultKey& k) {
+          auto m = model_of.find(k.model);
+          if (m != model_of.end() && query_of.count(k.query)) {
+            keys.push_back(k);
+            owner.push_back(m->second);
+          }
+          return true;
+        }));
+    GEM_RETURN_IF_ERROR(ctx.cache->MultiGet(keys, &found));
+    for (size_t i = 0; i < keys.size(); ++i) {
+      if (!found[i]) continue;  // indexed but gone: not an answer
+      ++out.models[owner[i]].answered[v];
+      out.models[owner[i]].correct[v] += found[i]->correct != 0;
     }
+  }
+  for (auto& m : out.models) {
+    m.complete = task.num_queries() > 0;
+    for (uint32_t a : m.answered) m.complete = m.complete && a == task.num_queries();
   }
   return out;
 }

@@ -25,8 +25,10 @@ gem::Result<gem::protocol::SearchTraceRecord> LoadSearchTrace(Context& ctx, uint
 
 // The report data of one task of a tree: every model with its kind, relation, parent, folder,
 // popularity and digest, and per config (prompt variant) the queries the cache answers and the
-// correct ones. One cache lookup per (model, query, variant): for very large trees this takes
-// seconds, on the server thread.
+// correct ones: a walk over the task's index in the cache (the results written for this task,
+// as cache.export reads them) and one lookup per result found, so its cost grows with what was
+// evaluated, not with the tree: 0.1 s for a 450-model tree with 4,499 results, 5 s with all its
+// 1.1 million (a 2-core machine under a load of 8). It runs on the server thread.
 gem::Result<gem::protocol::ReportTreeReply> TreeReportData(Context& ctx, const ServedTree& tree,
                                                            const ServedTask& task);
 

@@ -54,7 +54,7 @@ std::vector<Placed> Layout(const ReportInput& in) {
     for (size_t k = 0; k < n; ++k) {
       const double a = k * 2.39996322972865332;  // the golden angle
       const double r = c * std::sqrt(static_cast<double>(k)) * 1.1;
-      pos[order[k]] = {r * std::cos(a), r * std::sin(a), a};
+      pos[order[k]] = {r * std::cos(a), r * std::sin(a), 0};  // labels: horizontal, rightward
     }
     return pos;
   }
