@@ -43,10 +43,12 @@ int main(int argc, char** argv) {
   gemctl search start --tree qwen --task gsm8k --queries-per-model 10 --seed 1 --wait
   gemctl search list
   gemctl --json search result 1
+  gemctl search report 1 --out report.html
+  gemctl tree scan ~/.cache/huggingface/hub --base ORG/NAME --out tree.json
 
 Exit status: 0 success; 2 usage error; 3 gemd did not answer; 4 the waited-for search ended
 failed, cancelled or interrupted; 5 gemd refused the connection (CURVE key); 10+code when gemd
-replied with an error (11 not found, 13 not supported, 14 invalid argument, 17 unavailable,
+replied with an error, or tree scan failed (11 not found, 13 not supported, 14 invalid argument, 17 unavailable,
 20 failed precondition; docs/PROTOCOL.md lists all).
 Environment: GEMD_ENDPOINT sets the default endpoint.)");
   app.add_option("-e,--endpoint", g.client.endpoint,
