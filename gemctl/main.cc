@@ -48,8 +48,8 @@ int main(int argc, char** argv) {
 
 Exit status: 0 success; 2 usage error; 3 gemd did not answer; 4 the waited-for search ended
 failed, cancelled or interrupted; 5 gemd refused the connection (CURVE key); 10+code when gemd
-replied with an error, or tree scan failed (11 not found, 13 not supported, 14 invalid argument, 17 unavailable,
-20 failed precondition; docs/PROTOCOL.md lists all).
+replied with an error, or tree scan failed (11 not found, 13 not supported, 14 invalid argument,
+17 unavailable, 20 failed precondition; docs/PROTOCOL.md lists all).
 Environment: GEMD_ENDPOINT sets the default endpoint.)");
   app.add_option("-e,--endpoint", g.client.endpoint,
                  "gemd's endpoint (default $GEMD_ENDPOINT or ipc:///run/gemd/gemd.sock)");
