@@ -9,24 +9,17 @@ namespace proto = gem::protocol;
 
 namespace {
 
-gem::Result<std::pair<std::shared_ptr<const ServedTree>, const ServedTask*>> FindTreeTask(
-    Context& ctx, const std::string& tree_name, const std::string& task_name) {
-  auto tree = ctx.trees->Get(tree_name);
-  if (!tree) {
-    return Status::NotFound("tree '" + tree_name + "'", "not registered (gemctl tree list)");
-  }
-  const ServedTask* task = tree->FindTask(task_name);
-  if (!task) {
-    return Status::NotFound("task '" + task_name + "'",
-                            "tree '" + tree_name + "' answers: " + tree->TaskList());
-  }
-  return std::make_pair(tree, task);
+gem::Result<std::shared_ptr<const gem::SearchableTree>> FindTree(Context& ctx,
+                                                                 const std::string& name) {
+  auto tree = ctx.trees->Get(name);
+  if (!tree) return Status::NotFound("tree '" + name + "'", "not registered (gemctl tree list)");
+  return tree;
 }
 
 BodyResult Tree(Context& ctx, const proto::ReportTreeRequest& r) {
-  auto found = FindTreeTask(ctx, r.tree, r.task);
-  if (!found.ok()) return found.status();
-  auto data = TreeReportData(ctx, *found->first, *found->second);
+  auto tree = FindTree(ctx, r.tree);
+  if (!tree.ok()) return tree.status();
+  auto data = TreeReportData(ctx, **tree, r.task);
   if (!data.ok()) return data.status();
   return proto::ReplyBody(std::move(*data));
 }
@@ -45,11 +38,11 @@ BodyResult Search(Context& ctx, const proto::ReportSearchRequest& r) {
   if (!result.ok()) return result.status().WithContext(what);
   out.result = std::move(*result);
   out.result.job = *job;
-  auto found = FindTreeTask(ctx, job->tree, job->task);
-  if (!found.ok()) return found.status().WithContext(what);
-  auto tree = TreeReportData(ctx, *found->first, *found->second);
-  if (!tree.ok()) return tree.status();
-  out.tree = std::move(*tree);
+  auto tree = FindTree(ctx, job->tree);
+  if (!tree.ok()) return tree.status().WithContext(what);
+  auto data = TreeReportData(ctx, **tree, job->task);
+  if (!data.ok()) return data.status().WithContext(what);
+  out.tree = std::move(*data);
   auto trace = LoadSearchTrace(ctx, r.job);
   if (trace.ok()) {
     out.trace_recorded = true;

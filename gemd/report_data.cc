@@ -2,11 +2,6 @@
 #include "report_data.h"
 
 #include <cstdio>
-#include <map>
-#include <optional>
-#include <unordered_map>
-
-#include "manifest_trees.h"
 
 namespace gemd {
 
@@ -19,37 +14,6 @@ std::string TraceKey(uint64_t id) {
   char buf[48];
   std::snprintf(buf, sizeof buf, "trace/%020llu", static_cast<unsigned long long>(id));
   return buf;
-}
-
-// Structure of a manifest tree: kind, relation, parent, folder and downloads per model, in the
-// tree's model order (the base, then the registered candidates in manifest order).
-void FillManifestModels(const EngineTree& engine, std::vector<proto::ReportModel>* models) {
-  const gem::RegisteredTree& reg = engine.registered;
-  struct Entry {
-    const gem::ModelMeta* meta;
-    std::string folder;
-  };
-  std::vector<Entry> entries = {{&reg.base_meta, reg.base_path}};
-  for (const auto& c : reg.candidates) {
-    if (c.registered) entries.push_back({&c.meta, c.path});
-  }
-  std::map<std::string, int64_t> by_name;
-  for (size_t i = 0; i < models->size() && i < entries.size(); ++i) {
-    by_name.emplace((*models)[i].name, static_cast<int64_t>(i));
-  }
-  for (size_t i = 0; i < models->size() && i < entries.size(); ++i) {
-    proto::ReportModel& m = (*models)[i];
-    const gem::ModelMeta& meta = *entries[i].meta;
-    m.kind = i < engine.kinds.size() ? engine.kinds[i] : "";
-    m.relation = meta.relation;
-    m.folder = entries[i].folder;
-    m.popularity = meta.downloads >= 0 ? static_cast<double>(meta.downloads) : -1;
-    if (i > 0 && !meta.parent.empty()) {
-      if (auto it = by_name.find(meta.parent); it != by_name.end() && it->second != int64_t(i)) {
-        m.parent = it->second;
-      }
-    }
-  }
 }
 
 }  // namespace
@@ -78,65 +42,31 @@ gem::Result<proto::SearchTraceRecord> LoadSearchTrace(Context& ctx, uint64_t job
   return rec;
 }
 
-gem::Result<proto::ReportTreeReply> TreeReportData(Context& ctx, const ServedTree& tree,
-                                                   const ServedTask& task) {
+gem::Result<proto::ReportTreeReply> TreeReportData(Context& ctx, const gem::SearchableTree& tree,
+                                                   std::string_view task) {
+  auto answers = gem::CountCachedAnswers(tree, task, *ctx.cache);
+  if (!answers.ok()) return answers.status();
   proto::ReportTreeReply out;
-  out.tree = tree.record.info;
-  out.task = task.name;
-  out.num_queries = task.num_queries();
-  std::vector<gem::Digest> configs;
-  if (tree.engine) {
-    configs.assign(std::begin(tree.engine->config_digests), std::end(tree.engine->config_digests));
-  } else {
-    configs = {tree.config_digest};
-  }
-  out.variants = static_cast<uint32_t>(configs.size());
-  for (uint32_t i = 0; i < tree.model_digests.size(); ++i) {
+  out.tree = InfoOf(tree.record());
+  out.task = std::string(task);
+  out.num_queries = (*tree.GetTask(task))->num_queries();
+  out.variants = tree.num_variants();
+  for (uint32_t i = 0; i < tree.num_models(); ++i) {
+    const gem::SearchableModel& model = tree.models()[i];
+    gem::CachedAnswers& a = (*answers)[i];
     proto::ReportModel m;
     m.index = i;
-    m.name = i < tree.model_ids.size() ? tree.model_ids[i] : "";
-    m.digest = tree.model_digests[i].Hex();
-    m.popularity = i < tree.popularity.size() ? tree.popularity[i] : -1;
+    m.name = model.name;
+    m.kind = model.kind;
+    m.relation = model.relation;
+    m.parent = model.parent;
+    m.popularity = model.popularity_known ? model.popularity : -1;
+    m.digest = model.digest.Hex();
+    m.folder = model.folder;
+    m.answered = std::move(a.answered);
+    m.correct = std::move(a.correct);
+    m.complete = a.complete;
     out.models.push_back(std::move(m));
-  }
-  if (tree.engine) FillManifestModels(*tree.engine, &out.models);
-
-  // Walk the task's index (what the cache holds for this task, config by config) rather than
-  // look up every (model, query): a tree of hundreds of models is mostly not evaluated.
-  std::unordered_map<gem::Digest, uint32_t> model_of, query_of;
-  for (uint32_t i = 0; i < tree.model_digests.size(); ++i)
-    model_of.emplace(tree.model_digests[i], i);
-  for (uint32_t q = 0; q < task.query_digests.size(); ++q)
-    query_of.emplace(task.query_digests[q], q);
-  for (auto& m : out.models) {
-    m.answered.assign(configs.size(), 0);
-    m.correct.assign(configs.size(), 0);
-  }
-  std::vector<gem::ResultKey> keys;
-  std::vector<uint32_t> owner;
-  std::vector<std::optional<gem::CachedResult>> found;
-  for (size_t v = 0; v < configs.size(); ++v) {
-    keys.clear();
-    owner.clear();
-    GEM_RETURN_IF_ERROR(
-        ctx.cache->ForEachTaskResult(task.digest, &configs[v], [&](const gem::ResultKey& k) {
-          auto m = model_of.find(k.model);
-          if (m != model_of.end() && query_of.count(k.query)) {
-            keys.push_back(k);
-            owner.push_back(m->second);
-          }
-          return true;
-        }));
-    GEM_RETURN_IF_ERROR(ctx.cache->MultiGet(keys, &found));
-    for (size_t i = 0; i < keys.size(); ++i) {
-      if (!found[i]) continue;  // indexed but gone: not an answer
-      ++out.models[owner[i]].answered[v];
-      out.models[owner[i]].correct[v] += found[i]->correct != 0;
-    }
-  }
-  for (auto& m : out.models) {
-    m.complete = task.num_queries() > 0;
-    for (uint32_t a : m.answered) m.complete = m.complete && a == task.num_queries();
   }
   return out;
 }

@@ -8,7 +8,7 @@
 #include <map>
 #include <string>
 
-#include "demo/demo_tree_util.h"
+#include "demo_tree/accuracies.h"
 #include "service/harness.h"
 
 namespace gem::testing {

@@ -3,6 +3,7 @@
 // line.
 #include <charconv>
 
+#include "gem/csv.h"
 #include "scan/scan_internal.h"
 #include "search/csv.h"
 
@@ -11,7 +12,8 @@ namespace gem::scan_internal {
 Result<std::vector<std::pair<std::string, int64_t>>> ReadDownloadsCsv(const std::string& path) {
   std::string text;
   GEM_RETURN_IF_ERROR(search_internal::ReadFile(path, &text));
-  const auto lines = search_internal::SplitCsv(text);
+  std::vector<csv::Record> lines;  // hand-edited like the tree format: trimmed, '#' comments
+  GEM_RETURN_IF_ERROR(csv::Parse(text, path, &lines, search_internal::kFormatCsv));
   if (lines.empty()) return Status::InvalidArgument(path, "empty (expected a header line)");
   const auto& header = lines[0].fields;
   int id_col = -1, dl_col = -1;
@@ -25,14 +27,14 @@ Result<std::vector<std::pair<std::string, int64_t>>> ReadDownloadsCsv(const std:
   }
   if (dl_col < 0 || id_col < 0) {
     return Status::InvalidArgument(
-        path, "line " + std::to_string(lines[0].number) +
+        path, "line " + std::to_string(lines[0].line) +
                   ": the header needs a 'downloads' column and a 'model' (or 'repo', 'repo_id', "
                   "'id') column");
   }
   std::vector<std::pair<std::string, int64_t>> out;
   for (size_t l = 1; l < lines.size(); ++l) {
     const auto& f = lines[l].fields;
-    const std::string where = "line " + std::to_string(lines[l].number);
+    const std::string where = "line " + std::to_string(lines[l].line);
     if (f.size() <= static_cast<size_t>(std::max(id_col, dl_col))) {
       return Status::InvalidArgument(path, where + ": " + std::to_string(f.size()) +
                                                " fields, the header has " +

@@ -60,6 +60,8 @@ bool MakeReplyBody(std::string_view type, ReplyBody* out) {
     *out = CacheImportReply{};
   else if (type == ShutdownRequest::kType)
     *out = ShutdownReply{};
+  else if (type == InfoRequest::kType)
+    *out = InfoReply{};
   else if (type == ReportTreeRequest::kType)
     *out = ReportTreeReply{};
   else if (type == ReportSearchRequest::kType)
@@ -140,6 +142,15 @@ const msgpack::object& BodyOf(const msgpack::object& envelope) {
   return (b == nullptr || b->type == msgpack::type::NIL) ? kEmptyMap : *b;
 }
 
+// The envelope's map header and its first two fields, "v" and "id".
+void PackEnvelopeStart(codec::Packer& pk, uint32_t fields, uint64_t id) {
+  pk.pack_map(fields);
+  pk.pack(std::string_view("v"));
+  pk.pack(kVersion);
+  pk.pack(std::string_view("id"));
+  pk.pack(id);
+}
+
 }  // namespace
 
 bool IsFinalJobState(std::string_view s) {
@@ -155,11 +166,7 @@ std::vector<std::string> RequestTypes() {
 std::string EncodeRequest(const Request& request) {
   msgpack::sbuffer buf;
   codec::Packer pk(buf);
-  pk.pack_map(4);
-  pk.pack(std::string_view("v"));
-  pk.pack(kVersion);
-  pk.pack(std::string_view("id"));
-  pk.pack(request.id);
+  PackEnvelopeStart(pk, 4, request.id);
   std::visit(
       [&](const auto& body) {
         pk.pack(std::string_view("type"));
@@ -197,11 +204,7 @@ Reply ErrorReply(uint64_t id, std::string type, Status status) {
 std::string EncodeReply(const Reply& reply) {
   msgpack::sbuffer buf;
   codec::Packer pk(buf);
-  pk.pack_map(6);
-  pk.pack(std::string_view("v"));
-  pk.pack(kVersion);
-  pk.pack(std::string_view("id"));
-  pk.pack(reply.id);
+  PackEnvelopeStart(pk, 6, reply.id);
   pk.pack(std::string_view("type"));
   pk.pack(reply.type);
   pk.pack(std::string_view("ok"));
