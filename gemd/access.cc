@@ -58,7 +58,8 @@ Role RequiredRole(std::string_view type) {
       {"cache.export", Role::kReader},  {"tree.register", Role::kMember},
       {"search.start", Role::kMember},  {"search.cancel", Role::kMember},
       {"search.resume", Role::kMember}, {"cache.import", Role::kMember},
-      {"shutdown", Role::kAdmin},
+      {"info", Role::kReader},          {"report.tree", Role::kReader},
+      {"report.search", Role::kReader}, {"shutdown", Role::kAdmin},
   };
   auto it = kRoles.find(type);
   return it == kRoles.end() ? Role::kAdmin : it->second;

@@ -25,9 +25,11 @@ gem::protocol::Reply Dispatch(Context& ctx, const PeerInfo& peer,
 // Per-group handlers (handlers_*.cc).
 using BodyResult = gem::Result<gem::protocol::ReplyBody>;
 BodyResult HandleHealth(Context& ctx, const PeerInfo& peer);
+BodyResult HandleInfo(const Context& ctx);
 BodyResult HandleTree(Context& ctx, const PeerInfo& peer, const gem::protocol::Request& request);
 BodyResult HandleSearch(Context& ctx, const PeerInfo& peer, const gem::protocol::Request& request);
 BodyResult HandleCache(Context& ctx, const PeerInfo& peer, const gem::protocol::Request& request);
+BodyResult HandleReport(Context& ctx, const PeerInfo& peer, const gem::protocol::Request& request);
 
 // The name a job or tree records for its owner: the client's claim, else what the socket says
 // (the claim is for display; jobs also record the uid or key, which access control uses).

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Sanitizer builds of the test suite (docs/SECURITY.md, "Sanitizers"):
-#   scripts/sanitize.sh asan    ASan + UBSan: the whole suite, with the libFuzzer targets built
-#                               in the same (clang) tree; `scripts/fuzz.sh` then reuses it
+#   scripts/sanitize.sh asan    ASan + UBSan: the whole suite but the demo tree's three
+#                               exhaustive equality checks (GEM_ASAN_EXCLUDE, a ctest -E regex,
+#                               replaces that list; "^$" runs everything), with the libFuzzer
+#                               targets built in the same (clang) tree; `scripts/fuzz.sh` reuses it
 #   scripts/sanitize.sh tsan    TSan: gemd and the service tests (every gemd thread: server,
 #                               work queues, scheduler workers), the cache's concurrency tests
 #                               and the engine's thread-pool tests
@@ -39,7 +41,13 @@ if [[ "$what" == asan || "$what" == all ]]; then
   export ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:abort_on_error=0:detect_stack_use_after_return=0:suppressions=$supp/asan.supp"
   export LSAN_OPTIONS="suppressions=$supp/lsan.supp"
   export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:suppressions=$supp/ubsan.supp"
-  (cd "$b" && step "asan suite" ctest --output-on-failure -j "$jobs" --timeout 900)
+  # Left out under ASan (CI time, docs/SECURITY.md "Sanitizers"): the demo tree's exhaustive
+  # equality checks against transformers' answers, which run every model on every query (pure
+  # engine arithmetic, 9 minutes under ASan on 2 cores; the plain suite runs them, and the
+  # engine's reference tests and the demo tree's default search still run here).
+  asan_exclude='^(ServiceDemoTree\.ExhaustiveThroughGemdEqualsTransformers|DemoTreeTest\.(ChoiceTaskEqualsTransformers|ExhaustiveEqualsTransformersAndSearchFindsATop3Model))$'
+  (cd "$b" && step "asan suite" ctest --output-on-failure -j "$jobs" --timeout 900 \
+    -E "${GEM_ASAN_EXCLUDE:-$asan_exclude}")
   unset ASAN_OPTIONS LSAN_OPTIONS UBSAN_OPTIONS
 fi
 
