@@ -27,11 +27,11 @@ namespace gem {
 inline constexpr const char* kDefaultSearchMethod = "gem";  // docs/GEM_METHOD.md
 
 struct SearchProgress {
-  uint64_t spent = 0;        // query evaluations so far
-  uint64_t budget = 0;       // B
-  uint32_t round = 0;        // current round (1-based; 0 for methods without rounds)
-  uint32_t survivors = 0;    // models still in contention
-  uint32_t leader = 0;       // current best guess
+  uint64_t spent = 0;      // query evaluations so far
+  uint64_t budget = 0;     // B
+  uint32_t round = 0;      // current round (1-based; 0 for methods without rounds)
+  uint32_t survivors = 0;  // models still in contention
+  uint32_t leader = 0;     // current best guess
 };
 
 struct SearchOptions {
@@ -58,28 +58,28 @@ struct SearchOptions {
 
 // One round (or, for methods without rounds, one batch of pulls) of a search.
 struct RoundTrace {
-  uint32_t round = 0;                  // 1-based
-  std::vector<uint32_t> survivors;     // models evaluated in this round
-  uint32_t queries_per_survivor = 0;   // new queries each survivor got in this round (max)
-  uint64_t spent = 0;                  // evaluations in this round
-  std::vector<double> means;           // empirical mean of each survivor after the round
-  bool correlated = false;             // every survivor answered the identical queries
+  uint32_t round = 0;                 // 1-based
+  std::vector<uint32_t> survivors;    // models evaluated in this round
+  uint32_t queries_per_survivor = 0;  // new queries each survivor got in this round (max)
+  uint64_t spent = 0;                 // evaluations in this round
+  std::vector<double> means;          // empirical mean of each survivor after the round
+  bool correlated = false;            // every survivor answered the identical queries
 };
 
 struct SearchResult {
   std::string method;
   uint32_t chosen_model = 0;
-  uint64_t budget = 0;                 // B = N x K
-  uint64_t spent = 0;                  // <= budget
-  uint64_t spent_cached = 0;           // of which answered from cache (EvalOutcome::from_cache)
+  uint64_t budget = 0;        // B = N x K
+  uint64_t spent = 0;         // <= budget
+  uint64_t spent_cached = 0;  // of which answered from cache (EvalOutcome::from_cache)
   std::vector<RoundTrace> rounds;
-  std::vector<uint32_t> pulls;         // per model: queries evaluated
-  std::vector<uint32_t> wins;          // per model: of which correct
+  std::vector<uint32_t> pulls;  // per model: queries evaluated
+  std::vector<uint32_t> wins;   // per model: of which correct
   // Confidence in the choice (NaN when a method does not estimate it).
   double estimated_accuracy = 0.0 / 0.0;
   double ci_low = 0.0 / 0.0, ci_high = 0.0 / 0.0;  // 95% interval on the chosen model's accuracy
-  double p_best = 0.0 / 0.0;           // posterior probability the chosen model is the best
-  double p_top3 = 0.0 / 0.0;           // ... that it is among the best three
+  double p_best = 0.0 / 0.0;  // posterior probability the chosen model is the best
+  double p_top3 = 0.0 / 0.0;  // ... that it is among the best three
 };
 
 // Runs the search. On success fills *result. Fails with InvalidArgument for an unknown method,
@@ -89,6 +89,16 @@ Status Search(const SearchOptions& options, Evaluator* evaluator, SearchResult* 
 
 // The method names Search() accepts, in a stable order.
 std::vector<std::string> SearchMethods();
+
+// Replay only (gem-replay's `paper_table4` row): the paper's method, correlated sampling and
+// cumulative means as `paper`, on Table 4's per-model query counts applied as printed
+// (PaperTable4Schedule in gem/schedule.h) instead of a schedule fitted to the budget. It spends
+// the table's cost, which exceeds B = N x K on trees much smaller than 780 models: result->budget
+// is N x K and result->spent may be larger. A real search never exceeds its budget, so this is
+// not a method Search() accepts. Seeds as in Search(): with the same seed it sees `paper`'s query
+// order and tie-breaks. Fails with InvalidArgument when N is not one of Table 4's budgets (10,
+// 25, 50, 100, 200) and as Search() for a bad evaluator.
+Status ReplayPaperTable4(const SearchOptions& options, Evaluator* evaluator, SearchResult* result);
 
 }  // namespace gem
 

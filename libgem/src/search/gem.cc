@@ -1,22 +1,26 @@
 // Copyright the gem authors. gem: the project's default search (docs/GEM_METHOD.md).
 //
-// Correlated sampling as in the paper (every survivor of a round answers the same fresh queries,
-// survivors ranked by their mean over everything answered so far, so two survivors are always
-// compared on identical queries), on a different schedule:
-//   - the survivors halve each round (ceil(S / 2)) from all K models down to `finalists` (3),
-//     rather than a fixed cut to 100 and a stop at 12;
-//   - every round, the first included, gets an equal share of what is left of the budget
-//     (Karnin et al.'s rule; rounding leftovers roll forward), rather than 60% for round 1; the
-//     last round is the finalists' and takes all that is left;
-//   - the choice is the finalist with the best mean; EstimateConfidence (gem_confidence.cc)
-//     reports its accuracy with a 95% interval, P(best) and P(top 3).
-// Why these constants, and what else was tried and measured: docs/GEM_METHOD.md.
+// Correlated sampling: every model answers a prefix of one shared query sequence
+// (SharedPrefixes), and two models are always compared on the queries both answered. Rounds of
+// elimination as in Sequential Halving, with what the replay of many tree shapes showed to matter
+// (docs/GEM_METHOD.md, "What was tried"):
+//   - each round gets an equal share of what is left of the budget, and the survivors are divided
+//     by eta, down to `finalists`;
+//   - the cut is not left to a coin where the data cannot decide it: the models tied with the
+//     model at the cut (or within band_z paired standard errors of it) answer more shared queries
+//     first (a playoff), within a share of the round's spend;
+//   - when the budget left can take the survivors through every query of the task, it does, and
+//     the choice among them is exact;
+//   - the finalists' stage stops spending on a finalist already separated from the leader;
+//   - the choice is the finalist with the most correct answers on the prefix they share;
+//     EstimateConfidence reports its accuracy with a 95% interval, P(best) and P(top 3).
 #include "search/gem.h"
 
 #include <algorithm>
 #include <cmath>
 #include <numeric>
 
+#include "search/gem_prefixes.h"
 #include "search/rng.h"
 
 namespace gem::search_internal {
@@ -24,82 +28,277 @@ namespace {
 
 constexpr uint64_t kStreamConfidence = 21;
 
-// How many rounds a field of `s` survivors still needs, its own included, halving to `finalists`.
-uint32_t RoundsLeft(uint32_t s, uint32_t finalists) {
+// How many rounds a field of `s` survivors still needs, its own and the finalists' included.
+uint32_t RoundsLeft(uint32_t s, uint32_t finalists, double eta) {
   uint32_t r = 1;
   while (s > finalists) {
-    s = std::max(finalists, (s + 1) / 2);
+    s = std::max(finalists, static_cast<uint32_t>(std::ceil(s / eta - 1e-9)));
     ++r;
   }
   return r;
 }
 
-}  // namespace
+// The longest length every one of `models` can reach for at most `pay` evaluations.
+uint32_t AffordableTarget(const SharedPrefixes& px, std::span<const uint32_t> models, uint64_t pay,
+                          uint32_t q) {
+  uint32_t lo = px.CommonLen(models), hi = q + 1;  // CostTo(lo) <= pay < CostTo(hi)
+  if (px.CostTo(models, q) <= pay) return q;
+  while (hi - lo > 1) {
+    const uint32_t mid = lo + (hi - lo) / 2;
+    (px.CostTo(models, mid) <= pay ? lo : hi) = mid;
+  }
+  return lo;
+}
 
-Status RunGem(SearchRun* run) {
-  const GemParams params;
-  const uint32_t k = run->num_models(), q = run->num_queries();
-  const uint32_t finalists = std::max<uint32_t>(1, params.finalists);
-  const bool prefer_known = !run->options().shuffle_queries;
+class GemSearch {
+ public:
+  GemSearch(SearchRun* run, const GemParams& p)
+      : run_(run),
+        p_(p),
+        px_(run, !run->options().shuffle_queries),
+        q_(run->num_queries()),
+        finalists_(std::max<uint32_t>(1, p.finalists)),
+        eta_(std::max(1.05, p.eta)),
+        n_min_(std::min(run->queries_per_model(), std::max<uint32_t>(1, p.first_round_min))) {}
 
-  std::vector<uint32_t> survivors(k);
-  std::iota(survivors.begin(), survivors.end(), 0u);
-  GemAnswers ans;
-  ans.answers.resize(k);
-  std::vector<uint8_t> taken(q, 0);
-  uint32_t scan_from = 0, len = 0;  // len: length of the shared sequence so far
-  std::vector<uint32_t> queries;
-  std::vector<EvalRequest> req;
-
-  // Every round, the first included, gets an equal share of what is left of the budget.
-  // Round 1 gets at least min(N, first_round_min) queries: a cut on one or two queries is
-  // mostly a coin toss among ties (docs/GEM_METHOD.md, constants).
-  uint64_t n = std::max<uint64_t>(std::min(run->queries_per_model(), params.first_round_min),
-                                  run->remaining() / RoundsLeft(k, finalists) / k);
-  for (uint32_t round = 1;; ++round) {
-    const uint32_t s = static_cast<uint32_t>(survivors.size());
-    const bool final_round = s <= finalists;
-    if (final_round) n = run->remaining() / s;
-    n = std::min<uint64_t>({n, q - len, run->remaining() / s});
-    if (n == 0) break;
-
-    GEM_RETURN_IF_ERROR(PickSharedQueries(run, survivors, static_cast<uint32_t>(n), prefer_known,
-                                          &taken, &scan_from, &queries));
-    req.clear();
-    for (uint32_t m : survivors) {
-      for (uint32_t qq : queries) req.push_back({m, qq});
+  Status Run() {
+    std::vector<uint32_t> survivors(run_->num_models());
+    std::iota(survivors.begin(), survivors.end(), 0u);
+    if (p_.se_mode) {
+      while (survivors.size() > 1 && run_->remaining() > 0) {
+        const uint32_t len = px_.CommonLen(survivors);
+        const uint32_t chunk =
+            std::max<uint32_t>(std::max<uint32_t>(1, p_.se_chunk_min),
+                               static_cast<uint32_t>(std::ceil(p_.se_chunk_frac * len)));
+        const uint64_t before = run_->spent();
+        GEM_RETURN_IF_ERROR(px_.ExtendTo(survivors, len + chunk, round_++));
+        if (run_->spent() == before) break;
+        const std::vector<uint32_t> ranked = Ranked(survivors);
+        const uint32_t l2 = px_.CommonLen(ranked), lead = ranked.front();
+        std::vector<uint32_t> on;
+        for (uint32_t m : ranked) {
+          const double deficit = static_cast<double>(px_.Wins(lead, l2)) - px_.Wins(m, l2);
+          if (deficit <=
+              p_.elim_z * std::sqrt(static_cast<double>(px_.Discordant(lead, m, l2))) + p_.elim_c)
+            on.push_back(m);
+        }
+        survivors = std::move(on);
+      }
+      return Finish(survivors);
     }
-    const uint64_t before = run->spent();
-    GEM_RETURN_IF_ERROR(run->Evaluate(req, round, s, survivors.front()));
-    const auto outcomes = run->last_outcomes();
-    for (size_t i = 0; i < req.size(); ++i)
-      ans.answers[req[i].model].push_back(outcomes[i].correct);
-    len += static_cast<uint32_t>(queries.size());
-    run->AddRound(survivors, static_cast<uint32_t>(queries.size()), run->spent() - before, true);
-    if (final_round) break;
+    for (round_ = 1; survivors.size() > finalists_ && run_->remaining() > 0; ++round_) {
+      const uint32_t s = static_cast<uint32_t>(survivors.size());
+      // This round's share: 1 / (1 + g + ... + g^(R-1)) of what is left (R rounds to go).
+      double weights = 0;
+      uint32_t rounds = RoundsLeft(s, finalists_, eta_);
+      if (round_ == 1 && p_.eta_first > 1) {
+        const uint32_t after =
+            std::max(finalists_, static_cast<uint32_t>(std::ceil(s / p_.eta_first - 1e-9)));
+        rounds = after < s ? 1 + RoundsLeft(after, finalists_, eta_) : rounds;
+      }
+      for (uint32_t i = 0, r = rounds; i < r; ++i)
+        weights += std::pow(std::max(0.1, p_.share_growth), i);
+      uint64_t share = static_cast<uint64_t>(static_cast<double>(run_->remaining()) / weights);
+      if (round_ == 1) {
+        share = std::max<uint64_t>(
+            share,
+            static_cast<uint64_t>(p_.first_round_share * static_cast<double>(run_->budget())));
+        share = std::max<uint64_t>(share, uint64_t{n_min_} * s);
+      }
+      // The round's share, in sub_steps batches; after each, survivors already separated from
+      // the leader stop, so what they would have taken goes to the others.
+      const uint32_t steps = std::max<uint32_t>(1, p_.sub_steps);
+      uint64_t round_spend = 0;
+      uint32_t round_n = 0;
+      for (uint32_t step = 0; step < steps && survivors.size() > finalists_; ++step) {
+        // Every survivor reaches the same length (catching up with models a playoff took
+        // further).
+        uint32_t longest = 0;
+        for (uint32_t m : survivors) longest = std::max(longest, px_.len(m));
+        const uint64_t pay = (share > round_spend ? share - round_spend : 0) / (steps - step);
+        uint32_t target = AffordableTarget(px_, survivors, pay, q_);
+        if (step == 0) target = std::max(longest + 1, target);
+        if (target <= px_.CommonLen(survivors)) continue;
+        const uint32_t from = px_.CommonLen(survivors);
+        const uint64_t before = run_->spent();
+        GEM_RETURN_IF_ERROR(px_.ExtendTo(survivors, target, round_));
+        round_spend += run_->spent() - before;
+        round_n += px_.CommonLen(survivors) - std::min(from, px_.CommonLen(survivors));
+        if (p_.elim_z > 0) Eliminate(&survivors);
+      }
+      if (round_spend == 0) break;  // the budget or the task's queries are exhausted
+      if (survivors.size() <= finalists_) break;
 
-    // The cut: the better half (ties at random by the run's priorities), never below the
-    // finalists.
-    const std::vector<double> means = run->Means();
-    const uint32_t keep = std::max(finalists, (s + 1) / 2);
-    survivors = run->Top(survivors, means, keep);
-    std::sort(survivors.begin(), survivors.end());
-    // Equal shares of what is left for each remaining round.
-    const uint32_t rounds_left = RoundsLeft(keep, finalists);
-    n = std::max<uint64_t>(1, run->remaining() / rounds_left / keep);
+      const double eta = round_ == 1 && p_.eta_first > 1 ? p_.eta_first : eta_;
+      uint32_t keep = std::max(finalists_, static_cast<uint32_t>(std::ceil(s / eta - 1e-9)));
+      if (survivors.size() <= keep) continue;  // the eliminations did the cut's work
+      if (p_.exhaustive_finish) {
+        // How many of the best could be taken through every query with what is left?
+        const std::vector<uint32_t> ranked = Ranked(survivors);
+        uint64_t cost = 0;
+        uint32_t can = 0;
+        for (uint32_t m : ranked) {
+          cost += q_ - px_.len(m);
+          if (cost > run_->remaining()) break;
+          ++can;
+        }
+        if (can >= keep) {
+          survivors.assign(ranked.begin(), ranked.begin() + can);
+          GEM_RETURN_IF_ERROR(px_.ExtendTo(survivors, q_, round_ + 1));
+          return Finish(survivors);
+        }
+      }
+      if (p_.protect_z >= 0) {
+        // Survivors still level with the leader are not left to the cut.
+        const std::vector<uint32_t> ranked = Ranked(survivors);
+        const uint32_t len = px_.CommonLen(ranked), lead = ranked.front();
+        uint32_t level = 0;
+        for (uint32_t m : ranked) {
+          const double deficit = static_cast<double>(px_.Wins(lead, len)) - px_.Wins(m, len);
+          const double margin =
+              p_.protect_z * std::sqrt(static_cast<double>(px_.Discordant(lead, m, len)) + 1);
+          level += deficit <= margin ? 1 : 0;
+        }
+        const uint32_t cap = static_cast<uint32_t>(p_.protect_cap * s);
+        keep = std::max(keep, std::min(level, cap));
+      }
+      GEM_RETURN_IF_ERROR(Cut(&survivors, keep, round_spend, round_n));
+    }
+    GEM_RETURN_IF_ERROR(Final(&survivors));
+    return Finish(survivors);
   }
 
-  const uint32_t chosen = run->Top(survivors, run->Means(), 1).front();
-  run->Choose(chosen);
-  const GemConfidence c = EstimateConfidence(ans, chosen, q, params.confidence_draws,
-                                             DeriveSeed(run->options().seed, kStreamConfidence));
-  SearchResult* r = run->result();
-  r->estimated_accuracy = c.estimate;
-  r->ci_low = c.ci_low;
-  r->ci_high = c.ci_high;
-  r->p_best = c.p_best;
-  r->p_top3 = c.p_top3;
-  return Status::OK();
+ private:
+  // `models` best first by correct answers on the prefix they all answered (ties: priority).
+  std::vector<uint32_t> Ranked(std::span<const uint32_t> models) const {
+    const uint32_t len = px_.CommonLen(models);
+    std::vector<uint32_t> v(models.begin(), models.end());
+    std::sort(v.begin(), v.end(), [&](uint32_t a, uint32_t b) {
+      return run_->Better(px_.Wins(a, len), a, px_.Wins(b, len), b);
+    });
+    return v;
+  }
+
+  // Drops the survivors whose deficit to the leader exceeds elim_z paired standard errors (never
+  // below the finalists).
+  void Eliminate(std::vector<uint32_t>* survivors) const {
+    const std::vector<uint32_t> ranked = Ranked(*survivors);
+    const uint32_t len = px_.CommonLen(ranked), lead = ranked.front();
+    std::vector<uint32_t> on;
+    for (uint32_t m : ranked) {
+      const double deficit = static_cast<double>(px_.Wins(lead, len)) - px_.Wins(m, len);
+      if (on.size() < finalists_ ||
+          deficit <= p_.elim_z * std::sqrt(static_cast<double>(px_.Discordant(lead, m, len)) + 1))
+        on.push_back(m);
+    }
+    *survivors = std::move(on);
+  }
+
+  // The paired margin within which m and the model at the cut count as undecided.
+  double Margin(uint32_t m, uint32_t at, uint32_t len) const {
+    if (p_.band_z <= 0 || m == at) return 0;
+    return p_.band_z * std::sqrt(static_cast<double>(px_.Discordant(m, at, len)) + 1);
+  }
+
+  // Keeps `keep` of *survivors. Models clearly above the one at the cut go on, models clearly
+  // below stop; the undecided (the pool) play off on more shared queries before the rest is
+  // left to the run's random priorities.
+  Status Cut(std::vector<uint32_t>* survivors, uint32_t keep, uint64_t round_spend,
+             uint32_t round_n) {
+    std::vector<uint32_t> kept, pool = Ranked(*survivors);
+    uint32_t need = keep;
+    uint64_t playoff_spent = 0;
+    const uint64_t cap = static_cast<uint64_t>(p_.playoff_share * static_cast<double>(round_spend));
+    for (uint32_t it = 0;; ++it) {
+      // Split the pool around its need-th model.
+      const uint32_t len = px_.CommonLen(pool);
+      const uint32_t at = pool[need - 1];
+      const double at_wins = px_.Wins(at, len);
+      std::vector<uint32_t> undecided;
+      for (uint32_t m : pool) {
+        const double diff = px_.Wins(m, len) - at_wins, margin = Margin(m, at, len);
+        if (diff > margin) {
+          kept.push_back(m);
+        } else if (diff >= -margin) {
+          undecided.push_back(m);
+        }
+      }
+      pool = std::move(undecided);
+      need = keep - static_cast<uint32_t>(kept.size());
+      if (pool.size() <= need || it >= p_.playoff_rounds || run_->remaining() == 0) break;
+      // Playoff: the pool answers more shared queries.
+      const uint32_t chunk = std::max<uint32_t>(
+          std::min<uint32_t>(3, run_->queries_per_model()),
+          static_cast<uint32_t>(std::ceil(p_.playoff_chunk * std::max<uint32_t>(1, round_n))));
+      const uint64_t left = cap > playoff_spent ? cap - playoff_spent : 0;
+      const uint32_t target =
+          std::min(px_.CommonLen(pool) + chunk, AffordableTarget(px_, pool, left, q_));
+      const uint64_t before = run_->spent();
+      GEM_RETURN_IF_ERROR(px_.ExtendTo(pool, target, round_));
+      if (run_->spent() == before) break;
+      playoff_spent += run_->spent() - before;
+      pool = Ranked(pool);
+    }
+    pool = Ranked(pool);
+    kept.insert(kept.end(), pool.begin(), pool.begin() + std::min<size_t>(need, pool.size()));
+    *survivors = std::move(kept);
+    return Status::OK();
+  }
+
+  // The finalists' stage: the rest of the budget, in chunks; a finalist already separated from
+  // the leader stops.
+  Status Final(std::vector<uint32_t>* finalists) {
+    const uint32_t chunks = std::max<uint32_t>(1, p_.final_chunks);
+    for (uint32_t c = 0; c < chunks && finalists->size() > 1 && run_->remaining() > 0; ++c) {
+      const uint64_t pay = run_->remaining() / (chunks - c);
+      const uint32_t target = AffordableTarget(px_, *finalists, pay, q_);
+      if (target <= px_.CommonLen(*finalists)) break;
+      GEM_RETURN_IF_ERROR(px_.ExtendTo(*finalists, target, round_));
+      if (p_.final_drop_z <= 0) continue;
+      const std::vector<uint32_t> ranked = Ranked(*finalists);
+      const uint32_t len = px_.CommonLen(ranked), lead = ranked.front();
+      std::vector<uint32_t> on{lead};
+      for (size_t i = 1; i < ranked.size(); ++i) {
+        const uint32_t m = ranked[i];
+        const double deficit = static_cast<double>(px_.Wins(lead, len)) - px_.Wins(m, len);
+        if (deficit <= p_.final_drop_z * std::sqrt(px_.Discordant(lead, m, len) + 1.0))
+          on.push_back(m);
+      }
+      *finalists = std::move(on);
+    }
+    return Status::OK();
+  }
+
+  Status Finish(const std::vector<uint32_t>& finalists) {
+    const uint32_t chosen = Ranked(finalists).front();
+    run_->Choose(chosen);
+    const GemConfidence c = EstimateConfidence(px_.answers(), chosen, q_, p_.confidence_draws,
+                                               DeriveSeed(run_->options().seed, kStreamConfidence));
+    SearchResult* r = run_->result();
+    r->estimated_accuracy = c.estimate;
+    r->ci_low = c.ci_low;
+    r->ci_high = c.ci_high;
+    r->p_best = c.p_best;
+    r->p_top3 = c.p_top3;
+    return Status::OK();
+  }
+
+  SearchRun* run_;
+  const GemParams p_;
+  SharedPrefixes px_;
+  const uint32_t q_, finalists_;
+  const double eta_;
+  const uint32_t n_min_;
+  uint32_t round_ = 1;
+};
+
+}  // namespace
+
+Status RunGemWithParams(SearchRun* run, const GemParams& params) {
+  GemSearch search(run, params);
+  return search.Run();
 }
+
+Status RunGem(SearchRun* run) { return RunGemWithParams(run, GemParams()); }
 
 }  // namespace gem::search_internal

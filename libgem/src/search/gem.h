@@ -19,13 +19,52 @@ namespace gem::search_internal {
 // The constants of the method. One set for every tree: docs/GEM_METHOD.md says why each has its
 // value and what else was measured.
 struct GemParams {
-  // The search halves its survivors each round until this many remain; the last round is theirs.
+  // The search divides its survivors by `eta` each round until `finalists` remain.
   uint32_t finalists = 3;
+  double eta = 2;
+  // The cut after round 1 divides the field by eta_first (eta when 0).
+  double eta_first = 0;
   // Round 1 gives every model at least min(N, this) queries, however many rounds follow.
   uint32_t first_round_min = 3;
+  // Round shares grow by this factor from one round to the next (1: equal shares of what is left).
+  double share_growth = 1;
+  // Round 1's share of the budget: max(this, 1 / rounds) (equal shares when 0).
+  double first_round_share = 0;
+  // A round's share is spent in sub_steps batches; after each, a survivor whose deficit to the
+  // leader exceeds elim_z paired standard errors stops (0: never).
+  uint32_t sub_steps = 1;
+  double elim_z = 0;
+  // The cut's undecided models (tied with the model at the cut, or within band_z paired standard
+  // errors of it) answer more shared queries, playoff_chunk at a time (at least min(N, 3)), up to
+  // playoff_rounds times and playoff_share of the round's own spend, before the cut is made.
+  double band_z = 0;
+  uint32_t playoff_rounds = 0;
+  double playoff_chunk = 1;  // in units of the round's new queries per model
+  double playoff_share = 0.5;
+  // A cut keeps every survivor within protect_z paired standard errors of the leader (exact ties
+  // with the leader at 0; off when negative), up to protect_cap of the survivors.
+  double protect_z = -1;
+  double protect_cap = 0.67;
+  // When the budget left can take the survivors the cut would keep (or more) through every query
+  // of the task, it does: they are compared exactly.
+  bool exhaustive_finish = false;
+  // The finalists' stage runs in final_chunks batches; after each, a finalist whose deficit to
+  // the leader exceeds final_drop_z paired standard errors stops (0: never).
+  uint32_t final_chunks = 1;
+  double final_drop_z = 0;
+  // Experimental: pure successive elimination. Every step all survivors answer
+  // max(se_chunk_min, se_chunk_frac * length) more shared queries; a survivor stops when its
+  // deficit to the leader exceeds elim_z sqrt(discordant) + elim_c. No forced cuts.
+  bool se_mode = false;
+  double elim_c = 0;
+  uint32_t se_chunk_min = 2;
+  double se_chunk_frac = 0.25;
   // Monte Carlo draws of the Bayesian bootstrap behind P(best) and P(top 3).
   uint32_t confidence_draws = 256;
 };
+
+// The search with explicit constants (RunGem uses the defaults). For tuning benches.
+Status RunGemWithParams(SearchRun* run, const GemParams& params);
 
 // What a search knows at its end, in the form the confidence estimate needs: the shared query
 // sequence every model answered a prefix of (correlated sampling), and each model's answers on

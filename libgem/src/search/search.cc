@@ -31,7 +31,9 @@ constexpr Method kMethods[] = {
     {"paper", &search_internal::RunPaper},
     {"paper_no_corr", &search_internal::RunPaperNoCorr},
     {"paper_sh_schedule", &search_internal::RunPaperShSchedule},
+    {"paper_sh_round", &search_internal::RunPaperShRound},
     {"gem", &search_internal::RunGem},
+    {"gem_v1", &search_internal::RunGemV1},
 };
 
 }  // namespace
