@@ -50,6 +50,22 @@ uint32_t AffordableTarget(const SharedPrefixes& px, std::span<const uint32_t> mo
   return lo;
 }
 
+uint32_t FirstRoundMin(const GemParams& p, uint32_t n) {
+  uint32_t m = std::min(n, std::max<uint32_t>(1, p.first_round_min));
+  if (p.first_round_min_frac > 0) {
+    m = std::min(m, std::max<uint32_t>(1, static_cast<uint32_t>(p.first_round_min_frac * n)));
+  }
+  return m;
+}
+
+double ProtectCap(const GemParams& p, uint32_t n) {
+  if (p.protect_full_n <= 0) return p.protect_cap;
+  if (n <= p.protect_from_n) return 0.5;
+  if (n >= p.protect_full_n) return p.protect_cap;
+  const double t = std::log(n / p.protect_from_n) / std::log(p.protect_full_n / p.protect_from_n);
+  return 0.5 + t * (p.protect_cap - 0.5);
+}
+
 class GemSearch {
  public:
   GemSearch(SearchRun* run, const GemParams& p)
@@ -59,7 +75,8 @@ class GemSearch {
         q_(run->num_queries()),
         finalists_(std::max<uint32_t>(1, p.finalists)),
         eta_(std::max(1.05, p.eta)),
-        n_min_(std::min(run->queries_per_model(), std::max<uint32_t>(1, p.first_round_min))) {}
+        n_min_(FirstRoundMin(p, run->queries_per_model())),
+        protect_cap_(ProtectCap(p, run->queries_per_model())) {}
 
   Status Run() {
     std::vector<uint32_t> survivors(run_->num_models());
@@ -96,8 +113,9 @@ class GemSearch {
             std::max(finalists_, static_cast<uint32_t>(std::ceil(s / p_.eta_first - 1e-9)));
         rounds = after < s ? 1 + RoundsLeft(after, finalists_, eta_) : rounds;
       }
+      const double g = round_ == 1 && p_.growth_after_first ? 1.0 : std::max(0.1, p_.share_growth);
       for (uint32_t i = 0, r = rounds; i < r; ++i)
-        weights += std::pow(std::max(0.1, p_.share_growth), i);
+        weights += std::pow(g, i) * (i + 1 == r ? std::max(0.1, p_.final_weight) : 1.0);
       uint64_t share = static_cast<uint64_t>(static_cast<double>(run_->remaining()) / weights);
       if (round_ == 1) {
         share = std::max<uint64_t>(
@@ -159,7 +177,7 @@ class GemSearch {
               p_.protect_z * std::sqrt(static_cast<double>(px_.Discordant(lead, m, len)) + 1);
           level += deficit <= margin ? 1 : 0;
         }
-        const uint32_t cap = static_cast<uint32_t>(p_.protect_cap * s);
+        const uint32_t cap = static_cast<uint32_t>(protect_cap_ * s);
         keep = std::max(keep, std::min(level, cap));
       }
       GEM_RETURN_IF_ERROR(Cut(&survivors, keep, round_spend, round_n));
@@ -289,6 +307,7 @@ class GemSearch {
   const uint32_t q_, finalists_;
   const double eta_;
   const uint32_t n_min_;
+  const double protect_cap_;
   uint32_t round_ = 1;
 };
 

@@ -26,8 +26,14 @@ struct GemParams {
   double eta_first = 0;
   // Round 1 gives every model at least min(N, this) queries, however many rounds follow.
   uint32_t first_round_min = 3;
+  // ... but never more than max(1, floor(first_round_min_frac x N)) (0: no such limit).
+  double first_round_min_frac = 0;
   // Round shares grow by this factor from one round to the next (1: equal shares of what is left).
   double share_growth = 1;
+  // The finalists' round weighs this many ordinary rounds when a round's share is computed.
+  double final_weight = 1;
+  // When set, round 1 takes an equal share (1 / rounds) and the growth applies from round 2 on.
+  bool growth_after_first = false;
   // Round 1's share of the budget: max(this, 1 / rounds) (equal shares when 0).
   double first_round_share = 0;
   // A round's share is spent in sub_steps batches; after each, a survivor whose deficit to the
@@ -45,6 +51,9 @@ struct GemParams {
   // with the leader at 0; off when negative), up to protect_cap of the survivors.
   double protect_z = -1;
   double protect_cap = 0.67;
+  // When protect_full_n > 0 the cap depends on N: none (0.5, a plain halving) at N <=
+  // protect_from_n, protect_cap at N >= protect_full_n, in between linear in log N.
+  double protect_from_n = 0, protect_full_n = 0;
   // When the budget left can take the survivors the cut would keep (or more) through every query
   // of the task, it does: they are compared exactly.
   bool exhaustive_finish = false;
