@@ -50,52 +50,18 @@ bool SetParam(gem::search_internal::GemParams* p, const std::string& key, double
     p->eta = v;
   else if (key == "first_round_min")
     p->first_round_min = static_cast<uint32_t>(v);
-  else if (key == "first_round_share")
-    p->first_round_share = v;
-  else if (key == "band_z")
-    p->band_z = v;
-  else if (key == "playoff_rounds")
-    p->playoff_rounds = static_cast<uint32_t>(v);
-  else if (key == "playoff_chunk")
-    p->playoff_chunk = v;
-  else if (key == "playoff_share")
-    p->playoff_share = v;
-  else if (key == "sub_steps")
-    p->sub_steps = static_cast<uint32_t>(v);
-  else if (key == "elim_z")
-    p->elim_z = v;
-  else if (key == "se_mode")
-    p->se_mode = v != 0;
-  else if (key == "elim_c")
-    p->elim_c = v;
-  else if (key == "se_chunk_min")
-    p->se_chunk_min = static_cast<uint32_t>(v);
-  else if (key == "se_chunk_frac")
-    p->se_chunk_frac = v;
-  else if (key == "eta_first")
-    p->eta_first = v;
-  else if (key == "growth_after_first")
-    p->growth_after_first = v != 0;
-  else if (key == "final_weight")
-    p->final_weight = v;
   else if (key == "first_round_min_frac")
     p->first_round_min_frac = v;
-  else if (key == "protect_from_n")
-    p->protect_from_n = v;
-  else if (key == "protect_full_n")
-    p->protect_full_n = v;
-  else if (key == "share_growth")
-    p->share_growth = v;
   else if (key == "protect_z")
     p->protect_z = v;
   else if (key == "protect_cap")
     p->protect_cap = v;
+  else if (key == "protect_from_n")
+    p->protect_from_n = v;
+  else if (key == "protect_full_n")
+    p->protect_full_n = v;
   else if (key == "exhaustive_finish")
     p->exhaustive_finish = v != 0;
-  else if (key == "final_chunks")
-    p->final_chunks = static_cast<uint32_t>(v);
-  else if (key == "final_drop_z")
-    p->final_drop_z = v;
   else if (key == "confidence_draws")
     p->confidence_draws = static_cast<uint32_t>(v);
   else

@@ -2,18 +2,20 @@
 //
 // Correlated sampling: every model answers a prefix of one shared query sequence
 // (SharedPrefixes), and two models are always compared on the queries both answered. Rounds of
-// elimination as in Sequential Halving, with what the replay of many tree shapes showed to matter
-// (docs/GEM_METHOD.md, "What was tried"):
-//   - each round gets an equal share of what is left of the budget, and the survivors are divided
-//     by eta, down to `finalists`;
-//   - the cut is not left to a coin where the data cannot decide it: the models tied with the
-//     model at the cut (or within band_z paired standard errors of it) answer more shared queries
-//     first (a playoff), within a share of the round's spend;
-//   - when the budget left can take the survivors through every query of the task, it does, and
-//     the choice among them is exact;
-//   - the finalists' stage stops spending on a finalist already separated from the leader;
+// sequential halving, with what replaying many tree shapes showed to matter (docs/GEM_METHOD.md,
+// "What was tried"):
+//   - every round gets an equal share of what is left of the budget (round 1 at least a few
+//     queries per model, fewer when N is small), and the survivors halve down to two finalists,
+//     who share the rest;
+//   - a cut does not leave to a coin the models still tied with the leader: when the budget per
+//     model is large enough to afford them (N >= 25 fully, none at N <= 10), they all go on, up to
+//     a cap on the share of the field kept;
+//   - when what is left of the budget can take as many survivors as the cut would keep through
+//     every query of the task, it does, and the choice among them is exact;
 //   - the choice is the finalist with the most correct answers on the prefix they share;
 //     EstimateConfidence reports its accuracy with a 95% interval, P(best) and P(top 3).
+// Only answers (and, in gemd, which answers the cache already holds) steer it, so run again from
+// its seed against a cache it makes the same choices: that is how gemd resumes a search.
 #include "search/gem.h"
 
 #include <algorithm>
@@ -28,21 +30,23 @@ namespace {
 
 constexpr uint64_t kStreamConfidence = 21;
 
+// The survivors a cut of `s` keeps: ceil(s / eta), never below the finalists.
+uint32_t Halve(uint32_t s, uint32_t finalists, double eta) {
+  return std::max(finalists, static_cast<uint32_t>(std::ceil(s / eta - 1e-9)));
+}
+
 // How many rounds a field of `s` survivors still needs, its own and the finalists' included.
 uint32_t RoundsLeft(uint32_t s, uint32_t finalists, double eta) {
   uint32_t r = 1;
-  while (s > finalists) {
-    s = std::max(finalists, static_cast<uint32_t>(std::ceil(s / eta - 1e-9)));
-    ++r;
-  }
+  for (; s > finalists; ++r) s = Halve(s, finalists, eta);
   return r;
 }
 
 // The longest length every one of `models` can reach for at most `pay` evaluations.
 uint32_t AffordableTarget(const SharedPrefixes& px, std::span<const uint32_t> models, uint64_t pay,
                           uint32_t q) {
-  uint32_t lo = px.CommonLen(models), hi = q + 1;  // CostTo(lo) <= pay < CostTo(hi)
   if (px.CostTo(models, q) <= pay) return q;
+  uint32_t lo = px.CommonLen(models), hi = q;  // CostTo(lo) <= pay < CostTo(hi)
   while (hi - lo > 1) {
     const uint32_t mid = lo + (hi - lo) / 2;
     (px.CostTo(models, mid) <= pay ? lo : hi) = mid;
@@ -50,6 +54,8 @@ uint32_t AffordableTarget(const SharedPrefixes& px, std::span<const uint32_t> mo
   return lo;
 }
 
+// Round 1's minimum queries per model: 3, but at most N / 8 (at least 1): at small N a cut on one
+// query of a field halved for free beats three queries for everyone (docs/GEM_METHOD.md).
 uint32_t FirstRoundMin(const GemParams& p, uint32_t n) {
   uint32_t m = std::min(n, std::max<uint32_t>(1, p.first_round_min));
   if (p.first_round_min_frac > 0) {
@@ -58,8 +64,9 @@ uint32_t FirstRoundMin(const GemParams& p, uint32_t n) {
   return m;
 }
 
+// The largest share of a field a cut may keep to protect the models level with the leader.
 double ProtectCap(const GemParams& p, uint32_t n) {
-  if (p.protect_full_n <= 0) return p.protect_cap;
+  if (p.protect_full_n <= p.protect_from_n) return p.protect_cap;
   if (n <= p.protect_from_n) return 0.5;
   if (n >= p.protect_full_n) return p.protect_cap;
   const double t = std::log(n / p.protect_from_n) / std::log(p.protect_full_n / p.protect_from_n);
@@ -81,78 +88,22 @@ class GemSearch {
   Status Run() {
     std::vector<uint32_t> survivors(run_->num_models());
     std::iota(survivors.begin(), survivors.end(), 0u);
-    if (p_.se_mode) {
-      while (survivors.size() > 1 && run_->remaining() > 0) {
-        const uint32_t len = px_.CommonLen(survivors);
-        const uint32_t chunk =
-            std::max<uint32_t>(std::max<uint32_t>(1, p_.se_chunk_min),
-                               static_cast<uint32_t>(std::ceil(p_.se_chunk_frac * len)));
-        const uint64_t before = run_->spent();
-        GEM_RETURN_IF_ERROR(px_.ExtendTo(survivors, len + chunk, round_++));
-        if (run_->spent() == before) break;
-        const std::vector<uint32_t> ranked = Ranked(survivors);
-        const uint32_t l2 = px_.CommonLen(ranked), lead = ranked.front();
-        std::vector<uint32_t> on;
-        for (uint32_t m : ranked) {
-          const double deficit = static_cast<double>(px_.Wins(lead, l2)) - px_.Wins(m, l2);
-          if (deficit <=
-              p_.elim_z * std::sqrt(static_cast<double>(px_.Discordant(lead, m, l2))) + p_.elim_c)
-            on.push_back(m);
-        }
-        survivors = std::move(on);
-      }
-      return Finish(survivors);
-    }
     for (round_ = 1; survivors.size() > finalists_ && run_->remaining() > 0; ++round_) {
       const uint32_t s = static_cast<uint32_t>(survivors.size());
-      // This round's share: 1 / (1 + g + ... + g^(R-1)) of what is left (R rounds to go).
-      double weights = 0;
-      uint32_t rounds = RoundsLeft(s, finalists_, eta_);
-      if (round_ == 1 && p_.eta_first > 1) {
-        const uint32_t after =
-            std::max(finalists_, static_cast<uint32_t>(std::ceil(s / p_.eta_first - 1e-9)));
-        rounds = after < s ? 1 + RoundsLeft(after, finalists_, eta_) : rounds;
-      }
-      const double g = round_ == 1 && p_.growth_after_first ? 1.0 : std::max(0.1, p_.share_growth);
-      for (uint32_t i = 0, r = rounds; i < r; ++i)
-        weights += std::pow(g, i) * (i + 1 == r ? std::max(0.1, p_.final_weight) : 1.0);
-      uint64_t share = static_cast<uint64_t>(static_cast<double>(run_->remaining()) / weights);
-      if (round_ == 1) {
-        share = std::max<uint64_t>(
-            share,
-            static_cast<uint64_t>(p_.first_round_share * static_cast<double>(run_->budget())));
-        share = std::max<uint64_t>(share, uint64_t{n_min_} * s);
-      }
-      // The round's share, in sub_steps batches; after each, survivors already separated from
-      // the leader stop, so what they would have taken goes to the others.
-      const uint32_t steps = std::max<uint32_t>(1, p_.sub_steps);
-      uint64_t round_spend = 0;
-      uint32_t round_n = 0;
-      for (uint32_t step = 0; step < steps && survivors.size() > finalists_; ++step) {
-        // Every survivor reaches the same length (catching up with models a playoff took
-        // further).
-        uint32_t longest = 0;
-        for (uint32_t m : survivors) longest = std::max(longest, px_.len(m));
-        const uint64_t pay = (share > round_spend ? share - round_spend : 0) / (steps - step);
-        uint32_t target = AffordableTarget(px_, survivors, pay, q_);
-        if (step == 0) target = std::max(longest + 1, target);
-        if (target <= px_.CommonLen(survivors)) continue;
-        const uint32_t from = px_.CommonLen(survivors);
-        const uint64_t before = run_->spent();
-        GEM_RETURN_IF_ERROR(px_.ExtendTo(survivors, target, round_));
-        round_spend += run_->spent() - before;
-        round_n += px_.CommonLen(survivors) - std::min(from, px_.CommonLen(survivors));
-        if (p_.elim_z > 0) Eliminate(&survivors);
-      }
-      if (round_spend == 0) break;  // the budget or the task's queries are exhausted
-      if (survivors.size() <= finalists_) break;
+      // An equal share of what is left for each round to go (round 1: at least n_min_ each).
+      uint64_t share = run_->remaining() / RoundsLeft(s, finalists_, eta_);
+      if (round_ == 1) share = std::max<uint64_t>(share, uint64_t{n_min_} * s);
+      // Every survivor reaches the same length, at least one query further.
+      const uint32_t target =
+          std::max(px_.CommonLen(survivors) + 1, AffordableTarget(px_, survivors, share, q_));
+      const uint64_t before = run_->spent();
+      GEM_RETURN_IF_ERROR(px_.ExtendTo(survivors, target, round_));
+      if (run_->spent() == before) break;  // the budget or the task's queries are exhausted
 
-      const double eta = round_ == 1 && p_.eta_first > 1 ? p_.eta_first : eta_;
-      uint32_t keep = std::max(finalists_, static_cast<uint32_t>(std::ceil(s / eta - 1e-9)));
-      if (survivors.size() <= keep) continue;  // the eliminations did the cut's work
+      uint32_t keep = Halve(s, finalists_, eta_);
+      const std::vector<uint32_t> ranked = Ranked(survivors);
       if (p_.exhaustive_finish) {
-        // How many of the best could be taken through every query with what is left?
-        const std::vector<uint32_t> ranked = Ranked(survivors);
+        // How many of the best can be taken through every query with what is left?
         uint64_t cost = 0;
         uint32_t can = 0;
         for (uint32_t m : ranked) {
@@ -166,23 +117,15 @@ class GemSearch {
           return Finish(survivors);
         }
       }
-      if (p_.protect_z >= 0) {
-        // Survivors still level with the leader are not left to the cut.
-        const std::vector<uint32_t> ranked = Ranked(survivors);
-        const uint32_t len = px_.CommonLen(ranked), lead = ranked.front();
-        uint32_t level = 0;
-        for (uint32_t m : ranked) {
-          const double deficit = static_cast<double>(px_.Wins(lead, len)) - px_.Wins(m, len);
-          const double margin =
-              p_.protect_z * std::sqrt(static_cast<double>(px_.Discordant(lead, m, len)) + 1);
-          level += deficit <= margin ? 1 : 0;
-        }
-        const uint32_t cap = static_cast<uint32_t>(protect_cap_ * s);
-        keep = std::max(keep, std::min(level, cap));
-      }
-      GEM_RETURN_IF_ERROR(Cut(&survivors, keep, round_spend, round_n));
+      if (p_.protect_z >= 0) keep = std::max(keep, std::min(LevelWithLeader(ranked), Cap(s)));
+      // The cut: the `keep` best; ties at the edge go by the run's random priorities.
+      survivors.assign(ranked.begin(), ranked.begin() + keep);
     }
-    GEM_RETURN_IF_ERROR(Final(&survivors));
+    // The finalists share what is left.
+    const uint32_t target = AffordableTarget(px_, survivors, run_->remaining(), q_);
+    if (survivors.size() > 1 && target > px_.CommonLen(survivors)) {
+      GEM_RETURN_IF_ERROR(px_.ExtendTo(survivors, target, round_));
+    }
     return Finish(survivors);
   }
 
@@ -197,95 +140,23 @@ class GemSearch {
     return v;
   }
 
-  // Drops the survivors whose deficit to the leader exceeds elim_z paired standard errors (never
-  // below the finalists).
-  void Eliminate(std::vector<uint32_t>* survivors) const {
-    const std::vector<uint32_t> ranked = Ranked(*survivors);
+  // How many of `ranked` (best first) are level with the leader: no behind it on the prefix they
+  // share (or within protect_z paired standard errors of it).
+  uint32_t LevelWithLeader(const std::vector<uint32_t>& ranked) const {
     const uint32_t len = px_.CommonLen(ranked), lead = ranked.front();
-    std::vector<uint32_t> on;
+    uint32_t level = 0;
     for (uint32_t m : ranked) {
       const double deficit = static_cast<double>(px_.Wins(lead, len)) - px_.Wins(m, len);
-      if (on.size() < finalists_ ||
-          deficit <= p_.elim_z * std::sqrt(static_cast<double>(px_.Discordant(lead, m, len)) + 1))
-        on.push_back(m);
-    }
-    *survivors = std::move(on);
-  }
-
-  // The paired margin within which m and the model at the cut count as undecided.
-  double Margin(uint32_t m, uint32_t at, uint32_t len) const {
-    if (p_.band_z <= 0 || m == at) return 0;
-    return p_.band_z * std::sqrt(static_cast<double>(px_.Discordant(m, at, len)) + 1);
-  }
-
-  // Keeps `keep` of *survivors. Models clearly above the one at the cut go on, models clearly
-  // below stop; the undecided (the pool) play off on more shared queries before the rest is
-  // left to the run's random priorities.
-  Status Cut(std::vector<uint32_t>* survivors, uint32_t keep, uint64_t round_spend,
-             uint32_t round_n) {
-    std::vector<uint32_t> kept, pool = Ranked(*survivors);
-    uint32_t need = keep;
-    uint64_t playoff_spent = 0;
-    const uint64_t cap = static_cast<uint64_t>(p_.playoff_share * static_cast<double>(round_spend));
-    for (uint32_t it = 0;; ++it) {
-      // Split the pool around its need-th model.
-      const uint32_t len = px_.CommonLen(pool);
-      const uint32_t at = pool[need - 1];
-      const double at_wins = px_.Wins(at, len);
-      std::vector<uint32_t> undecided;
-      for (uint32_t m : pool) {
-        const double diff = px_.Wins(m, len) - at_wins, margin = Margin(m, at, len);
-        if (diff > margin) {
-          kept.push_back(m);
-        } else if (diff >= -margin) {
-          undecided.push_back(m);
-        }
+      double margin = 0;
+      if (p_.protect_z > 0) {
+        margin = p_.protect_z * std::sqrt(static_cast<double>(px_.Discordant(lead, m, len)) + 1);
       }
-      pool = std::move(undecided);
-      need = keep - static_cast<uint32_t>(kept.size());
-      if (pool.size() <= need || it >= p_.playoff_rounds || run_->remaining() == 0) break;
-      // Playoff: the pool answers more shared queries.
-      const uint32_t chunk = std::max<uint32_t>(
-          std::min<uint32_t>(3, run_->queries_per_model()),
-          static_cast<uint32_t>(std::ceil(p_.playoff_chunk * std::max<uint32_t>(1, round_n))));
-      const uint64_t left = cap > playoff_spent ? cap - playoff_spent : 0;
-      const uint32_t target =
-          std::min(px_.CommonLen(pool) + chunk, AffordableTarget(px_, pool, left, q_));
-      const uint64_t before = run_->spent();
-      GEM_RETURN_IF_ERROR(px_.ExtendTo(pool, target, round_));
-      if (run_->spent() == before) break;
-      playoff_spent += run_->spent() - before;
-      pool = Ranked(pool);
+      level += deficit <= margin ? 1 : 0;
     }
-    pool = Ranked(pool);
-    kept.insert(kept.end(), pool.begin(), pool.begin() + std::min<size_t>(need, pool.size()));
-    *survivors = std::move(kept);
-    return Status::OK();
+    return level;
   }
 
-  // The finalists' stage: the rest of the budget, in chunks; a finalist already separated from
-  // the leader stops.
-  Status Final(std::vector<uint32_t>* finalists) {
-    const uint32_t chunks = std::max<uint32_t>(1, p_.final_chunks);
-    for (uint32_t c = 0; c < chunks && finalists->size() > 1 && run_->remaining() > 0; ++c) {
-      const uint64_t pay = run_->remaining() / (chunks - c);
-      const uint32_t target = AffordableTarget(px_, *finalists, pay, q_);
-      if (target <= px_.CommonLen(*finalists)) break;
-      GEM_RETURN_IF_ERROR(px_.ExtendTo(*finalists, target, round_));
-      if (p_.final_drop_z <= 0) continue;
-      const std::vector<uint32_t> ranked = Ranked(*finalists);
-      const uint32_t len = px_.CommonLen(ranked), lead = ranked.front();
-      std::vector<uint32_t> on{lead};
-      for (size_t i = 1; i < ranked.size(); ++i) {
-        const uint32_t m = ranked[i];
-        const double deficit = static_cast<double>(px_.Wins(lead, len)) - px_.Wins(m, len);
-        if (deficit <= p_.final_drop_z * std::sqrt(px_.Discordant(lead, m, len) + 1.0))
-          on.push_back(m);
-      }
-      *finalists = std::move(on);
-    }
-    return Status::OK();
-  }
+  uint32_t Cap(uint32_t s) const { return static_cast<uint32_t>(protect_cap_ * s); }
 
   Status Finish(const std::vector<uint32_t>& finalists) {
     const uint32_t chosen = Ranked(finalists).front();

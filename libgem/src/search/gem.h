@@ -1,9 +1,13 @@
-// Copyright the gem authors. The `gem` search method (docs/GEM_METHOD.md): correlated sampling,
-// sequential halving down to a few finalists, queries already cached preferred, and an honest
-// report of how sure the choice is.
+// Copyright the gem authors. The `gem` search method (docs/GEM_METHOD.md): correlated sampling on
+// one shared query sequence, sequential halving down to two finalists that never leaves to a coin
+// the models level with the leader when the budget can afford them, an exact finish when the
+// budget can take the survivors through every query, queries already cached preferred, and an
+// honest report of how sure the choice is.
 //
-// Units: gem.cc (the search), gem_queries.cc (which shared queries a round takes: cached ones
-// first), gem_confidence.cc (estimate, interval, P(best), P(top 3)).
+// Units: gem.cc (the search), gem_prefixes.cc (the shared sequence and each model's prefix of
+// it), gem_queries.cc (which new queries the sequence takes: cached ones first),
+// gem_confidence.cc (estimate, interval, P(best), P(top 3)). gem_v1.cc is the first version of
+// the method, kept under its own name.
 #ifndef GEM_SEARCH_GEM_H_
 #define GEM_SEARCH_GEM_H_
 
@@ -16,58 +20,29 @@
 
 namespace gem::search_internal {
 
-// The constants of the method. One set for every tree: docs/GEM_METHOD.md says why each has its
-// value and what else was measured.
+// The constants of the method. One set for every tree; a few depend on N (the budget per model,
+// known to every search), none on the tree. docs/GEM_METHOD.md says why each has its value, on
+// which trees and seeds it was chosen and what else was measured (bench/search_families/gem_tune
+// sets them; the exploratory ones it measured are in the commit before they were removed).
 struct GemParams {
-  // The search divides its survivors by `eta` each round until `finalists` remain.
-  uint32_t finalists = 3;
+  // Halving: each round keeps ceil(S / eta) of its S survivors, down to `finalists`, who share
+  // what is left of the budget.
+  uint32_t finalists = 2;
   double eta = 2;
-  // The cut after round 1 divides the field by eta_first (eta when 0).
-  double eta_first = 0;
-  // Round 1 gives every model at least min(N, this) queries, however many rounds follow.
+  // Every round gets an equal share of what is left (B_left / rounds to go); round 1 gives every
+  // model at least min(first_round_min, max(1, floor(first_round_min_frac x N)), N) queries.
   uint32_t first_round_min = 3;
-  // ... but never more than max(1, floor(first_round_min_frac x N)) (0: no such limit).
-  double first_round_min_frac = 0;
-  // Round shares grow by this factor from one round to the next (1: equal shares of what is left).
-  double share_growth = 1;
-  // The finalists' round weighs this many ordinary rounds when a round's share is computed.
-  double final_weight = 1;
-  // When set, round 1 takes an equal share (1 / rounds) and the growth applies from round 2 on.
-  bool growth_after_first = false;
-  // Round 1's share of the budget: max(this, 1 / rounds) (equal shares when 0).
-  double first_round_share = 0;
-  // A round's share is spent in sub_steps batches; after each, a survivor whose deficit to the
-  // leader exceeds elim_z paired standard errors stops (0: never).
-  uint32_t sub_steps = 1;
-  double elim_z = 0;
-  // The cut's undecided models (tied with the model at the cut, or within band_z paired standard
-  // errors of it) answer more shared queries, playoff_chunk at a time (at least min(N, 3)), up to
-  // playoff_rounds times and playoff_share of the round's own spend, before the cut is made.
-  double band_z = 0;
-  uint32_t playoff_rounds = 0;
-  double playoff_chunk = 1;  // in units of the round's new queries per model
-  double playoff_share = 0.5;
-  // A cut keeps every survivor within protect_z paired standard errors of the leader (exact ties
-  // with the leader at 0; off when negative), up to protect_cap of the survivors.
-  double protect_z = -1;
-  double protect_cap = 0.67;
-  // When protect_full_n > 0 the cap depends on N: none (0.5, a plain halving) at N <=
-  // protect_from_n, protect_cap at N >= protect_full_n, in between linear in log N.
-  double protect_from_n = 0, protect_full_n = 0;
-  // When the budget left can take the survivors the cut would keep (or more) through every query
-  // of the task, it does: they are compared exactly.
-  bool exhaustive_finish = false;
-  // The finalists' stage runs in final_chunks batches; after each, a finalist whose deficit to
-  // the leader exceeds final_drop_z paired standard errors stops (0: never).
-  uint32_t final_chunks = 1;
-  double final_drop_z = 0;
-  // Experimental: pure successive elimination. Every step all survivors answer
-  // max(se_chunk_min, se_chunk_frac * length) more shared queries; a survivor stops when its
-  // deficit to the leader exceeds elim_z sqrt(discordant) + elim_c. No forced cuts.
-  bool se_mode = false;
-  double elim_c = 0;
-  uint32_t se_chunk_min = 2;
-  double se_chunk_frac = 0.25;
+  double first_round_min_frac = 0.125;
+  // A cut also keeps every survivor tied with the leader on the prefix they share (protect_z = 0;
+  // a margin of protect_z paired standard errors when positive; never when negative), as long as
+  // that keeps at most a fraction `cap` of the survivors, where cap is 0.5 (a plain halving) at
+  // N <= protect_from_n, protect_cap at N >= protect_full_n and linear in log N between.
+  double protect_z = 0;
+  double protect_cap = 0.8;
+  double protect_from_n = 10, protect_full_n = 25;
+  // When the budget left can take at least as many survivors as the cut would keep through every
+  // query of the task, it takes as many as it can (the best first) and compares them exactly.
+  bool exhaustive_finish = true;
   // Monte Carlo draws of the Bayesian bootstrap behind P(best) and P(top 3).
   uint32_t confidence_draws = 256;
 };
