@@ -56,6 +56,8 @@ def main():
     for tree, rho in order:
         g, p = get((tree, rho, 25, m)), get((tree, rho, 50, "paper"))
         if not g or not p:
+            fails += 1
+            print(f"| {tree} | {rho} | missing | | | **no** |")
             continue
         d, se = g[0] - p[0], math.hypot(g[1], p[1])
         ok = d <= se
@@ -74,7 +76,8 @@ def main():
             g = get((tree, rho, n, m))
             bs = [(get((tree, rho, n, b)), b) for b in base if get((tree, rho, n, b))]
             if not g or not bs:
-                row.append("")
+                fails += 1
+                row.append("**missing**")
                 continue
             (bv, bse, _), bname = min(bs, key=lambda x: x[0][0])
             d, se = g[0] - bv, math.hypot(g[1], bse)
@@ -91,7 +94,8 @@ def main():
         for n in budgets:
             g, t = get((tree, rho, n, m + "@table4")), get((tree, rho, n, "paper_table4"))
             if not g or not t:
-                row.append("")
+                fails += 1
+                row.append("**missing**")
                 continue
             # Both always returning the best model is a tie nobody can beat.
             optimal = g[0] == t[0] == 1.0
