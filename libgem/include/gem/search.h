@@ -63,6 +63,8 @@ struct RoundTrace {
   uint32_t queries_per_survivor = 0;  // new queries each survivor got in this round (max)
   uint64_t spent = 0;                 // evaluations in this round
   std::vector<double> means;          // empirical mean of each survivor after the round
+  std::vector<uint32_t> pulls;        // queries each survivor was asked so far (after the round)
+  std::vector<uint32_t> wins;         // correct answers of each survivor so far
   bool correlated = false;            // every survivor answered the identical queries
 };
 
@@ -81,6 +83,12 @@ struct SearchResult {
   double p_best = 0.0 / 0.0;  // posterior probability the chosen model is the best
   double p_top3 = 0.0 / 0.0;  // ... that it is among the best three
 };
+
+// The budget B of a search: N queries per model on average, times the models. Every budget in
+// gem (the search's, a job's, gem-replay's) is this product.
+inline constexpr uint64_t SearchBudget(uint32_t queries_per_model, uint32_t num_models) {
+  return uint64_t{queries_per_model} * num_models;
+}
 
 // Runs the search. On success fills *result. Fails with InvalidArgument for an unknown method,
 // N == 0, an empty tree or a popularity vector of the wrong size; with the evaluator's status
