@@ -34,6 +34,48 @@ TEST(SearchMethods, ListsEveryMethodOnceWithTheDefaultAmongThem) {
   EXPECT_NE(std::find(m.begin(), m.end(), kDefaultSearchMethod), m.end());
 }
 
+// A stored search runs the algorithm it was started with: "gem" recorded before the adaptive
+// default took the name (revision 0: no revision recorded, or 1) runs gem_v1; at revision 2, gem.
+TEST(SearchMethods, RevisionsResolveToTheAlgorithmASearchStartedWith) {
+  EXPECT_EQ(SearchMethodRevision("gem"), 2u);
+  EXPECT_EQ(SearchMethodRevision("gem_v1"), 1u);
+  EXPECT_EQ(SearchMethodRevision("paper"), 1u);
+  EXPECT_EQ(SearchMethodRevision("no_such_method"), 0u);
+  for (const std::string& m : SearchMethods()) {
+    const uint32_t current = SearchMethodRevision(m);
+    ASSERT_GE(current, 1u) << m;
+    auto now = ResolveSearchMethod(m, current);
+    ASSERT_TRUE(now.ok()) << m << ": " << now.status().ToString();
+    EXPECT_EQ(*now, m) << "the current revision of a name is the name itself";
+    auto newer = ResolveSearchMethod(m, current + 1);
+    EXPECT_FALSE(newer.ok()) << m;
+    EXPECT_NE(newer.status().ToString().find("newer build"), std::string::npos)
+        << newer.status().ToString();
+  }
+  EXPECT_EQ(*ResolveSearchMethod("gem", 0), "gem_v1");
+  EXPECT_EQ(*ResolveSearchMethod("gem", 1), "gem_v1");
+  EXPECT_EQ(*ResolveSearchMethod("gem", 2), "gem");
+  EXPECT_EQ(*ResolveSearchMethod("paper", 0), "paper");
+  EXPECT_EQ(*ResolveSearchMethod("gem_v1", 0), "gem_v1");
+  EXPECT_FALSE(ResolveSearchMethod("no_such_method", 1).ok());
+
+  // And the two really are different algorithms on the same options.
+  std::vector<double> acc;
+  for (int i = 0; i < 40; ++i) acc.push_back(0.40 + 0.3 * i / 39.0);
+  auto matrix = MakeMatrix(acc, 200);
+  ASSERT_NE(matrix, nullptr);
+  SearchResult by_name[2];
+  for (int v = 0; v < 2; ++v) {
+    MatrixEvaluator ev(matrix);
+    SearchOptions o;
+    o.method = *ResolveSearchMethod("gem", v + 1);
+    o.queries_per_model = 25;
+    o.seed = 3;
+    ASSERT_TRUE(Search(o, &ev, &by_name[v]).ok());
+  }
+  EXPECT_NE(by_name[0].pulls, by_name[1].pulls);
+}
+
 TEST_P(EveryMethod, FindsAClearlyBestModel) {
   // 30 models: one at 0.90, the rest between 0.40 and 0.60.
   std::vector<double> acc;
