@@ -60,14 +60,6 @@ bool SetParam(gem::search_internal::GemParams* p, const std::string& key, double
     p->protect_from_n = v;
   else if (key == "protect_full_n")
     p->protect_full_n = v;
-  else if (key == "playoff_from_n")
-    p->playoff_from_n = v;
-  else if (key == "playoff_rounds")
-    p->playoff_rounds = static_cast<uint32_t>(v);
-  else if (key == "playoff_share")
-    p->playoff_share = v;
-  else if (key == "playoff_last_round")
-    p->playoff_last_round = static_cast<uint32_t>(v);
   else if (key == "exhaustive_finish")
     p->exhaustive_finish = v != 0;
   else if (key == "confidence_draws")

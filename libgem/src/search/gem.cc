@@ -97,7 +97,6 @@ class GemSearch {
       const uint32_t target =
           std::max(px_.CommonLen(survivors) + 1, AffordableTarget(px_, survivors, share, q_));
       const uint64_t before = run_->spent();
-      const uint32_t common_before = px_.CommonLen(survivors);
       GEM_RETURN_IF_ERROR(px_.ExtendTo(survivors, target, round_));
       if (run_->spent() == before) break;  // the budget or the task's queries are exhausted
 
@@ -118,19 +117,7 @@ class GemSearch {
           return Finish(survivors);
         }
       }
-      uint32_t level = 0;
-      if (p_.protect_z >= 0) {
-        level = LevelWithLeader(ranked);
-        keep = std::max(keep, std::min(level, Cap(s)));
-      }
-      if (level > keep && run_->queries_per_model() >= p_.playoff_from_n &&
-          round_ <= p_.playoff_last_round) {
-        std::vector<uint32_t> pool(ranked.begin(), ranked.begin() + level);
-        GEM_RETURN_IF_ERROR(
-            Playoff(&pool, keep, run_->spent() - before, px_.CommonLen(pool) - common_before));
-        survivors.assign(pool.begin(), pool.begin() + keep);
-        continue;
-      }
+      if (p_.protect_z >= 0) keep = std::max(keep, std::min(LevelWithLeader(ranked), Cap(s)));
       // The cut: the `keep` best; ties at the edge go by the run's random priorities.
       survivors.assign(ranked.begin(), ranked.begin() + keep);
     }
@@ -167,30 +154,6 @@ class GemSearch {
       level += deficit <= margin ? 1 : 0;
     }
     return level;
-  }
-
-  // The models level with the leader (*pool, more than `keep`) answer more shared queries until
-  // at most `keep` are level with the best of them, or the playoff's limits are reached; *pool
-  // ends ranked best first on the prefix its models share.
-  Status Playoff(std::vector<uint32_t>* pool, uint32_t keep, uint64_t round_spend,
-                 uint32_t round_n) {
-    const uint64_t limit =
-        static_cast<uint64_t>(p_.playoff_share * static_cast<double>(round_spend));
-    const uint32_t chunk = std::max<uint32_t>(3, round_n);
-    uint64_t spent = 0;
-    for (uint32_t it = 0; it < p_.playoff_rounds && run_->remaining() > 0; ++it) {
-      const uint64_t left = limit > spent ? limit - spent : 0;
-      const uint32_t target =
-          std::min(px_.CommonLen(*pool) + chunk, AffordableTarget(px_, *pool, left, q_));
-      const uint64_t before = run_->spent();
-      if (target > px_.CommonLen(*pool)) GEM_RETURN_IF_ERROR(px_.ExtendTo(*pool, target, round_));
-      if (run_->spent() == before) break;
-      spent += run_->spent() - before;
-      *pool = Ranked(*pool);
-      if (LevelWithLeader(*pool) <= keep) break;
-    }
-    *pool = Ranked(*pool);
-    return Status::OK();
   }
 
   uint32_t Cap(uint32_t s) const { return static_cast<uint32_t>(protect_cap_ * s); }

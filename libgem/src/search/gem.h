@@ -40,14 +40,6 @@ struct GemParams {
   double protect_z = 0;
   double protect_cap = 0.8;
   double protect_from_n = 10, protect_full_n = 25;
-  // A playoff among the leader's ties: when more survivors are level with the leader than the
-  // cut may keep (at N >= playoff_from_n), they alone answer more shared queries (each time as
-  // many as the round gave each survivor, at least 3), up to playoff_rounds times and
-  // playoff_share of the round's spend, before the cut is made among them.
-  double playoff_from_n = 1e9;  // off
-  uint32_t playoff_rounds = 3;
-  double playoff_share = 0.5;
-  uint32_t playoff_last_round = 1000;  // only in rounds 1 .. playoff_last_round
   // When the budget left can take at least as many survivors as the cut would keep through every
   // query of the task, it takes as many as it can (the best first) and compares them exactly.
   bool exhaustive_finish = true;
