@@ -1,11 +1,12 @@
 // Copyright the gem authors. Fuzz target: gemd's request decoder (docs/PROTOCOL.md) on any
-// frame, then the reply decoder, and a re-encode of whatever decoded. Decoding must never
-// crash, throw, or allocate beyond the frame.
+// frame, then the reply decoder, a re-encode of whatever decoded, and the job and tree record
+// decoders. Decoding must never crash, throw, or allocate beyond the frame.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 
 #include "gem/protocol.h"
+#include "gem/searchable_tree.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view frame(reinterpret_cast<const char*>(data), size);
@@ -21,7 +22,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   gem::protocol::JobInfo job;
   (void)gem::protocol::DecodeRecord(frame, &job);
-  gem::protocol::StoredTree tree;
-  (void)gem::protocol::DecodeRecord(frame, &tree);
+  (void)gem::DecodeTreeRecord(frame);  // tree records are libgem's (gem/searchable_tree.h)
   return 0;
 }
