@@ -48,6 +48,7 @@ void AddOpChecks(std::vector<Check>* out);
 void AddInvarianceChecks(std::vector<Check>* out);
 void AddTreeKernelChecks(std::vector<Check>* out);
 void AddNcclChecks(std::vector<Check>* out);
+void AddModelChecks(std::vector<Check>* out);
 
 class CheckError : public std::runtime_error {
  public:

@@ -125,6 +125,7 @@ int Main(int argc, char** argv) {
   AddInvarianceChecks(&checks);
   AddTreeKernelChecks(&checks);
   AddNcclChecks(&checks);
+  AddModelChecks(&checks);
   if (!only.empty()) {
     std::vector<Check> kept;
     for (Check& c : checks) {
