@@ -5,9 +5,12 @@
 #include <dirent.h>
 
 #include <cmath>
+#include <cstring>
 #include <string>
 
+#include "engine/cuda/device_arena.h"
 #include "engine/cuda/matmul.cuh"
+#include "engine/cuda/nccl_group.h"
 #include "engine/gemm.h"
 #include "engine/ops/op_math.h"
 #include "gem/backend.h"
@@ -71,10 +74,61 @@ Outcome SliceMatmuls(const Env& env) {
   return ok && matrices > 0 ? Pass(detail) : Fail(detail);
 }
 
+// The base read from disk once, uploaded to GPU 0 and broadcast to every GPU by NCCL as one
+// arena: every tensor arrives bit for bit on every GPU.
+Outcome SliceBroadcast(const Env& env) {
+  if (env.smollm2_slice.empty()) return NotRun("no --smollm2-slice (the bundle has one)");
+  Result<std::string> version = cuda::NcclVersion();
+  if (!version.ok()) return NotRun(version.status().ToString());
+  const std::string path = FindGguf(env.smollm2_slice);
+  LoadOptions lo;
+  lo.load_tokenizer = false;
+  auto model = Model::Load(path, lo);
+  if (!model.ok()) return Fail(model.status().ToString());
+  std::vector<cuda::ArenaTensor> layout;
+  std::vector<const float*> host;
+  for (const TensorDesc& t : (*model)->Tensors()) {
+    layout.push_back({t.name, static_cast<size_t>(t.numel()) * sizeof(float)});
+    host.push_back((*model)->BaseTensor(t.name));
+  }
+  const size_t total = cuda::LayoutArena(&layout);
+  int count = 0;
+  CudaOk(cudaGetDeviceCount(&count), "cudaGetDeviceCount");
+  std::vector<int> devices;
+  for (int d = 0; d < count; ++d) devices.push_back(d);
+  auto group = cuda::NcclGroup::Create(devices);
+  if (!group.ok()) return Fail(group.status().ToString());
+  auto arena = cuda::DeviceArena::Create(devices, layout, total);
+  if (!arena.ok()) return Fail(arena.status().ToString());
+  for (size_t i = 0; i < layout.size(); ++i) {
+    if (Status st = (*arena)->Upload(0, i, host[i]); !st.ok()) return Fail(st.ToString());
+  }
+  if (Status st = (*arena)->Broadcast(group->get(), 0); !st.ok()) return Fail(st.ToString());
+  size_t wrong = 0;
+  std::vector<float> back;
+  for (int d = 0; d < count; ++d) {
+    CudaOk(cudaSetDevice(d), "cudaSetDevice");
+    for (size_t i = 0; i < layout.size(); ++i) {
+      back.resize(layout[i].bytes / sizeof(float));
+      CudaOk(
+          cudaMemcpy(back.data(), (*arena)->Tensor(d, i), layout[i].bytes, cudaMemcpyDeviceToHost),
+          "D2H");
+      wrong += std::memcmp(back.data(), host[i], layout[i].bytes) != 0;
+    }
+  }
+  CudaOk(cudaSetDevice(0), "cudaSetDevice");
+  const std::string detail = std::to_string(layout.size()) + " tensors (" +
+                             std::to_string(total >> 20) + " MiB, f32) to " +
+                             std::to_string(count) + " GPU(s): " + std::to_string(wrong) +
+                             " tensor copies differ";
+  return wrong == 0 ? Pass(detail) : Fail(detail);
+}
+
 }  // namespace
 
 void AddModelChecks(std::vector<Check>* out) {
   out->push_back({"model.smollm2_slice.matmuls", SliceMatmuls});
+  out->push_back({"model.smollm2_slice.broadcast", SliceBroadcast});
 }
 
 }  // namespace gem::gpucheck
