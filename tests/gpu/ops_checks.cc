@@ -153,7 +153,10 @@ Outcome RopeCheck(const Env& env) {
     vs_cpu.Add(got.data(), cpu.data(), got.size());
   }
   const std::string detail = "vs twin: " + vs_twin.Summary() + "; vs CPU: " + vs_cpu.Summary();
-  return Within(vs_twin, 1) && Within(vs_cpu, 1) ? Pass(detail) : Fail(detail);
+  // cos/sin in double rounded to f32 agree except within a double ulp of a rounding boundary;
+  // such a 1-ulp difference in c or s may show as more ulps where a*c - b*s nearly cancels.
+  auto ok = [](const Diff& d) { return d.max_ulp <= 1 || d.max_rel <= 1e-6; };
+  return ok(vs_twin) && ok(vs_cpu) ? Pass(detail) : Fail(detail);
 }
 
 Outcome SiluMulCheck(const Env& env) {
@@ -171,7 +174,9 @@ Outcome SiluMulCheck(const Env& env) {
   a.Add(got.data(), twin.data(), n);
   b.Add(got.data(), cpu.data(), n);
   const std::string detail = "vs twin: " + a.Summary() + "; vs CPU: " + b.Summary();
-  return Within(a, 1) && Within(b, 2) ? Pass(detail) : Fail(detail);
+  // A 1-ulp difference of exp (device vs glibc) may move the quotient and the product by one
+  // rounding each.
+  return Within(a, 2) && Within(b, 3) ? Pass(detail) : Fail(detail);
 }
 
 Outcome AddCheck(const Env& env) {
