@@ -31,15 +31,15 @@ struct Globals {
 };
 
 struct TreeRegisterArgs {
-  std::string manifest;  // a model tree's manifest (docs/MANIFEST.md), or
-  std::string replay;    // a replay CSV
-  std::string name, format = "auto";
-  std::vector<std::string> tasks;  // manifest: .jsonl files or built-in names; matrix: one name
+  std::string manifest;               // a model tree's manifest (docs/MANIFEST.md), or
+  std::string replay;                 // a replay CSV
+  std::string name, format = "auto";  // name "": gemd names the tree
+  std::vector<std::string> tasks;     // manifest: .jsonl files or built-in names; matrix: one name
   uint32_t queries = 0;
 };
 struct SearchStartArgs {
-  std::string tree, task, method;
-  uint32_t queries_per_model = 50;
+  std::string tree, task, method;  // method "": gemd's default
+  uint32_t queries_per_model = 0;  // 0: gemd's default
   uint64_t seed = 0;
   bool wait = false;
 };
@@ -50,6 +50,7 @@ struct CacheImportArgs {
 };
 
 int Health(Globals& g);
+int Info(Globals& g);  // what gemd decides: built-in tasks, methods, defaults, the name rule
 int Shutdown(Globals& g);
 int TreeRegister(Globals& g, const TreeRegisterArgs& a);
 int TreeList(Globals& g);

@@ -29,6 +29,7 @@ gem::protocol::Reply Dispatch(Context& ctx, const PeerInfo& peer,
 // Per-group handlers (handlers_*.cc).
 using BodyResult = gem::Result<gem::protocol::ReplyBody>;
 BodyResult HandleHealth(Context& ctx, const PeerInfo& peer);
+BodyResult HandleInfo(const Context& ctx);
 BodyResult HandleTree(Context& ctx, const PeerInfo& peer, const gem::protocol::Request& request);
 BodyResult HandleSearch(Context& ctx, const PeerInfo& peer, const gem::protocol::Request& request);
 BodyResult HandleCache(Context& ctx, const PeerInfo& peer, const gem::protocol::Request& request);

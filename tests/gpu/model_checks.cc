@@ -12,7 +12,7 @@
 #include "engine/cuda/matmul.cuh"
 #include "engine/cuda/nccl_group.h"
 #include "engine/gemm.h"
-#include "engine/ops/op_math.h"
+#include "kernel_math/engine_math.h"
 #include "gem/backend.h"
 #include "gem/model.h"
 #include "gpu/check.h"

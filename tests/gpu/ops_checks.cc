@@ -1,5 +1,5 @@
 // Copyright the gem authors. Every CUDA op of the backend against its CPU twin (the same
-// arithmetic: bit for bit where op_math.h pins every rounding, within an ulp where the
+// arithmetic: bit for bit where engine_math.h pins every rounding, within an ulp where the
 // device's double exp/cos/sin round differently from glibc's) and against the CPU backend,
 // on random shapes, as ggml's test-backend-ops compares each backend with the CPU one.
 #include <algorithm>

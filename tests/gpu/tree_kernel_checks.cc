@@ -16,10 +16,10 @@
 #include "delta_xor.cuh"
 #include "gpu/check.h"
 #include "lora_merge.cuh"
-#include "tree/ops/delta_math.h"
+#include "kernel_math/delta_math.h"
 #include "tree/ops/delta_ops.h"
 #include "tree/ops/lora_ops.h"
-#include "tree/ops/word_math.h"
+#include "kernel_math/word_math.h"
 
 namespace gem::gpucheck {
 namespace {

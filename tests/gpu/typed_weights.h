@@ -8,7 +8,7 @@
 #include <random>
 #include <vector>
 
-#include "engine/ops/op_math.h"
+#include "kernel_math/engine_math.h"
 #include "gem/safetensors.h"
 
 namespace gem::gpucheck {

@@ -1,9 +1,9 @@
 // Copyright the gem authors. Arg-max, one block per row; CPU twin gem::ops::ArgmaxTwin. The
-// "better" relation of op_math.h is a strict total order on the candidates (value descending,
+// "better" relation of engine_math.h is a strict total order on the candidates (value descending,
 // then index ascending), so the reduction's result does not depend on its tree.
 #include "common.cuh"
 #include "engine/cuda/argmax.cuh"
-#include "engine/ops/op_math.h"
+#include "kernel_math/engine_math.h"
 
 namespace {
 

@@ -1,5 +1,5 @@
 // Copyright the gem authors. Greedy arg-max per row on the device: ids[r] = the lowest index of
-// the largest value of logits row r ([rows x vocab]), Generate's rule (engine/ops/op_math.h:
+// the largest value of logits row r ([rows x vocab]), Generate's rule (kernel_math/engine_math.h:
 // NaN never wins, except at index 0). Device pointers.
 #pragma once
 #include <cuda_runtime.h>

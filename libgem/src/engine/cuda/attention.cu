@@ -10,7 +10,7 @@
 
 #include "common.cuh"
 #include "engine/cuda/attention.cuh"
-#include "engine/ops/op_math.h"
+#include "kernel_math/engine_math.h"
 #include "gem/backend.h"
 
 namespace {

@@ -3,7 +3,7 @@
 
 #include "common.cuh"
 #include "engine/cuda/embed.cuh"
-#include "engine/ops/op_math.h"
+#include "kernel_math/engine_math.h"
 
 namespace {
 

@@ -8,7 +8,7 @@
 // the result still does not depend on the batch.
 #include "common.cuh"
 #include "engine/cuda/matmul.cuh"
-#include "engine/ops/op_math.h"
+#include "kernel_math/engine_math.h"
 
 namespace {
 

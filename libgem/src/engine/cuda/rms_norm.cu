@@ -4,7 +4,7 @@
 // elements.
 #include "common.cuh"
 #include "engine/cuda/rms_norm.cuh"
-#include "engine/ops/op_math.h"
+#include "kernel_math/engine_math.h"
 
 namespace {
 

@@ -1,8 +1,8 @@
 // Copyright the gem authors. RoPE; CPU twin gem::ops::RopeTwin. One thread per (row, frequency)
-// computes cos/sin once (in double, rounded to f32, as op_math.h says) and rotates every head.
+// computes cos/sin once (in double, rounded to f32, as engine_math.h says) and rotates every head.
 #include "common.cuh"
 #include "engine/cuda/rope.cuh"
-#include "engine/ops/op_math.h"
+#include "kernel_math/engine_math.h"
 
 namespace {
 

@@ -1,7 +1,7 @@
 // Copyright the gem authors. SiLU-mul; CPU twin gem::ops::SiluMulTwin.
 #include "common.cuh"
 #include "engine/cuda/silu_mul.cuh"
-#include "engine/ops/op_math.h"
+#include "kernel_math/engine_math.h"
 
 namespace {
 

@@ -1,6 +1,6 @@
 // Copyright the gem authors. CPU twin of the CUDA attention (engine/cuda/attention.cu): per
 // (row, head) the scores, the max, the sum of exponentials in kAttnThreads partials and a
-// halving tree, and the weighted sum of values, in op_math.h's order.
+// halving tree, and the weighted sum of values, in engine_math.h's order.
 #include <cstddef>
 #include <vector>
 

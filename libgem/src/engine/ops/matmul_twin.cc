@@ -1,5 +1,5 @@
 // Copyright the gem authors. CPU twin of the CUDA matmul (engine/cuda/matmul.cu): each output
-// element is 16 fma lanes over k, then the fixed lane tree (op_math.h). With f32 weights this is
+// element is 16 fma lanes over k, then the fixed lane tree (engine_math.h). With f32 weights this is
 // the CPU backend's AVX-512 order, so the twin equals that kernel bit for bit.
 #include <cstddef>
 

@@ -1,5 +1,5 @@
 // Copyright the gem authors. CPU twins of the CUDA row ops (engine/cuda/embed.cu, rms_norm.cu,
-// rope.cu, silu_mul.cu, argmax.cu); element math and reduction orders in op_math.h.
+// rope.cu, silu_mul.cu, argmax.cu); element math and reduction orders in engine_math.h.
 #include <cstddef>
 
 #include "engine/ops/twins.h"
