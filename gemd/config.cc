@@ -26,6 +26,7 @@ const std::set<std::string> kKnownKeys = {
     "server.max_message_bytes",
     "scheduler.cpu_workers",
     "scheduler.eval_batch",
+    "scheduler.spread",
     "replay.queries",
     "replay.sim_seed",
     "replay.agreement",
@@ -104,6 +105,7 @@ Status LoadToml(const std::string& file, Config* c) {
   GEM_RETURN_IF_ERROR(Read(t, "server.max_message_bytes", file, &c->max_message_bytes));
   GEM_RETURN_IF_ERROR(Read(t, "scheduler.cpu_workers", file, &c->cpu_workers));
   GEM_RETURN_IF_ERROR(Read(t, "scheduler.eval_batch", file, &c->eval_batch));
+  GEM_RETURN_IF_ERROR(Read(t, "scheduler.spread", file, &c->spread));
   GEM_RETURN_IF_ERROR(Read(t, "replay.queries", file, &c->replay_queries));
   GEM_RETURN_IF_ERROR(Read(t, "replay.sim_seed", file, &c->replay_sim_seed));
   GEM_RETURN_IF_ERROR(Read(t, "replay.agreement", file, &c->replay_agreement));
@@ -138,6 +140,9 @@ Status Validate(const Config& c) {
     return Status::InvalidArgument("cpu_workers", "must be between 1 and 256");
   }
   if (c.eval_batch == 0) return Status::InvalidArgument("eval_batch", "must be at least 1");
+  if (c.spread != "gpu" && c.spread != "all" && c.spread != "none") {
+    return Status::InvalidArgument("spread '" + c.spread + "'", "must be gpu, all or none");
+  }
   if (c.replay_queries == 0) return Status::InvalidArgument("replay.queries", "must be >= 1");
   if (c.replay_agreement > 1) return Status::InvalidArgument("replay.agreement", "must be <= 1");
   if (c.engine_threads < 0 || c.engine_threads > 1024) {
@@ -174,6 +179,7 @@ Status LoadConfig(int argc, char** argv, Config* config, bool* exit_now, int* ex
   std::string config_file, data_dir, endpoint, tcp_endpoint, curve_key, curve_auth, log_level,
       log_file;
   std::optional<uint32_t> cpu_workers;
+  std::string spread;
   std::optional<int> engine_threads;
   std::string tasks_dir;
   std::optional<double> delay_ms;
@@ -193,6 +199,9 @@ Status LoadConfig(int argc, char** argv, Config* config, bool* exit_now, int* ex
                  "File ('<z85 public key> <name>' lines) or directory (<name>.pub files) of the "
                  "client keys allowed on tcp");
   app.add_option("--cpu-workers", cpu_workers, "Number of CPU devices (one scheduler worker each)");
+  app.add_option("--spread", spread,
+                 "Idle devices a search on a model tree spreads over: gpu (default), all (CPU "
+                 "workers too, each with its own copy of the base), none");
   app.add_option("--replay-eval-delay-ms", delay_ms,
                  "Pretend each replayed (model, query) evaluation takes this long (tests, demos)");
   app.add_option("--engine-threads", engine_threads,
@@ -222,6 +231,7 @@ Status LoadConfig(int argc, char** argv, Config* config, bool* exit_now, int* ex
   if (!curve_key.empty()) config->curve_secret_key_file = curve_key;
   if (!curve_auth.empty()) config->curve_authorized_keys = curve_auth;
   if (cpu_workers) config->cpu_workers = *cpu_workers;
+  if (!spread.empty()) config->spread = spread;
   if (delay_ms) config->replay_eval_delay_ms = *delay_ms;
   if (max_message) config->max_message_bytes = *max_message;
   if (engine_threads) config->engine_threads = *engine_threads;

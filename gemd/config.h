@@ -29,6 +29,10 @@ struct Config {
   // [scheduler]
   uint32_t cpu_workers = 1;  // cpu_workers: devices "cpu:0".."cpu:n-1"
   uint32_t eval_batch = 64;  // eval_batch: results written per chunk
+  // spread: which idle devices a search on a manifest tree spreads its rounds over, beside its
+  // own: "gpu" (idle GPUs; the default), "all" (idle CPU workers too, each with its own copy of
+  // the base: CPU stand-ins for GPUs, tests), "none".
+  std::string spread = "gpu";
   // [replay]
   uint32_t replay_queries = gem::SimulationOptions().num_queries;  // queries: per task
   uint64_t replay_sim_seed = 0;                                    // sim_seed

@@ -69,10 +69,32 @@ void RunJob(Context& ctx, uint64_t id, const std::string& device) {
                 : "tree '" + job->tree + "' is not registered");
     return;
   }
-  spdlog::info("job {} running on {}: tree {} task {} method {} N={} seed={} (user {})", id, device,
-               job->tree, job->task, job->method, job->queries_per_model, job->seed, job->user);
+  // A manifest tree's search spreads its rounds over the idle devices the spread setting admits,
+  // each with its own resident copy of the base (loaded the first time a device needs it).
+  std::vector<std::string> lent;
+  std::vector<std::shared_ptr<gem::ResidentBase>> more_bases;
+  if (tree->kind() == gem::SearchableTree::Kind::kManifest && ctx.config.spread != "none") {
+    const bool cpu_too = ctx.config.spread == "all";
+    lent = ctx.scheduler->Borrow(
+        device, [cpu_too](const std::string& d) { return cpu_too || d.rfind("cpu:", 0) != 0; });
+    for (const std::string& d : lent) {
+      auto b = ctx.bases->Get(tree->base()->path, tree->base()->digest, d);
+      if (!b.ok()) {
+        spdlog::warn("job {}: not spreading to {}: {}", id, d, b.status().ToString());
+        continue;
+      }
+      more_bases.push_back(std::move(*b));
+    }
+  }
+  std::string devices = device;
+  for (const auto& b : more_bases) devices += "," + b->device;
+  if (devices != device) (void)ctx.jobs->Update(id, [&](proto::JobInfo& j) { j.device = devices; });
+  spdlog::info("job {} running on {}: tree {} task {} method {} N={} seed={} (user {})", id,
+               devices, job->tree, job->task, job->method, job->queries_per_model, job->seed,
+               job->user);
 
   gem::TreeEvaluatorOptions eo;
+  eo.more_bases = std::move(more_bases);
   eo.stop = stop.get();
   eo.delay_ms = ctx.config.replay_eval_delay_ms;
   eo.max_inner_batch = ctx.config.eval_batch;
@@ -127,7 +149,8 @@ void RunJob(Context& ctx, uint64_t id, const std::string& device) {
   gem::SearchResult result;
   Status st = ev ? gem::Search(opt, ev.get(), &result) : made.status();
   const uint64_t total_run = run(), total_cached = cached();
-  ev.reset();  // releases a manifest tree's base for the next search
+  ev.reset();  // releases a manifest tree's base (and its copies) for the next search
+  ctx.scheduler->Release(lent);
   ctx.evaluations_run += total_run;
   ctx.evaluations_cached += total_cached;
   (void)ctx.jobs->Update(

@@ -7,11 +7,13 @@
 namespace gem {
 
 Result<std::shared_ptr<ResidentBase>> ResidentBases::Get(const std::string& path,
-                                                         const Digest& digest) {
+                                                         const Digest& digest,
+                                                         const std::string& device) {
   // Loading holds the pool's lock: two trees on one new base must not load it twice, and loads
-  // are rare (start-up and registration).
+  // are rare (start-up, registration, a device's first search on the base).
   std::lock_guard<std::mutex> lock(mu_);
-  auto it = bases_.find(digest.Hex());
+  const std::string key = digest.Hex() + "@" + device;
+  auto it = bases_.find(key);
   if (it != bases_.end()) return it->second;
   const auto t0 = std::chrono::steady_clock::now();
   LoadOptions lo;
@@ -24,13 +26,15 @@ Result<std::shared_ptr<ResidentBase>> ResidentBases::Get(const std::string& path
   auto base = std::make_shared<ResidentBase>();
   base->path = path;
   base->digest = digest;
+  base->device = device;
   base->model = std::move(*model);
-  bases_[digest.Hex()] = base;
+  bases_[key] = base;
   if (log_) {
     char secs[32];
     std::snprintf(secs, sizeof secs, "%.1f",
                   std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-    log_("base model " + path + " resident (" + secs + " s)");
+    log_("base model " + path + " resident" + (device.empty() ? "" : " on " + device) + " (" +
+         secs + " s)");
   }
   return base;
 }

@@ -46,8 +46,9 @@ inline constexpr uint32_t kVersion = 1;
 // Compatible additions within kVersion (docs/PROTOCOL.md, "History"): a client may ask `info` for
 // the revision a gemd speaks before relying on a later revision's fields. Revision 3 added `info`,
 // tree.register without a name (gemd names the tree) and search.start with queries_per_model 0
-// (gemd's default).
-inline constexpr uint32_t kRevision = 3;
+// (gemd's default). Revision 4: health's `gpus`, `cuda`, `spread`; a job's `device` lists every
+// device a spread search ran on.
+inline constexpr uint32_t kRevision = 4;
 
 // Default limit on one request frame. gemd's `max_message_bytes` setting overrides it.
 inline constexpr size_t kDefaultMaxFrameBytes = 64u << 20;
@@ -295,6 +296,11 @@ struct HealthReply {
   std::vector<std::string> devices;  // one scheduler worker per device
   std::string peer;  // how gemd sees the caller (e.g. "uid 1000", "curve key alice")
   std::vector<std::string> request_types;
+  // Revision 4: the machine's GPUs ("cuda:0 NVIDIA H100 80GB HBM3, sm_90, 79.1 GiB"), the CUDA
+  // versions ("CUDA 13.0 runtime, driver 13.0"; "not built with CUDA"), the spread setting.
+  std::vector<std::string> gpus;
+  std::string cuda;
+  std::string spread;
   template <class V>
   void Fields(V& v) {
     v.Req("state", state);
@@ -309,6 +315,9 @@ struct HealthReply {
     v.Opt("devices", devices);
     v.Opt("peer", peer);
     v.Opt("request_types", request_types);
+    v.Opt("gpus", gpus);
+    v.Opt("cuda", cuda);
+    v.Opt("spread", spread);
   }
 };
 
@@ -424,7 +433,7 @@ struct JobInfo {
   int64_t created_at = 0;  // unix seconds
   int64_t started_at = 0;
   int64_t finished_at = 0;
-  std::string device;     // the worker that ran it last
+  std::string device;     // the device(s) it last ran on: "cpu:0", or "cuda:0,cuda:1" spread
   uint32_t attempts = 0;  // runs started (1 + resumes)
   JobProgress progress;
   uint64_t evaluations_run = 0;     // of the last run: (model, query) pairs sent to the evaluator
