@@ -14,12 +14,13 @@
 #include "delta_int8.cuh"
 #include "delta_sign.cuh"
 #include "delta_xor.cuh"
+#include "delta_xor_words.cuh"
 #include "gpu/check.h"
-#include "lora_merge.cuh"
 #include "kernel_math/delta_math.h"
+#include "kernel_math/word_math.h"
+#include "lora_merge.cuh"
 #include "tree/ops/delta_ops.h"
 #include "tree/ops/lora_ops.h"
-#include "kernel_math/word_math.h"
 
 namespace gem::gpucheck {
 namespace {
@@ -58,6 +59,25 @@ Outcome XorCheck(const Env& env, int kind) {
   std::vector<float> twin(n);
   ops::XorApply(base.data(), planes.data(), n, kind, twin.data());
   return Verdict(BitDiffs(dout.Download(), twin), n);
+}
+
+// The same delta on the base's stored words (what a bf16 base on a GPU takes).
+Outcome XorWordsCheck(const Env& env, int kind) {
+  std::mt19937 rng(env.seed + 205 + kind);
+  const size_t n = 200003;
+  const int wb = ops::word_bytes(kind);
+  std::vector<uint8_t> base(n * wb), planes(n * wb);
+  for (auto& b : base) b = static_cast<uint8_t>(rng());
+  for (auto& p : planes) p = rng() % 3 == 0 ? static_cast<uint8_t>(rng()) : 0;
+  DeviceArray<uint8_t> dbase(base), dplanes(planes), dout(base.size());
+  CudaOk(gem_cuda_delta_xor_words(dbase.get(), dplanes.get(), n, kind, dout.get(), nullptr),
+         "gem_cuda_delta_xor_words");
+  std::vector<uint8_t> twin(base.size());
+  ops::XorApplyWords(base.data(), planes.data(), n, kind, twin.data());
+  const auto got = dout.Download();
+  size_t diffs = 0;
+  for (size_t i = 0; i < n; ++i) diffs += std::memcmp(&got[i * wb], &twin[i * wb], wb) != 0;
+  return Verdict(diffs, n);
 }
 
 Outcome Int8Check(const Env& env) {
@@ -179,6 +199,12 @@ void AddTreeKernelChecks(std::vector<Check>* out) {
       {"kernels.delta_xor.f16", [](const Env& e) { return XorCheck(e, ops::kWordF16); }});
   out->push_back(
       {"kernels.delta_xor.f32", [](const Env& e) { return XorCheck(e, ops::kWordF32); }});
+  out->push_back({"kernels.delta_xor_words.bf16",
+                  [](const Env& e) { return XorWordsCheck(e, ops::kWordBF16); }});
+  out->push_back({"kernels.delta_xor_words.f16",
+                  [](const Env& e) { return XorWordsCheck(e, ops::kWordF16); }});
+  out->push_back({"kernels.delta_xor_words.f32",
+                  [](const Env& e) { return XorWordsCheck(e, ops::kWordF32); }});
   out->push_back({"kernels.delta_int8", Int8Check});
   out->push_back({"kernels.delta_sign", SignCheck});
   out->push_back({"kernels.lora_merge", MergeCheck});
