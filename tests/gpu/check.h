@@ -22,6 +22,7 @@ namespace gem::gpucheck {
 // What the checks read: fixture files and options (main.cc fills it from the flags).
 struct Env {
   std::string fixtures;       // tests/fixtures/engine (or the bundle's copy)
+  std::string tree_fixtures;  // tests/fixtures/tree (or the bundle's copy)
   std::string smollm2_slice;  // the SmolLM2 slice GGUF and its reference (bundle), or ""
   std::string smollm2_full;   // the full SmolLM2-135M-Instruct Q4_1 GGUF, or ""
   uint32_t seed = 20261206;   // every random shape and value derives from it
@@ -49,6 +50,7 @@ void AddInvarianceChecks(std::vector<Check>* out);
 void AddTreeKernelChecks(std::vector<Check>* out);
 void AddNcclChecks(std::vector<Check>* out);
 void AddModelChecks(std::vector<Check>* out);
+void AddTreeDeviceChecks(std::vector<Check>* out);
 
 class CheckError : public std::runtime_error {
  public:

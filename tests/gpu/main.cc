@@ -1,8 +1,8 @@
 // Copyright the gem authors. gem-gpu-check: every check of the GPU path on this machine's GPUs,
 // one verdict line each (PASS / FAIL / NOT RUN, the check's name, its time, what it measured).
 //
-//   gem-gpu-check [--fixtures DIR] [--smollm2-slice DIR] [--smollm2 FILE] [--only TEXT]...
-//                 [--list] [--seed N] [--threads N]
+//   gem-gpu-check [--fixtures DIR] [--tree-fixtures DIR] [--smollm2-slice DIR]
+//                 [--smollm2 FILE] [--only TEXT]... [--list] [--seed N] [--threads N]
 //
 // Exit status: 0 nothing failed; 1 a check failed; 2 usage; 3 a GPU is there but cannot be
 // used (e.g. a driver older than the CUDA runtime linked in); 77 no GPU (nothing was checked;
@@ -28,11 +28,13 @@ constexpr int kExitFailed = 1, kExitUsage = 2, kExitUnusable = 3, kExitNoGpu = 7
 
 void Usage(FILE* f) {
   std::fprintf(f,
-               "usage: gem-gpu-check [--fixtures DIR] [--smollm2-slice DIR] [--smollm2 FILE]\n"
-               "                     [--only TEXT]... [--list] [--seed N] [--threads N]\n"
+               "usage: gem-gpu-check [--fixtures DIR] [--tree-fixtures DIR] [--smollm2-slice DIR]\n"
+               "                     [--smollm2 FILE] [--only TEXT]... [--list] [--seed N]\n"
+               "                     [--threads N]\n"
                "Runs the GPU checks (CUDA ops vs their CPU twins and the CPU backend, batch\n"
                "invariance, the delta/LoRA kernels, NCCL) and prints one verdict per check.\n"
                "  --fixtures DIR       engine fixtures (default: the source tree's)\n"
+               "  --tree-fixtures DIR  model-tree fixtures (default: the source tree's)\n"
                "  --smollm2-slice DIR  the SmolLM2 slice and its CPU reference (gpu-check.sh)\n"
                "  --smollm2 FILE       the full SmolLM2-135M-Instruct Q4_1 GGUF, if at hand\n"
                "  --only TEXT          run the checks whose name contains TEXT (repeatable)\n"
@@ -85,6 +87,7 @@ int DescribeDevices() {
 int Main(int argc, char** argv) {
   Env env;
   env.fixtures = std::string(GEM_SOURCE_DIR) + "/tests/fixtures/engine";
+  env.tree_fixtures = std::string(GEM_SOURCE_DIR) + "/tests/fixtures/tree";
   env.cpu_threads = std::max(1u, std::thread::hardware_concurrency());
   std::vector<std::string> only;
   bool list = false;
@@ -99,6 +102,8 @@ int Main(int argc, char** argv) {
     };
     if (a == "--fixtures") {
       env.fixtures = value();
+    } else if (a == "--tree-fixtures") {
+      env.tree_fixtures = value();
     } else if (a == "--smollm2-slice") {
       env.smollm2_slice = value();
     } else if (a == "--smollm2") {
@@ -125,6 +130,7 @@ int Main(int argc, char** argv) {
   AddInvarianceChecks(&checks);
   AddTreeKernelChecks(&checks);
   AddNcclChecks(&checks);
+  AddTreeDeviceChecks(&checks);
   AddModelChecks(&checks);
   if (!only.empty()) {
     std::vector<Check> kept;

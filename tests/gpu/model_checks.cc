@@ -12,10 +12,10 @@
 #include "engine/cuda/matmul.cuh"
 #include "engine/cuda/nccl_group.h"
 #include "engine/gemm.h"
-#include "kernel_math/engine_math.h"
 #include "gem/backend.h"
 #include "gem/model.h"
 #include "gpu/check.h"
+#include "kernel_math/engine_math.h"
 
 namespace gem::gpucheck {
 namespace {

@@ -8,8 +8,8 @@
 #include <random>
 #include <vector>
 
-#include "kernel_math/engine_math.h"
 #include "gem/safetensors.h"
+#include "kernel_math/engine_math.h"
 
 namespace gem::gpucheck {
 
