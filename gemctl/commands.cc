@@ -25,6 +25,8 @@ constexpr int kExitNoAnswer = 3;
 constexpr int kExitSearchEnded = 4;
 constexpr int kExitRefused = 5;
 
+}  // namespace
+
 int ExitForStatus(const Status& st) { return 10 + static_cast<int>(st.code()); }
 
 int Complain(const Status& st) {
@@ -66,6 +68,8 @@ int Request(Globals& g, Client& c, const proto::RequestBody& body, proto::Reply*
   *out = std::move(*reply);
   return 0;
 }
+
+namespace {
 
 // A job as one flat JSON object (the --json contract: id, status, method, chosen_model,
 // queries_per_model, evaluations_run, evaluations_cached, ... at the top level).
@@ -217,7 +221,7 @@ int Health(Globals& g) {
     std::printf("trees: %u   jobs: %u running, %u queued   devices: %s\n", h.trees, h.jobs_running,
                 h.jobs_queued, devices.c_str());
   }
-  if (!h.cuda.empty() || !h.spread.empty()) {  // revision 4
+  if (!h.cuda.empty() || !h.spread.empty()) {  // revision 5
     std::string gpus;
     for (const auto& d : h.gpus) gpus += (gpus.empty() ? "" : "; ") + d;
     std::printf("gpus: %s (%s)   spread: %s\n", gpus.empty() ? "none" : gpus.c_str(),
