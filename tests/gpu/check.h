@@ -47,6 +47,7 @@ struct Check {
 // Each file of checks appends its own, in the order they should run.
 void AddOpChecks(std::vector<Check>* out);
 void AddInvarianceChecks(std::vector<Check>* out);
+void AddLayerChecks(std::vector<Check>* out);
 void AddTreeKernelChecks(std::vector<Check>* out);
 void AddNcclChecks(std::vector<Check>* out);
 void AddModelChecks(std::vector<Check>* out);

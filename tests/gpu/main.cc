@@ -127,6 +127,7 @@ int Main(int argc, char** argv) {
   }
   std::vector<Check> checks;
   AddOpChecks(&checks);
+  AddLayerChecks(&checks);
   AddInvarianceChecks(&checks);
   AddTreeKernelChecks(&checks);
   AddNcclChecks(&checks);
