@@ -78,13 +78,21 @@ void RunJob(Context& ctx, uint64_t id, const std::string& device) {
     const bool cpu_too = ctx.config.spread == "all";
     lent = ctx.scheduler->Borrow(
         device, [cpu_too](const std::string& d) { return cpu_too || d.rfind("cpu:", 0) != 0; });
+    std::vector<std::string> unused;
     for (const std::string& d : lent) {
       auto b = ctx.bases->Get(tree->base()->path, tree->base()->digest, d);
       if (!b.ok()) {
         spdlog::warn("job {}: not spreading to {}: {}", id, d, b.status().ToString());
+        unused.push_back(d);
         continue;
       }
       more_bases.push_back(std::move(*b));
+    }
+    if (!unused.empty()) {  // a device without the base goes back to the queue now
+      std::erase_if(lent, [&](const std::string& d) {
+        return std::find(unused.begin(), unused.end(), d) != unused.end();
+      });
+      ctx.scheduler->Release(unused);
     }
   }
   std::string devices = device;

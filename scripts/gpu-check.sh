@@ -91,9 +91,10 @@ make_bundle() {
     launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_CUDA_COMPILER_LAUNCHER=ccache)
   fi
   echo "gpu-check: building gem-gpu-check (static, sm_80 + sm_90) in $build"
+  mkdir -p "$build"  # the configure log stays inside the (ignored) build directory
   cmake -S "$here" -B "$build" -DCMAKE_BUILD_TYPE=Release -DGEM_CUDA=ON -DGEM_STATIC_DEPS=ON \
-    -DGEM_BUILD_BENCH=OFF "${launcher[@]}" >"$build.configure.log" 2>&1 ||
-    { cat "$build.configure.log" >&2; die "cmake configure failed"; }
+    -DGEM_BUILD_BENCH=OFF "${launcher[@]}" >"$build/gem-configure.log" 2>&1 ||
+    { cat "$build/gem-configure.log" >&2; die "cmake configure failed"; }
   cmake --build "$build" -j "${GEM_JOBS:-$(nproc)}" --target gem-gpu-check
 
   local bin="$build/bin/gem-gpu-check"
