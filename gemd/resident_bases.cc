@@ -17,6 +17,7 @@ gem::Result<std::shared_ptr<ResidentBase>> ResidentBases::Get(const std::string&
   const auto t0 = std::chrono::steady_clock::now();
   gem::LoadOptions lo;
   lo.threads = threads_;
+  lo.weights = weights_;
   auto model = gem::Model::Load(path, lo);
   if (!model.ok()) return model.status().WithContext("base model");
   if ((*model)->tokenizer() == nullptr) {
@@ -26,8 +27,9 @@ gem::Result<std::shared_ptr<ResidentBase>> ResidentBases::Get(const std::string&
   base->path = path;
   base->digest = digest;
   base->model = std::move(*model);
-  spdlog::info("base model {} resident ({:.1f} s)", path,
-               std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  spdlog::info("base model {} resident ({:.1f} s; weights {})", path,
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(),
+               (*model)->WeightSummary());
   bases_[digest.Hex()] = base;
   return base;
 }

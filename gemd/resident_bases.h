@@ -30,10 +30,12 @@ struct ResidentBase {
 
 class ResidentBases {
  public:
-  explicit ResidentBases(int threads) : threads_(threads) {}
+  ResidentBases(int threads, std::string weights)
+      : threads_(threads), weights_(std::move(weights)) {}
 
   // The resident base of that digest, loading it from `path` the first time (with its
-  // tokenizer; `threads` engine threads). Errors are the loader's (they name the file).
+  // tokenizer; `threads` engine threads; weights held as `weights` says, gem::LoadOptions).
+  // Errors are the loader's (they name the file).
   gem::Result<std::shared_ptr<ResidentBase>> Get(const std::string& path,
                                                  const gem::Digest& digest);
 
@@ -41,6 +43,7 @@ class ResidentBases {
 
  private:
   const int threads_;
+  const std::string weights_;
   mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<ResidentBase>> bases_;  // by digest hex; guarded by mu_
 };

@@ -68,7 +68,7 @@ Result<std::vector<EngineCandidate>> CandidatesFromTree(const RegisteredTree& tr
 
 struct EngineEvalOptions {
   GenerateOptions generate;
-  SandboxHost sandbox;       // where MBPP code runs (e.g. hidden_paths = {data dir})
+  SandboxHost sandbox;        // where MBPP code runs (e.g. hidden_paths = {data dir})
   bool both_variants = true;  // generate both prompt variants together (see above)
   // Optional progress lines ("ft-math: 12 sequences"), on the evaluating thread.
   std::function<void(const std::string&)> progress;
@@ -91,8 +91,9 @@ class EngineEvaluator {
 
   // The cache config of variant v's results: engine version, the chat template text, the
   // system prompt text (the model's default for v == 1, "" for v == 0), greedy decoding, and
-  // extra = "prompt_variant=<v>\n". max_new_tokens and stop strings are per query (in the query
-  // digest), so they are 0 / empty here.
+  // extra = "prompt_variant=<v>\n" (plus "weights=<Model::NumericsId()>\n" when the base holds
+  // integer-quantised weights, whose logits differ from the f32 path's). max_new_tokens and stop
+  // strings are per query (in the query digest), so they are 0 / empty here.
   EvalConfig config(uint8_t v) const;
 
   std::vector<Digest> model_digests() const;
@@ -100,10 +101,10 @@ class EngineEvaluator {
   const std::vector<EngineCandidate>& candidates() const;
 
   struct Stats {
-    uint64_t activations = 0;      // model switches (activating the active model is free)
-    uint64_t generate_calls = 0;   // Generate() calls (one per model per batch)
-    uint64_t sequences = 0;        // sequences generated (each variant counts)
-    uint64_t tokens_out = 0;       // tokens generated
+    uint64_t activations = 0;            // model switches (activating the active model is free)
+    uint64_t generate_calls = 0;         // Generate() calls (one per model per batch)
+    uint64_t sequences = 0;              // sequences generated (each variant counts)
+    uint64_t tokens_out = 0;             // tokens generated
     uint64_t answered_from_pending = 0;  // requests answered by the other variant's generation
   };
   Stats stats() const;
