@@ -29,7 +29,7 @@ gem::Result<std::shared_ptr<ResidentBase>> ResidentBases::Get(const std::string&
   base->model = std::move(*model);
   spdlog::info("base model {} resident ({:.1f} s; weights {})", path,
                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(),
-               (*model)->WeightSummary());
+               base->model->WeightSummary());
   bases_[digest.Hex()] = base;
   return base;
 }
