@@ -8,6 +8,8 @@
 //     to running the f32 copy of the weights (for one ISA);
 //   * q8_0, q4_0, q4_1, q5_0, q5_1 read integer activations in blocks of 32 (ActQ8);
 //   * q4_k, q6_k read integer activations in blocks of 256 with 16-element sums (ActQ8K).
+// The quantised types are packed in groups of 16 rows (IsPacked) and their kernels run the same
+// integer sums and f32 operations on every ISA.
 // Activations are quantised per row and per block, so a row's result never depends on the other
 // rows. Unlike ggml's Q8_0 / Q8_K (8 bits), a block is quantised to 15 bits (|a| <= 16256) held
 // as two int8 planes a = 128 h + l (|h| <= 127, -64 <= l <= 63): the integer kernels run the
@@ -50,15 +52,18 @@ ActLayout LayoutQ8K(int k);
 void QuantizeActQ8(const float* x, int m, int k, uint8_t* out);
 void QuantizeActQ8K(const float* x, int m, int k, uint8_t* out);
 
-// The CPU backend's own layout for the 32-element types (q8_0, q4_0, q4_1, q5_0, q5_1): rows in
-// groups of 16, interleaved per block (gemm_q32.cc describes it). Same bytes as the row-major
-// ggml layout, plus zero rows up to a multiple of 16.
+// The CPU backend's own layout for the quantised types (q8_0, q4_0, q4_1, q5_0, q5_1, q4_k,
+// q6_k): rows in groups of 16, interleaved per block (gemm_q32.cc and gemm_qk.cc describe it).
+// Same bytes as the row-major ggml layout, plus zero rows up to a multiple of 16.
 bool IsPacked(WeightType type);
 size_t PackedBytes(WeightType type, int64_t rows, int64_t cols);
 // Row-major ggml rows (n x k) -> the packed layout (PackedBytes(type, n, k) bytes at out).
 void PackRows(WeightType type, const void* rows, int64_t n, int64_t k, void* out);
 // Row r of a packed matrix back in ggml's row layout (WeightRowBytes(type, k) bytes).
 void UnpackPackedRow(WeightType type, const void* packed, int64_t k, int64_t r, void* out);
+// The K-quant halves of the two above (gemm_qk.cc).
+void PackRowsK(WeightType type, const void* rows, int64_t n, int64_t k, void* out);
+void UnpackPackedRowK(WeightType type, const void* packed, int64_t k, int64_t r, void* out);
 
 // One kernel call: y[i * ldy + j] (+)= dot(act row i, weight row j), i in [0, m), j in [n0, n1).
 struct Args {

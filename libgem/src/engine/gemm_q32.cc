@@ -482,6 +482,8 @@ bool IsPacked(WeightType type) {
     case WeightType::kQ4_1:
     case WeightType::kQ5_0:
     case WeightType::kQ5_1:
+    case WeightType::kQ4_K:
+    case WeightType::kQ6_K:
       return true;
     default:
       return false;
@@ -507,6 +509,9 @@ void PackRows(WeightType type, const void* rows, int64_t n, int64_t k, void* out
       return Pack<Q5_0T>(in, n, k, o);
     case WeightType::kQ5_1:
       return Pack<Q5_1T>(in, n, k, o);
+    case WeightType::kQ4_K:
+    case WeightType::kQ6_K:
+      return PackRowsK(type, rows, n, k, out);
     default:
       return;
   }
@@ -526,6 +531,9 @@ void UnpackPackedRow(WeightType type, const void* packed, int64_t k, int64_t r, 
       return UnpackRow<Q5_0T>(in, k, r, o);
     case WeightType::kQ5_1:
       return UnpackRow<Q5_1T>(in, k, r, o);
+    case WeightType::kQ4_K:
+    case WeightType::kQ6_K:
+      return UnpackPackedRowK(type, packed, k, r, out);
     default:
       return;
   }
