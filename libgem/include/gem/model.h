@@ -14,7 +14,8 @@
 // "model.layers.3.self_attn.q_proj.weight", shape [out_features, in_features], row-major). By
 // default (LoadOptions::weights = "stored") a weight matrix stays in the type it is stored in
 // (gem/weight_types.h: f32, f16, bf16 or a ggml quantisation), read in place from the file's
-// memory mapping where it can be (safetensors, and GGUF tensors other than the permuted q/k);
+// memory mapping where it can be (f32/f16/bf16 tensors; quantised ones are repacked, same bytes,
+// into the CPU backend's layout, and the mapped pages released);
 // "f32" converts every matrix to f32 at load (the exact reference path, and the only one before
 // typed weights); a type name quantises f32/f16/bf16 matrices to that type. 1-D tensors (norm
 // weights, biases) are always f32. GGUF tensors are renamed to HF names and the Q/K rows that
@@ -102,7 +103,7 @@ struct TensorDesc {
 // A base tensor as held: `shape` (PyTorch order) of `type`. `data` (owned by the Model, valid for
 // its lifetime) is the row-major bytes (a matrix: shape[0] rows of WeightRowBytes(type,
 // shape[1]) bytes; a 1-D tensor: one f32 row), or nullptr when the backend holds the matrix in
-// its own layout (the CPU backend packs q8_0, q4_0, q4_1, q5_0 and q5_1 for its kernels; read it
+// its own layout (the CPU backend packs every quantised type for its kernels; read it
 // with Model::BaseTensorF32). `bytes`: what the tensor occupies.
 struct WeightView {
   WeightType type = WeightType::kF32;

@@ -178,7 +178,7 @@ Status AddWeight(Model::Impl* impl, const TensorDesc& desc, WeightType type, con
   } else if (policy.quantize && IsFloatType(type) && WeightRowBytes(policy.type, cols) != 0) {
     held = policy.type;
   }
-  // The backend's own layout (the CPU backend packs the 32-element quantisations).
+  // The backend's own layout (the CPU backend packs the quantised types).
   const size_t packed_bytes = matrix ? impl->backend->packed_bytes(held, rows, cols) : 0;
   const size_t align = held == WeightType::kF32 ? 4 : (IsFloatType(held) ? 2 : 1);
   if (held == type && unpermute_heads == 0 && mapping != nullptr && packed_bytes == 0 &&
