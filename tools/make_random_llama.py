@@ -168,6 +168,8 @@ def main():
     w.add_layer_norm_rms_eps(1e-5)
     w.add_vocab_size(s["vocab"])
     w.add_file_type(gguf.LlamaFileType.MOSTLY_Q4_K_M)
+    # No vocabulary (benches feed token ids); llama.cpp loads such a file when told so.
+    w.add_tokenizer_model("no_vocab")
     for name, shape, bits in items:
         values = (bits.astype(np.uint32) << 16).view(np.float32)
         gname, qtype = gguf_name_and_type(name, s)
