@@ -25,6 +25,8 @@ constexpr int kExitNoAnswer = 3;
 constexpr int kExitSearchEnded = 4;
 constexpr int kExitRefused = 5;
 
+}  // namespace
+
 int ExitForStatus(const Status& st) { return 10 + static_cast<int>(st.code()); }
 
 int Complain(const Status& st) {
@@ -66,6 +68,8 @@ int Request(Globals& g, Client& c, const proto::RequestBody& body, proto::Reply*
   *out = std::move(*reply);
   return 0;
 }
+
+namespace {
 
 // A job as one flat JSON object (the --json contract: id, status, method, chosen_model,
 // queries_per_model, evaluations_run, evaluations_cached, ... at the top level).
@@ -234,6 +238,34 @@ int Shutdown(Globals& g) {
   return 0;
 }
 
+int Info(Globals& g) {
+  Client c;
+  if (int rc = Open(g, &c)) return rc;
+  proto::Reply r;
+  if (int rc = Request(g, c, proto::InfoRequest{}, &r)) return rc;
+  if (g.json) {
+    std::printf("%s\n", proto::ReplyBodyJson(r).c_str());
+    return 0;
+  }
+  const auto& i = std::get<proto::InfoReply>(r.body);
+  auto join = [](const std::vector<std::string>& v) {
+    std::string s;
+    for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
+    return s;
+  };
+  std::printf("gemd %s, protocol %u revision %u\n", i.version.c_str(), i.protocol, i.revision);
+  std::printf("built-in tasks:     %s\n", join(i.tasks).c_str());
+  std::printf("search methods:     %s (default %s)\n", join(i.methods).c_str(),
+              i.default_method.c_str());
+  std::printf("queries per model:  %u by default\n", i.default_queries_per_model);
+  std::printf("tree formats:       %s\n", join(i.formats).c_str());
+  std::printf("tree names:         %s\n", i.tree_name_rule.c_str());
+  std::printf("replay simulation:  %u queries per task, seed %llu, agreement %s\n",
+              i.replay_queries, static_cast<unsigned long long>(i.replay_sim_seed),
+              FormatNumber(i.replay_agreement).c_str());
+  return 0;
+}
+
 namespace {
 
 // The manifest request: the manifest's absolute path (gemd reads it on its host) and each task,
@@ -244,12 +276,6 @@ gem::Result<proto::TreeRegisterRequest> ManifestRequest(const TreeRegisterArgs& 
   fs::path manifest = fs::absolute(a.manifest, ec);
   if (ec || !fs::is_regular_file(manifest)) {
     return Status::NotFound(a.manifest, "no such manifest file");
-  }
-  if (a.tasks.empty()) {
-    return Status::InvalidArgument(
-        "--task",
-        "a model tree needs at least one task: a custom .jsonl file (docs/TASKS.md) "
-        "or a built-in name (gsm8k, mbpp, arc_challenge, mmlu, winogrande, routerbench)");
   }
   proto::TreeRegisterRequest req;
   req.format = "manifest";
@@ -271,24 +297,38 @@ gem::Result<proto::TreeRegisterRequest> ManifestRequest(const TreeRegisterArgs& 
   return req;
 }
 
+// The built-in tasks gemd offers (info), for a message; what went wrong when it does not say.
+std::string GemdTasks(Globals& g) {
+  Client c;
+  if (c.Connect(g.client).ok()) {
+    auto reply = c.Call(proto::InfoRequest{}, static_cast<int>(g.timeout * 1000));
+    if (reply.ok() && reply->status.ok()) {
+      std::string list;
+      for (const auto& t : std::get<proto::InfoReply>(reply->body).tasks) {
+        list += (list.empty() ? "" : ", ") + t;
+      }
+      return list;
+    }
+  }
+  return "(gemd did not say: see gemctl info)";
+}
+
 }  // namespace
 
 int TreeRegister(Globals& g, const TreeRegisterArgs& a) {
   proto::TreeRegisterRequest req;
-  std::string default_name;
   double timeout = g.timeout;
   if (!a.manifest.empty()) {
+    if (a.tasks.empty()) {
+      return Complain(Status::InvalidArgument(
+          "--task",
+          "a model tree needs at least one task: a custom .jsonl file (docs/TASKS.md) "
+          "or one of gemd's built-in tasks: " +
+              GemdTasks(g)));
+    }
     auto m = ManifestRequest(a);
     if (!m.ok()) return Complain(m.status());
     req = std::move(*m);
-    // The default name is the manifest's own (its "name", else the file's stem), as in libgem.
-    default_name = std::filesystem::path(a.manifest).stem().string();
-    if (auto text = ReadFile(req.manifest); text.ok()) {
-      json j = json::parse(*text, nullptr, /*allow_exceptions=*/false);
-      if (j.is_object() && j.contains("name") && j["name"].is_string()) {
-        default_name = j["name"].get<std::string>();
-      }
-    }
     // gemd converts every fine-tune into a delta before it answers: minutes for large models.
     timeout = std::max(timeout, 3600.0);
     if (!g.json) {
@@ -306,10 +346,8 @@ int TreeRegister(Globals& g, const TreeRegisterArgs& a) {
     req.format = a.format;
     req.queries = a.queries;
     if (!a.tasks.empty()) req.task = a.tasks[0];
-    default_name = std::filesystem::path(a.replay).stem().string();
   }
-  req.name = a.name;
-  if (req.name.empty()) req.name = default_name;
+  req.name = a.name;  // "": gemd names the tree (the manifest's name, or the file's stem)
   req.user = g.user;
   Client c;
   if (int rc = Open(g, &c)) return rc;

@@ -31,15 +31,15 @@ struct Globals {
 };
 
 struct TreeRegisterArgs {
-  std::string manifest;  // a model tree's manifest (docs/MANIFEST.md), or
-  std::string replay;    // a replay CSV
-  std::string name, format = "auto";
-  std::vector<std::string> tasks;  // manifest: .jsonl files or built-in names; matrix: one name
+  std::string manifest;               // a model tree's manifest (docs/MANIFEST.md), or
+  std::string replay;                 // a replay CSV
+  std::string name, format = "auto";  // name "": gemd names the tree
+  std::vector<std::string> tasks;     // manifest: .jsonl files or built-in names; matrix: one name
   uint32_t queries = 0;
 };
 struct SearchStartArgs {
-  std::string tree, task, method;
-  uint32_t queries_per_model = 50;
+  std::string tree, task, method;  // method "": gemd's default
+  uint32_t queries_per_model = 0;  // 0: gemd's default
   uint64_t seed = 0;
   bool wait = false;
 };
@@ -50,6 +50,7 @@ struct CacheImportArgs {
 };
 
 int Health(Globals& g);
+int Info(Globals& g);  // what gemd decides: built-in tasks, methods, defaults, the name rule
 int Shutdown(Globals& g);
 int TreeRegister(Globals& g, const TreeRegisterArgs& a);
 int TreeList(Globals& g);
@@ -66,6 +67,14 @@ int CacheExport(Globals& g, const std::string& tree, const std::string& task, ui
                 const std::string& out);
 int CacheImport(Globals& g, const CacheImportArgs& a);
 int Keygen(const std::string& name, const std::string& dir);
+
+// Shared by the command files (commands.cc, tree_scan.cc, report.cc).
+int ExitForStatus(const gem::Status& st);  // 10 + the status code
+int Complain(const gem::Status& st);       // prints "gemctl: <status>" on stderr; its exit status
+int Open(Globals& g, Client* c);           // connects (and waits); 0 or the exit status
+// One request, one reply: 0 with an OK reply in *out, or the problem printed and its exit status.
+int Request(Globals& g, Client& c, const gem::protocol::RequestBody& body,
+            gem::protocol::Reply* out);
 
 }  // namespace gemctl
 

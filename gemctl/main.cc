@@ -8,7 +8,8 @@
 #include <functional>
 
 #include "commands.h"
-#include "gem/search.h"
+#include "report.h"
+#include "tree_scan.h"
 
 namespace {
 
@@ -35,17 +36,20 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("gemctl ") + GEM_VERSION);
   app.footer(R"(Examples:
   gemctl health
+  gemctl info
   gemctl tree register data/demo_tree/tree.json --task data/demo_tree/tasks/demo_add.jsonl
   gemctl search start --tree demo-tree --task demo_add --wait
   gemctl tree register --replay data/trees/qwen2.5_3b.csv --name qwen
   gemctl search start --tree qwen --task gsm8k --queries-per-model 10 --seed 1 --wait
   gemctl search list
   gemctl --json search result 1
+  gemctl search report 1 --out report.html
+  gemctl tree scan ~/.cache/huggingface/hub --base ORG/NAME --out tree.json
 
 Exit status: 0 success; 2 usage error; 3 gemd did not answer; 4 the waited-for search ended
 failed, cancelled or interrupted; 5 gemd refused the connection (CURVE key); 10+code when gemd
-replied with an error (11 not found, 13 not supported, 14 invalid argument, 17 unavailable,
-20 failed precondition; docs/PROTOCOL.md lists all).
+replied with an error, or tree scan failed (11 not found, 13 not supported, 14 invalid argument,
+17 unavailable, 20 failed precondition; docs/PROTOCOL.md lists all).
 Environment: GEMD_ENDPOINT sets the default endpoint.)");
   app.add_option("-e,--endpoint", g.client.endpoint,
                  "gemd's endpoint (default $GEMD_ENDPOINT or ipc:///run/gemd/gemd.sock)");
@@ -64,6 +68,10 @@ Environment: GEMD_ENDPOINT sets the default endpoint.)");
 
   app.add_subcommand("health", "Is gemd up? Its state, start-up stage, jobs and devices")
       ->callback([&] { run = [&] { return Health(g); }; });
+  app.add_subcommand("info",
+                     "What gemd decides: its built-in tasks, search methods and defaults, tree "
+                     "formats and the tree-name rule")
+      ->callback([&] { run = [&] { return Info(g); }; });
   app.add_subcommand("shutdown", "Stop gemd gracefully (running searches become 'interrupted')")
       ->callback([&] { run = [&] { return Shutdown(g); }; });
 
@@ -86,12 +94,13 @@ Environment: GEMD_ENDPOINT sets the default endpoint.)");
                           ->check(CLI::ExistingFile);
   treg_manifest->excludes(treg_replay);
   treg->add_option("--name", reg.name,
-                   "Name of the tree (default: the manifest's \"name\", or the CSV's stem)");
+                   "Name of the tree (default: gemd names it after the manifest's \"name\", or "
+                   "the file's stem; gemctl info)");
   treg->add_option("--task", reg.tasks,
                    "Model trees (repeatable, at least one): a custom task file NAME.jsonl "
-                   "(docs/TASKS.md; sent to gemd, searched as NAME) or a built-in benchmark "
-                   "(gsm8k, mbpp, arc_challenge, mmlu, winogrande, routerbench). Matrix CSVs: the "
-                   "task the matrix answers (default matrix)");
+                   "(docs/TASKS.md; sent to gemd, searched as NAME) or one of gemd's built-in "
+                   "benchmarks (gemctl info lists them). Matrix CSVs: the task the matrix answers "
+                   "(default matrix)");
   treg->add_option("--format", reg.format, "Replay files: accuracy, matrix or auto (default auto)")
       ->check(CLI::IsMember({"auto", "accuracy", "matrix"}));
   treg->add_option("--queries", reg.queries,
@@ -105,6 +114,47 @@ Environment: GEMD_ENDPOINT sets the default endpoint.)");
   tree->add_subcommand("list", "List registered trees")->callback([&] {
     run = [&] { return TreeList(g); };
   });
+  TreeScanArgs scan;
+  auto* tscan = tree->add_subcommand(
+      "scan",
+      "Write a tree manifest from folders of Hugging Face checkpoints (model folders, mirrors, "
+      "the hub cache): parents from model cards (base_model, base_model_relation) and "
+      "adapter_config.json, downloads from the cards or a CSV, digests. Models it cannot place "
+      "are listed with the reason and left out (docs/TREE_SCAN.md). Runs locally, without gemd");
+  tscan->add_option("paths", scan.paths, "Folders to scan (e.g. ~/.cache/huggingface/hub /models)")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  tscan->add_option("--base", scan.base,
+                    "The tree's base: a scanned model's id (ORG/NAME) or folder (default: the one "
+                    "model whose card names no base model)");
+  tscan
+      ->add_option("--downloads", scan.downloads,
+                   "CSV of downloads: columns model (or repo, repo_id, id) and downloads; "
+                   "overrides the cards' downloads")
+      ->check(CLI::ExistingFile);
+  tscan->add_option("--out,-o", scan.out, "Manifest file to write (default: stdout)");
+  tscan->add_option("--name", scan.name, "The tree's name (default: <base id>-tree)");
+  tscan->add_flag("--no-digests", scan.no_digests,
+                  "Skip hashing the weights (faster; registration then cannot check that the "
+                  "files are the ones scanned)");
+  tscan->callback([&] { run = [&] { return TreeScan(g, scan); }; });
+  std::string report_tree;
+  ReportArgs report;
+  auto* trep = tree->add_subcommand(
+      "report",
+      "Write the HTML report of a tree whose answers are all in the cache: the tree atlas, "
+      "popularity against accuracy with the hidden gems, the most accurate and most popular "
+      "models (docs/REPORT.md)");
+  trep->add_option("name", report_tree, "Tree name")->required();
+  trep->add_option("--task", report.task, "Task (default: the tree's only task)");
+  trep->add_option("--out,-o", report.out, "HTML file to write (default: <tree>-<task>.html)");
+  trep->add_option("--gem-margin", report.gem_margin,
+                   "A hidden gem beats the most popular model by more than this accuracy "
+                   "(a fraction; default 0.05)")
+      ->check(CLI::Range(0.0, 1.0));
+  trep->add_flag("--partial", report.partial,
+                 "Draw models the cache has not fully answered as unknown instead of refusing");
+  trep->callback([&] { run = [&] { return TreeReport(g, report_tree, report); }; });
   std::string tree_name;
   auto* tshow = tree->add_subcommand("show", "Show a tree's models, digests and accuracies");
   tshow->add_option("name", tree_name, "Tree name")->required();
@@ -115,12 +165,14 @@ Environment: GEMD_ENDPOINT sets the default endpoint.)");
   SearchStartArgs start;
   auto* sstart = search->add_subcommand("start", "Queue a search job (returns its id)");
   sstart->add_option("--tree", start.tree, "Registered tree")->required();
-  sstart->add_option("--task", start.task, "Task, e.g. gsm8k, mbpp, routerbench")->required();
+  sstart->add_option("--task", start.task, "One of the tree's tasks (gemctl tree show)")
+      ->required();
   sstart->add_option("--method", start.method,
-                     std::string("Search method (default: ") + gem::kDefaultSearchMethod +
-                         "; see docs/SEARCH.md)");
+                     "Search method (default: gemd's; gemctl info lists them, docs/SEARCH.md "
+                     "describes them)");
   sstart->add_option("--queries-per-model,-N", start.queries_per_model,
-                     "Average queries per model N; budget = N x models (default 50)");
+                     "Average queries per model N; budget = N x models (default: gemd's, "
+                     "gemctl info)");
   sstart->add_option("--seed", start.seed, "Seed of every random choice (default 0)");
   sstart->add_flag("--wait", start.wait,
                    "Follow the search with a progress bar and print its result when done");
@@ -144,6 +196,16 @@ Environment: GEMD_ENDPOINT sets the default endpoint.)");
           "Run an interrupted (or cancelled, failed) job again; cached evaluations are reused",
           [&] { return SearchResume(g, job, resume_wait); })
       ->add_flag("--wait", resume_wait, "Follow it and print the result");
+  job_cmd("report",
+          "Write the HTML report of a finished search: the tree atlas, popularity against "
+          "accuracy with the hidden gems, the rounds, found against popular (docs/REPORT.md)",
+          [&] { return SearchReport(g, job, report); })
+      ->add_option("--out,-o", report.out, "HTML file to write (default: search-<id>.html)");
+  search->get_subcommand("report")
+      ->add_option("--gem-margin", report.gem_margin,
+                   "A hidden gem beats the most popular model by more than this accuracy "
+                   "(a fraction; default 0.05)")
+      ->check(CLI::Range(0.0, 1.0));
   std::string list_user, list_state;
   auto* slist = search->add_subcommand("list", "List jobs, newest first");
   slist->add_option("--user", list_user, "Only jobs started by this user");

@@ -14,8 +14,8 @@
 
 #include "config.h"
 #include "gem/cache.h"
+#include "gem/searchable_tree.h"
 #include "jobs.h"
-#include "resident_bases.h"
 #include "scheduler.h"
 #include "trees.h"
 
@@ -29,8 +29,8 @@ struct Context {
   std::atomic<State> state{State::kStarting};
   std::atomic<bool> shutdown_requested{false};
 
-  std::unique_ptr<gem::Cache> cache;     // owns the store (<data_dir>/db)
-  std::unique_ptr<ResidentBases> bases;  // base models of manifest trees, loaded once
+  std::unique_ptr<gem::Cache> cache;          // owns the store (<data_dir>/db)
+  std::unique_ptr<gem::ResidentBases> bases;  // base models of manifest trees, loaded once
   std::unique_ptr<TreeRegistry> trees;
   std::unique_ptr<JobTable> jobs;
   std::unique_ptr<Scheduler> scheduler;

@@ -24,11 +24,9 @@ gem::Result<proto::JobInfo> FindJob(Context& ctx, uint64_t id) {
 BodyResult Start(Context& ctx, const PeerInfo& peer, const proto::SearchStartRequest& r) {
   auto tree = ctx.trees->Get(r.tree);
   if (!tree) return Status::NotFound("tree '" + r.tree + "'", "not registered (gemctl tree list)");
-  const ServedTask* task = tree->FindTask(r.task);
-  if (!task) {
-    return Status::NotFound("task '" + r.task + "'",
-                            "tree '" + r.tree + "' answers: " + tree->TaskList());
-  }
+  auto found = tree->GetTask(r.task);
+  if (!found.ok()) return found.status();
+  const gem::SearchableTask* task = *found;
   std::string method = r.method.empty() ? gem::kDefaultSearchMethod : r.method;
   auto methods = gem::SearchMethods();
   if (std::find(methods.begin(), methods.end(), method) == methods.end()) {
@@ -37,26 +35,29 @@ BodyResult Start(Context& ctx, const PeerInfo& peer, const proto::SearchStartReq
     return Status::InvalidArgument("method '" + method + "'", "unknown; known methods: " + list);
   }
   const uint32_t q = task->num_queries();
-  if (r.queries_per_model == 0 || r.queries_per_model > q) {
+  // 0: the default (protocol revision 3), as for a search in libgem.
+  const uint32_t n =
+      r.queries_per_model ? r.queries_per_model : gem::SearchOptions().queries_per_model;
+  if (n > q) {
     return Status::InvalidArgument(
-        "queries_per_model " + std::to_string(r.queries_per_model),
+        "queries_per_model " + std::to_string(n),
         "must be between 1 and the task's " + std::to_string(q) + " queries");
   }
   proto::JobInfo job;
   job.tree = r.tree;
   job.task = r.task;
   job.method = method;
-  job.queries_per_model = r.queries_per_model;
+  job.queries_per_model = n;
   job.seed = r.seed;
   job.user = OwnerName(peer, r.user);
   job.uid = peer.uid;
   job.curve_key = peer.curve_user;
-  job.progress.budget = uint64_t{r.queries_per_model} * tree->model_digests.size();
+  job.progress.budget = gem::SearchBudget(n, tree->num_models());
   auto created = ctx.jobs->Create(std::move(job));
   if (!created.ok()) return created.status();
   if (!ctx.scheduler->Enqueue(created->id)) return Status::Unavailable("gemd is stopping");
   spdlog::info("job {} queued by {} ({}): {} / {} / {} N={} seed={}", created->id, created->user,
-               peer.Describe(), r.tree, r.task, method, r.queries_per_model, r.seed);
+               peer.Describe(), r.tree, r.task, method, n, r.seed);
   return proto::ReplyBody(proto::JobReply{*created});
 }
 

@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "gem/status.h"
@@ -27,6 +28,9 @@ struct ModelMeta {
   int64_t downloads = -1;  // -1 = unknown
   std::string parent;      // the name of the model it was derived from ("" = unknown)
   std::vector<std::string> tags;
+  // How it derives from its parent: "finetune", "adapter", "quantization" or "merge" ("" =
+  // not stated). Informational: registration loads by CandidateKind. Written by tree scans.
+  std::string relation;
 };
 
 enum class CandidateKind : uint8_t {
@@ -42,6 +46,10 @@ struct ManifestEntry {
   Status resolve_status;  // why `path` could not be resolved (OK otherwise)
   CandidateKind kind = CandidateKind::kAuto;
   ModelMeta meta;
+  // The digest registration must find (hex; "" = not stated): the weights digest of a model, the
+  // LoRA digest of an adapter. A tree scan writes it; registration refuses a candidate whose
+  // files no longer have it.
+  std::string digest;
 };
 
 struct TreeManifest {
@@ -58,6 +66,11 @@ struct TreeManifest {
 // A candidate whose directory cannot be resolved is NOT an error here: its resolve_status says
 // why, so that registration can refuse that one candidate and go on. The base must resolve.
 Result<TreeManifest> ReadManifest(const std::string& path);
+
+// The same for a manifest's bytes already read (e.g. to digest them too). `path` is where they
+// came from: relative paths in the manifest are resolved against its directory, the default name
+// is its stem, and messages name it. Errors as ReadManifest, less NotFound for the file itself.
+Result<TreeManifest> ParseManifest(std::string_view text, const std::string& path);
 
 // Resolves a Hugging Face cache entry to its snapshot directory: `entry` is a
 // models--ORG--NAME directory; `revision` a branch or tag under refs/ (default "main") or a

@@ -5,8 +5,11 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <set>
+
+#include "gem/digest.h"
 
 namespace gem {
 namespace {
@@ -34,7 +37,8 @@ Status ParseEntry(const std::string& file, const std::string& where, const json&
     return Status::InvalidArgument(file, where + ": " + what);
   };
   if (!j.is_object()) return bad("must be an object");
-  for (const char* key : {"path", "repo", "revision", "kind", "name", "parent"}) {
+  for (const char* key :
+       {"path", "repo", "revision", "kind", "name", "parent", "relation", "digest"}) {
     if (j.contains(key) && !j[key].is_string())
       return bad(std::string("'") + key + "' must be a string");
   }
@@ -55,6 +59,18 @@ Status ParseEntry(const std::string& file, const std::string& where, const json&
     e->kind = CandidateKind::kAdapter;
   else
     return bad("'kind' must be \"finetune\", \"adapter\" or \"auto\", not \"" + kind + "\"");
+  e->meta.relation = j.value("relation", "");
+  if (!e->meta.relation.empty() && e->meta.relation != "finetune" &&
+      e->meta.relation != "adapter" && e->meta.relation != "quantization" &&
+      e->meta.relation != "merge") {
+    return bad(
+        "'relation' must be \"finetune\", \"adapter\", \"quantization\" or \"merge\", not \"" +
+        e->meta.relation + "\"");
+  }
+  e->digest = j.value("digest", "");
+  if (!e->digest.empty() && !Digest::FromHex(e->digest).ok()) {
+    return bad("'digest' must be 64 hex digits, not \"" + e->digest + "\"");
+  }
   e->meta.name = j.value("name", "");
   e->meta.parent = j.value("parent", "");
   e->meta.downloads = j.value("downloads", int64_t{-1});
@@ -126,9 +142,14 @@ Result<std::string> ResolveHfCacheEntry(const std::string& entry, const std::str
 }
 
 Result<TreeManifest> ReadManifest(const std::string& path) {
-  std::ifstream in(path);
+  std::ifstream in(path, std::ios::binary);
   if (!in) return Status::NotFound(path, "cannot open the manifest");
-  json j = json::parse(in, nullptr, false);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return ParseManifest(text, path);
+}
+
+Result<TreeManifest> ParseManifest(std::string_view text, const std::string& path) {
+  json j = json::parse(text, nullptr, false);
   if (j.is_discarded()) return Status::Corruption(path, "not valid JSON");
   if (!j.is_object()) return Status::InvalidArgument(path, "the manifest must be a JSON object");
   if (!j.contains("gem_manifest") || !j["gem_manifest"].is_number_integer()) {

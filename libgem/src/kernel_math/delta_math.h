@@ -1,0 +1,62 @@
+// Copyright the gem authors. Element math of the three stored delta forms
+// (docs/DELTA_FORMAT.md), shared by kernels/delta_*.cu and the CPU twins in
+// libgem/src/tree/ops/delta_ops.cc.
+#ifndef GEM_KERNEL_MATH_DELTA_MATH_H_
+#define GEM_KERNEL_MATH_DELTA_MATH_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hd.h"
+#include "word_math.h"
+
+namespace gem::ops {
+
+// Lossless form. The XOR words are stored as byte planes (plane b holds byte b of every word,
+// little-endian), which zstd compresses far better than interleaved words because fine-tuning
+// leaves the high (sign/exponent) bytes almost always equal. Element i of a tensor of n words:
+GEM_HD uint32_t gather_word(const uint8_t* planes, size_t n, size_t i, int nbytes) {
+  uint32_t w = 0;
+  for (int b = 0; b < nbytes; ++b) w |= (uint32_t)planes[(size_t)b * n + i] << (8 * b);
+  return w;
+}
+
+// The fine-tune's value: its stored word is the base's stored word XOR the delta word. `base`
+// is the base weight as f32 (exactly representable in `kind`).
+GEM_HD float xor_apply_elem(float base, uint32_t xor_word, int kind) {
+  // bf16 is the top half of an f32, and `base` came from a bf16 word (low half zero): plain
+  // shifts, no rounding, so the loop vectorises.
+  if (kind == kWordBF16) return bits_f32(((f32_bits(base) >> 16) ^ (xor_word & 0xffffu)) << 16);
+  return word_to_f32(f32_to_word(base, kind) ^ xor_word, kind);
+}
+
+// Lossy int8 form: delta ~= scale[row] * q.
+GEM_HD float int8_apply_elem(float base, int8_t q, float row_scale) {
+  return base + row_scale * (float)q;
+}
+
+// int8 quantisation of one delta element given its row's scale (0 scale: the row is unchanged).
+GEM_HD int8_t int8_quantize_elem(float delta, float row_scale) {
+  if (row_scale == 0.0f) return 0;
+  float q = delta / row_scale;
+  q = q > 127.0f ? 127.0f : (q < -127.0f ? -127.0f : q);
+  return (int8_t)(q >= 0.0f ? (int)(q + 0.5f) : -(int)(-q + 0.5f));
+}
+
+// Lossy 1-bit form (BitDelta): delta ~= scale[row] * sign, bit set = positive. Bit c of a row
+// lives in word c/32, bit c%32.
+GEM_HD float sign_apply_bit(float base, uint32_t bit, float row_scale) {
+  // Branch-free (fine-tune signs are random, a branch would mispredict half the time): a clear
+  // bit flips the sign of the scale.
+  return base + bits_f32(f32_bits(row_scale) ^ ((~bit & 1u) << 31));
+}
+
+GEM_HD float sign_apply_elem(float base, const uint32_t* row_bits, size_t col, float row_scale) {
+  return sign_apply_bit(base, (row_bits[col >> 5] >> (col & 31u)) & 1u, row_scale);
+}
+
+GEM_HD size_t sign_words_per_row(size_t cols) { return (cols + 31) / 32; }
+
+}  // namespace gem::ops
+
+#endif  // GEM_KERNEL_MATH_DELTA_MATH_H_
