@@ -15,7 +15,11 @@ permuted for llama.cpp's interleaved RoPE. K-quant blocks come from tools/ggml_k
 Not committed anywhere: bench/engine/bench_1b.sh makes the files on demand under
 build/bench-models/ (about 3.3 GB; a few minutes and ~3 GB of memory on one core).
 
-Usage: python tools/make_random_llama.py --out DIR [--shape 1b|tiny] [--seed 0]
+With --bf16-gguf it also writes the bf16 values as a GGUF (llama.cpp reads only GGUF), so
+another engine can run the very same weights. Outputs already present are kept (seed 0: the
+safetensors is read back rather than drawn again).
+
+Usage: python tools/make_random_llama.py --out DIR [--shape 1b|tiny] [--seed 0] [--bf16-gguf]
 Needs numpy and gguf (tools/requirements-tools.txt); no torch.
 """
 import argparse
@@ -129,34 +133,30 @@ def gguf_name_and_type(hf, s):
     return f"blk.{layer}.{g}.weight", qtype
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", required=True, help="output directory")
-    ap.add_argument("--shape", default="1b", choices=sorted(SHAPES))
-    ap.add_argument("--seed", type=int, default=0)
-    args = ap.parse_args()
-    s = SHAPES[args.shape]
-    hf_dir = os.path.join(args.out, f"llama-{args.shape}-random-bf16")
-    gguf_path = os.path.join(args.out, f"llama-{args.shape}-random-q4_k_m.gguf")
-    os.makedirs(hf_dir, exist_ok=True)
-    t0 = time.time()
-
-    # bf16 safetensors (all tensors drawn once, kept as bf16 bits: 2 bytes per weight).
+def read_safetensors_bits(path, s):
+    """The bf16 bits of an existing output (same names and shapes), memory-mapped; else None."""
+    try:
+        with open(path, "rb") as f:
+            (n,) = struct.unpack("<Q", f.read(8))
+            header = json.loads(f.read(n))
+    except (OSError, ValueError):
+        return None
+    data = np.memmap(path, dtype=np.uint8, mode="r", offset=8 + n)
     items = []
     for name, shape in tensors(s):
-        bits, _ = bf16_values(name, shape, args.seed)
-        items.append((name, shape, bits))
-    tmp = os.path.join(hf_dir, "model.safetensors.tmp")
-    write_safetensors(tmp, items)
-    os.replace(tmp, os.path.join(hf_dir, "model.safetensors"))
-    with open(os.path.join(hf_dir, "config.json"), "w") as f:
-        json.dump(config_json(s), f, indent=2)
-    print(f"{hf_dir}: {sum(b.nbytes for _, _, b in items) / 1e9:.2f} GB bf16 "
-          f"({time.time() - t0:.0f} s)", flush=True)
+        h = header.get(name)
+        if h is None or h["dtype"] != "BF16" or tuple(h["shape"]) != tuple(shape):
+            return None
+        a, b = h["data_offsets"]
+        items.append((name, shape, data[a:b].view(np.uint16).reshape(shape)))
+    return items
 
-    # The same values, Q4_K_M-style.
-    w = gguf.GGUFWriter(gguf_path + ".tmp", "llama")
-    w.add_name(f"llama-{args.shape}-random")
+
+def write_gguf(path, items, s, name, file_type, type_of):
+    """The values as a GGUF for llama.cpp's loader (q/k rows permuted); type_of(hf name) gives
+    each tensor's type: F32, BF16, Q4_K or Q6_K."""
+    w = gguf.GGUFWriter(path + ".tmp", "llama")
+    w.add_name(name)
     w.add_context_length(131072)
     w.add_embedding_length(s["hidden"])
     w.add_block_count(s["layers"])
@@ -167,18 +167,23 @@ def main():
     w.add_rope_freq_base(500000.0)
     w.add_layer_norm_rms_eps(1e-5)
     w.add_vocab_size(s["vocab"])
-    w.add_file_type(gguf.LlamaFileType.MOSTLY_Q4_K_M)
+    w.add_file_type(file_type)
     # No vocabulary (benches feed token ids); llama.cpp loads such a file when told so.
     w.add_tokenizer_model("no_vocab")
-    for name, shape, bits in items:
-        values = (bits.astype(np.uint32) << 16).view(np.float32)
-        gname, qtype = gguf_name_and_type(name, s)
-        if name.endswith("q_proj.weight"):
+    for hf, shape, bits in items:
+        gname, qtype = type_of(hf)
+        if qtype == Q.BF16:
+            values = np.asarray(bits)
+        else:
+            values = (np.asarray(bits).astype(np.uint32) << 16).view(np.float32)
+        if hf.endswith("q_proj.weight"):
             values = permute(values, s["heads"])
-        elif name.endswith("k_proj.weight"):
+        elif hf.endswith("k_proj.weight"):
             values = permute(values, s["kv_heads"])
         if qtype == Q.F32:
             w.add_tensor(gname, values)
+        elif qtype == Q.BF16:
+            w.add_tensor(gname, np.ascontiguousarray(values), raw_dtype=Q.BF16)
         else:
             quant = quantize_q4_k if qtype == Q.Q4_K else quantize_q6_k
             q = np.concatenate([quant(values[r:r + 4096]) for r in range(0, shape[0], 4096)])
@@ -187,8 +192,55 @@ def main():
     w.write_kv_data_to_file()
     w.write_tensors_to_file()
     w.close()
-    os.replace(gguf_path + ".tmp", gguf_path)
-    print(f"{gguf_path}: {os.path.getsize(gguf_path) / 1e9:.2f} GB ({time.time() - t0:.0f} s)")
+    os.replace(path + ".tmp", path)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", required=True, help="output directory")
+    ap.add_argument("--shape", default="1b", choices=sorted(SHAPES))
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--bf16-gguf", action="store_true",
+                    help="also write the bf16 values as a GGUF (for engines that read only GGUF, "
+                         "e.g. llama.cpp side by side)")
+    args = ap.parse_args()
+    s = SHAPES[args.shape]
+    hf_dir = os.path.join(args.out, f"llama-{args.shape}-random-bf16")
+    gguf_path = os.path.join(args.out, f"llama-{args.shape}-random-q4_k_m.gguf")
+    bf16_gguf_path = os.path.join(args.out, f"llama-{args.shape}-random-bf16.gguf")
+    os.makedirs(hf_dir, exist_ok=True)
+    t0 = time.time()
+
+    # bf16 safetensors (all tensors drawn once, kept as bf16 bits: 2 bytes per weight). Files
+    # already written by an earlier run (same seed, same values) are kept and read back.
+    st_path = os.path.join(hf_dir, "model.safetensors")
+    items = read_safetensors_bits(st_path, s) if args.seed == 0 else None
+    if items is None:
+        items = []
+        for name, shape in tensors(s):
+            bits, _ = bf16_values(name, shape, args.seed)
+            items.append((name, shape, bits))
+        write_safetensors(st_path + ".tmp", items)
+        os.replace(st_path + ".tmp", st_path)
+        print(f"{hf_dir}: {sum(b.nbytes for _, _, b in items) / 1e9:.2f} GB bf16 "
+              f"({time.time() - t0:.0f} s)", flush=True)
+    with open(os.path.join(hf_dir, "config.json"), "w") as f:
+        json.dump(config_json(s), f, indent=2)
+
+    # The same values, Q4_K_M-style.
+    if not os.path.exists(gguf_path):
+        write_gguf(gguf_path, items, s, f"llama-{args.shape}-random",
+                   gguf.LlamaFileType.MOSTLY_Q4_K_M, lambda hf: gguf_name_and_type(hf, s))
+        print(f"{gguf_path}: {os.path.getsize(gguf_path) / 1e9:.2f} GB "
+              f"({time.time() - t0:.0f} s)", flush=True)
+    if args.bf16_gguf and not os.path.exists(bf16_gguf_path):
+        def bf16_type(hf):
+            gname, qtype = gguf_name_and_type(hf, s)
+            return gname, Q.F32 if qtype == Q.F32 else Q.BF16
+        write_gguf(bf16_gguf_path, items, s, f"llama-{args.shape}-random-bf16",
+                   gguf.LlamaFileType.MOSTLY_BF16, bf16_type)
+        print(f"{bf16_gguf_path}: {os.path.getsize(bf16_gguf_path) / 1e9:.2f} GB "
+              f"({time.time() - t0:.0f} s)", flush=True)
 
 
 if __name__ == "__main__":

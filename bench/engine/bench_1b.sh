@@ -6,6 +6,10 @@
 #
 #   bench/engine/bench_1b.sh [gem-bench-engine options, e.g. --threads 2 --prompts 16]
 #
+# Side by side with llama.cpp (which reads only GGUF): `tools/make_random_llama.py --out
+# build/bench-models --bf16-gguf` adds llama-1b-random-bf16.gguf, the same bf16 values
+# (the files already there are kept). docs/ENGINE.md "Performance" has the commands used.
+#
 # Needs build/bin/gem-bench-engine and a Python with numpy and gguf (tools/requirements-tools.txt;
 # .venv after scripts/install-deps.sh --tools, or $PYTHON).
 set -euo pipefail
