@@ -102,7 +102,7 @@ TEST_P(GemmTypeTest, EveryIsaAgreesWithF64OnDequantisedWeights) {
   const int k = BlockOf(type) == 256 ? 768 : 32 * 13 + (type == WeightType::kF32 ? 5 : 0);
   const Problem p = Make(type, 7, 23, k, 1);
   const std::vector<double> ref = Reference(p);
-  // Float types compute exactly in f32; the integer ones quantise activations to 8 bits.
+  // Float types compute exactly in f32; the integer ones quantise activations (15 bits).
   const double tol = gemm::ActFormatOf(type) == gemm::ActFormat::kF32 ? 1e-5 : 2e-2;
   std::vector<float> generic;
   for (Isa isa : {Isa::kGeneric, Isa::kAvx2, Isa::kAvx512}) {
