@@ -18,6 +18,14 @@
 namespace gem {
 namespace {
 
+// y[m x n] = x[m x k] * w[n x k]^T through the backend's typed matmul, w in f32.
+void MatmulF32(const Backend* be, const BackendContext* ctx, const float* x, const float* w,
+               float* y, int m, int n, int k) {
+  const Weight wt{WeightType::kF32, w, n, k, false};
+  const MatmulJob job{&wt, y, false};
+  be->matmul(ctx, x, m, &job, 1);
+}
+
 ModelConfig Llama31_8B() {
   ModelConfig c;
   c.architecture = "LlamaForCausalLM";
@@ -175,26 +183,22 @@ TEST(TpPlan, SummedPartialsEqualTheWholeBlock) {
                     int inter, std::vector<float>* mlp, std::vector<float>* attn) {
     const int Q = q_heads * hd, KV = kv_heads * hd;
     std::vector<float> gate(rows * inter), up(rows * inter);
-    be->matmul(&ctx, x.data(), s.at("mlp.gate_proj.weight").data(), gate.data(), rows, inter, H,
-               false);
-    be->matmul(&ctx, x.data(), s.at("mlp.up_proj.weight").data(), up.data(), rows, inter, H, false);
+    MatmulF32(be, &ctx, x.data(), s.at("mlp.gate_proj.weight").data(), gate.data(), rows, inter, H);
+    MatmulF32(be, &ctx, x.data(), s.at("mlp.up_proj.weight").data(), up.data(), rows, inter, H);
     be->silu_mul(&ctx, gate.data(), up.data(), gate.data(), gate.size());
     mlp->assign(rows * H, 0.0f);
-    be->matmul(&ctx, gate.data(), s.at("mlp.down_proj.weight").data(), mlp->data(), rows, H, inter,
-               false);
+    MatmulF32(be, &ctx, gate.data(), s.at("mlp.down_proj.weight").data(), mlp->data(), rows, H,
+              inter);
     std::vector<float> q(rows * Q), k(rows * KV), v(rows * KV), o(rows * Q);
-    be->matmul(&ctx, x.data(), s.at("self_attn.q_proj.weight").data(), q.data(), rows, Q, H, false);
-    be->matmul(&ctx, x.data(), s.at("self_attn.k_proj.weight").data(), k.data(), rows, KV, H,
-               false);
-    be->matmul(&ctx, x.data(), s.at("self_attn.v_proj.weight").data(), v.data(), rows, KV, H,
-               false);
+    MatmulF32(be, &ctx, x.data(), s.at("self_attn.q_proj.weight").data(), q.data(), rows, Q, H);
+    MatmulF32(be, &ctx, x.data(), s.at("self_attn.k_proj.weight").data(), k.data(), rows, KV, H);
+    MatmulF32(be, &ctx, x.data(), s.at("self_attn.v_proj.weight").data(), v.data(), rows, KV, H);
     be->rope(&ctx, q.data(), rows, q_heads, hd, pos.data(), inv.data());
     be->rope(&ctx, k.data(), rows, kv_heads, hd, pos.data(), inv.data());
     AttentionSeq seq{q.data(), o.data(), k.data(), v.data(), rows, rows};
     be->attention(&ctx, &seq, 1, q_heads, kv_heads, hd, 0.25f, 0);
     attn->assign(rows * H, 0.0f);
-    be->matmul(&ctx, o.data(), s.at("self_attn.o_proj.weight").data(), attn->data(), rows, H, Q,
-               false);
+    MatmulF32(be, &ctx, o.data(), s.at("self_attn.o_proj.weight").data(), attn->data(), rows, H, Q);
   };
   std::vector<float> mlp_whole, attn_whole;
   blocks(w, c.num_heads, c.num_kv_heads, I, &mlp_whole, &attn_whole);

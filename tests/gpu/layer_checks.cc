@@ -99,7 +99,7 @@ Outcome LayerCheck(const Env& env) {
   const void* cw[7] = {wq.f32.data(), wk.f32.data(), wv.f32.data(), wo.f32.data(),
                        wg.f32.data(), wu.f32.data(), wd.f32.data()};
   layer([&](const float* x, const void* w, float* y, int n,
-            int k) { be->matmul(&ctx, x, static_cast<const float*>(w), y, R, n, k, false); },
+            int k) { CpuMatmul(&ctx, x, w, ops::kWeightF32, y, R, n, k, false); },
         [&](const float* x, const float* w, float* y) { be->rms_norm(&ctx, x, w, y, R, H, 1e-5f); },
         [&](float* x, int nh) { be->rope(&ctx, x, R, nh, hd, pos.data(), inv.data()); },
         [&](const std::vector<AttentionSeq>& as) {

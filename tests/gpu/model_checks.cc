@@ -15,6 +15,7 @@
 #include "gem/backend.h"
 #include "gem/model.h"
 #include "gpu/check.h"
+#include "gpu/typed_weights.h"
 #include "kernel_math/engine_math.h"
 
 namespace gem::gpucheck {
@@ -42,10 +43,11 @@ Outcome SliceMatmuls(const Env& env) {
   if (path.empty()) return Fail("no .gguf in " + env.smollm2_slice);
   LoadOptions lo;
   lo.load_tokenizer = false;
+  lo.weights = "f32";  // the slice dequantised as a whole (BaseTensor: f32 tensors)
   lo.threads = env.cpu_threads;
   auto model = Model::Load(path, lo);
   if (!model.ok()) return Fail(model.status().ToString());
-  const bool cpu_exact = std::string(GemmKernelName()) == "avx512";
+  const bool cpu_exact = CpuMatmulIsExact();
   BackendContext ctx;
   ctx.threads = env.cpu_threads;
   std::mt19937 rng(env.seed + 300);
@@ -63,7 +65,7 @@ Outcome SliceMatmuls(const Env& env) {
            "gem_cuda_matmul");
     const auto got = dy.Download();
     std::vector<float> cpu(got.size());
-    CpuBackend()->matmul(&ctx, x.data(), w, cpu.data(), m, n, k, false);
+    CpuMatmul(&ctx, x.data(), w, ops::kWeightF32, cpu.data(), m, n, k, false);
     d.Add(got.data(), cpu.data(), got.size());
     ++matrices;
   }
@@ -83,6 +85,7 @@ Outcome SliceBroadcast(const Env& env) {
   const std::string path = FindGguf(env.smollm2_slice);
   LoadOptions lo;
   lo.load_tokenizer = false;
+  lo.weights = "f32";  // the slice dequantised as a whole (BaseTensor: f32 tensors)
   auto model = Model::Load(path, lo);
   if (!model.ok()) return Fail(model.status().ToString());
   std::vector<cuda::ArenaTensor> layout;

@@ -38,7 +38,7 @@ bool Within(const Diff& d, int64_t max_ulp) { return d.max_ulp <= max_ulp; }
 
 Outcome MatmulCheck(const Env& env, int type) {
   std::mt19937 rng(env.seed + type);
-  const bool cpu_exact = std::string(GemmKernelName()) == "avx512";
+  const bool cpu_exact = CpuMatmulIsExact();
   BackendContext ctx = Cpu(env);
   Diff vs_twin, vs_cpu;
   int shapes = 0;
@@ -64,7 +64,7 @@ Outcome MatmulCheck(const Env& env, int type) {
       const auto got = dy.Download();
       std::vector<float> twin = y0, cpu = y0;
       ops::MatmulTwin(x.data(), w.bytes.data(), type, twin.data(), s.m, s.n, s.k, acc);
-      CpuBackend()->matmul(&ctx, x.data(), w.f32.data(), cpu.data(), s.m, s.n, s.k, acc);
+      CpuMatmul(&ctx, x.data(), w.bytes.data(), type, cpu.data(), s.m, s.n, s.k, acc);
       vs_twin.Add(got.data(), twin.data(), got.size());
       vs_cpu.Add(got.data(), cpu.data(), got.size());
       ++shapes;

@@ -1,13 +1,16 @@
 // Copyright the gem authors. Random weights in a stored type (f32, f16, bf16) for the GPU
-// check, with the f32 values the CPU backend multiplies by.
+// check, with their exact f32 values, and the CPU backend's matmul on them.
 #ifndef GEM_TESTS_GPU_TYPED_WEIGHTS_H_
 #define GEM_TESTS_GPU_TYPED_WEIGHTS_H_
 
 #include <cstdint>
 #include <cstring>
 #include <random>
+#include <string>
 #include <vector>
 
+#include "engine/gemm.h"
+#include "gem/backend.h"
 #include "gem/safetensors.h"
 #include "kernel_math/engine_math.h"
 
@@ -37,6 +40,24 @@ inline TypedWeights MakeTypedWeights(int type, size_t n, std::mt19937& rng) {
   }
   return w;
 }
+
+// The CPU backend's name for a kernel weight type.
+inline WeightType CpuWeightType(int type) {
+  return type == ops::kWeightF32   ? WeightType::kF32
+         : type == ops::kWeightF16 ? WeightType::kF16
+                                   : WeightType::kBF16;
+}
+
+// y[m x n] (+)= x[m x k] * w[n x k]^T on the CPU backend, w row-major of kernel type `type`.
+inline void CpuMatmul(const BackendContext* ctx, const float* x, const void* w, int type, float* y,
+                      int m, int n, int k, bool accumulate) {
+  const Weight wt{CpuWeightType(type), w, n, k, false};
+  const MatmulJob job{&wt, y, accumulate};
+  CpuBackend()->matmul(ctx, x, m, &job, 1);
+}
+
+// Whether the CPU backend's f32/f16/bf16 matmul sums in the kernels' order (AVX-512: 16 lanes).
+inline bool CpuMatmulIsExact() { return std::string(GemmKernelName()).rfind("avx512", 0) == 0; }
 
 inline const char* WeightTypeName(int type) {
   return type == ops::kWeightF32 ? "f32" : type == ops::kWeightF16 ? "f16" : "bf16";
