@@ -11,6 +11,7 @@
 #include <chrono>
 
 #include "context.h"
+#include "devices.h"
 #include "gem/search.h"
 #include "gem/searchable_tree.h"
 #include "report_data.h"
@@ -70,14 +71,29 @@ void RunJob(Context& ctx, uint64_t id, const std::string& device) {
                 : "tree '" + job->tree + "' is not registered");
     return;
   }
-  // A manifest tree's search spreads its rounds over the idle devices the spread setting admits,
-  // each with its own resident copy of the base (loaded the first time a device needs it).
+  // A manifest tree's search on a GPU runs on that GPU's own copy of the base (the CUDA backend);
+  // on a CPU worker, on the copy trees open with.
+  const bool manifest = tree->kind() == gem::SearchableTree::Kind::kManifest;
+  const std::string kind = DeviceKind(device);
+  std::shared_ptr<gem::ResidentBase> own_base;
+  if (manifest && kind != "cpu") {
+    auto b = ctx.bases->Get(tree->base()->path, tree->base()->digest, device);
+    if (!b.ok()) {
+      Finish(ctx, id, proto::kJobFailed, device + ": " + b.status().ToString());
+      return;
+    }
+    own_base = std::move(*b);
+  }
+  // It spreads its rounds over the idle devices the spread setting admits, each with its own
+  // resident copy of the base (loaded the first time a device needs it): GPUs over GPUs ("gpu",
+  // "all"), CPU workers over CPU workers ("all"). Never both in one search: all its results are
+  // cached under one numerics id (docs/GPU.md, "Cache sharing between backends").
   std::vector<std::string> lent;
   std::vector<std::shared_ptr<gem::ResidentBase>> more_bases;
-  if (tree->kind() == gem::SearchableTree::Kind::kManifest && ctx.config.spread != "none") {
-    const bool cpu_too = ctx.config.spread == "all";
-    lent = ctx.scheduler->Borrow(
-        device, [cpu_too](const std::string& d) { return cpu_too || d.rfind("cpu:", 0) != 0; });
+  const bool spread = ctx.config.spread == "all" || (ctx.config.spread == "gpu" && kind != "cpu");
+  if (manifest && spread) {
+    lent = ctx.scheduler->Borrow(device,
+                                 [&kind](const std::string& d) { return DeviceKind(d) == kind; });
     std::vector<std::string> unused;
     for (const std::string& d : lent) {
       auto b = ctx.bases->Get(tree->base()->path, tree->base()->digest, d);
@@ -103,6 +119,7 @@ void RunJob(Context& ctx, uint64_t id, const std::string& device) {
                job->user);
 
   gem::TreeEvaluatorOptions eo;
+  eo.base = std::move(own_base);
   eo.more_bases = std::move(more_bases);
   eo.stop = stop.get();
   eo.delay_ms = ctx.config.replay_eval_delay_ms;

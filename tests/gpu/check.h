@@ -52,6 +52,7 @@ void AddTreeKernelChecks(std::vector<Check>* out);
 void AddNcclChecks(std::vector<Check>* out);
 void AddModelChecks(std::vector<Check>* out);
 void AddTreeDeviceChecks(std::vector<Check>* out);
+void AddBackendChecks(std::vector<Check>* out);
 
 class CheckError : public std::runtime_error {
  public:

@@ -133,6 +133,7 @@ int Main(int argc, char** argv) {
   AddNcclChecks(&checks);
   AddTreeDeviceChecks(&checks);
   AddModelChecks(&checks);
+  AddBackendChecks(&checks);
   if (!only.empty()) {
     std::vector<Check> kept;
     for (Check& c : checks) {

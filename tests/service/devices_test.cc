@@ -69,6 +69,44 @@ TEST(ServiceDevices, ABadSpreadSettingIsRefused) {
   EXPECT_NE(r.err.find("spread 'some'"), std::string::npos) << r.err;
 }
 
+TEST(ServiceDevices, GpuSettingsAreCheckedAgainstTheGpusFound) {
+  TempDir dir;
+  auto run = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = {BinPath("gemd"), "--data-dir", dir.path() + "/data",
+                                     "--endpoint", "ipc://" + dir.path() + "/s.sock"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return RunProgram(args);
+  };
+  RunResult r = run({"--gpus", "0,x"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("'x' is not a GPU ordinal"), std::string::npos) << r.err;
+  r = run({"--gpus", "1,1"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("named twice"), std::string::npos) << r.err;
+  r = run({"--gpu-workers", "0"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("gpu_workers"), std::string::npos) << r.err;
+
+  // A GPU that is not there stops gemd, naming it; "all" (the default) and "none" give the CPU
+  // workers only on a machine without a GPU.
+  Gemd probe(dir.path(), {"--cpu-workers", "2"});
+  ASSERT_TRUE(probe.Start()) << probe.log();
+  json h = probe.CtlJson({"health"});
+  ASSERT_FALSE(h.is_null());
+  const size_t gpus = h.value("gpus", json::array()).size();
+  EXPECT_EQ(probe.Stop(), 0);
+  if (gpus > 0) GTEST_SKIP() << "this machine has GPUs: the cuda:<g> devices are listed";
+  EXPECT_EQ(h.value("devices", json::array()), json({"cpu:0", "cpu:1"})) << h.dump();
+  r = run({"--gpus", "3"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("cuda:3: no such GPU (0 found"), std::string::npos) << r.err;
+  Gemd none(dir.path(), {"--gpus", "none", "--gpu-workers", "2"});
+  ASSERT_TRUE(none.Start()) << none.log();
+  h = none.CtlJson({"health"});
+  EXPECT_EQ(h.value("devices", json::array()), json({"cpu:0"})) << h.dump();
+  EXPECT_EQ(none.Stop(), 0);
+}
+
 TEST(ServiceDevices, ASearchSpreadOverThreeDevicesEqualsOneDevice) {
   TempDir one_dir, three_dir;
   Gemd one(one_dir.path(), {"--cpu-workers", "1", "--engine-threads", "1"});

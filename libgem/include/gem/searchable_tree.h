@@ -111,8 +111,9 @@ class ResidentBases {
   // The resident base of `digest`, loading it from `path` (with its tokenizer) the first time.
   // `device` "" is the copy trees open with; any other name ("cpu:2") is a copy of its own for
   // that device, loaded once and kept, so that a search can spread over several devices
-  // (TreeEvaluatorOptions::more_bases). Errors are the loader's (they name the file);
-  // InvalidArgument when it has no tokenizer.
+  // (TreeEvaluatorOptions::more_bases). A "cuda:<g>" or "cuda:<g>.<w>" copy runs through the CUDA
+  // backend of GPU g (engine/cuda/backend_cuda.h; NotSupported in a build without CUDA). Errors
+  // are the loader's (they name the file); InvalidArgument when it has no tokenizer.
   Result<std::shared_ptr<ResidentBase>> Get(const std::string& path, const Digest& digest,
                                             const std::string& device = "");
 
@@ -383,6 +384,10 @@ struct TreeEvaluatorOptions {
   // of its own; the search's result and its cache entries are the same as on one device. The
   // evaluator holds every copy, like the tree's base, until it is destroyed. Default: none.
   std::vector<std::shared_ptr<ResidentBase>> more_bases;
+  // Manifest trees, optional: the resident copy of the tree's base the search runs on instead of
+  // the one trees open with (a GPU worker's own copy, ResidentBases::Get with its name); more
+  // copies may still come from more_bases. Default: the tree's.
+  std::shared_ptr<ResidentBase> base;
 };
 
 // The stack MakeEvaluator builds, outermost first:

@@ -3,8 +3,31 @@
 #include <cstdio>
 
 #include "gem/searchable_tree.h"
+#if GEM_HAVE_CUDA
+#include "engine/cuda/backend_cuda.h"
+#endif
 
 namespace gem {
+namespace {
+
+// The backend a device's copy runs on: nullptr (the CPU backend) for "" and "cpu:<i>"; the CUDA
+// backend of GPU g for "cuda:<g>" and "cuda:<g>.<worker>".
+Result<const Backend*> BackendOf(const std::string& device) {
+  if (device.rfind("cuda:", 0) != 0) return static_cast<const Backend*>(nullptr);
+  const std::string ordinal = device.substr(5, device.find('.') - 5);
+  const bool digits = !ordinal.empty() && ordinal.size() <= 3 &&
+                      ordinal.find_first_not_of("0123456789") == std::string::npos;
+#if GEM_HAVE_CUDA
+  const Backend* b = digits ? cuda::CudaBackend(std::stoi(ordinal)) : nullptr;
+  if (b != nullptr) return b;
+  return Status::InvalidArgument(device, "not a CUDA device the backend can address");
+#else
+  (void)digits;
+  return Status::NotSupported(device, "this build of gem has no CUDA backend (GEM_CUDA=OFF)");
+#endif
+}
+
+}  // namespace
 
 Result<std::shared_ptr<ResidentBase>> ResidentBases::Get(const std::string& path,
                                                          const Digest& digest,
@@ -19,6 +42,9 @@ Result<std::shared_ptr<ResidentBase>> ResidentBases::Get(const std::string& path
   LoadOptions lo;
   lo.threads = threads_;
   lo.weights = weights_;
+  auto backend = BackendOf(device);
+  if (!backend.ok()) return backend.status();
+  lo.backend = *backend;
   auto model = Model::Load(path, lo);
   if (!model.ok()) return model.status().WithContext("base model");
   if ((*model)->tokenizer() == nullptr) {

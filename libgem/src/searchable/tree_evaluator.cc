@@ -179,9 +179,13 @@ Result<std::unique_ptr<TreeEvaluator>> MakeEvaluator(const SearchableTree& tree,
 
   // A manifest tree: one search at a time turns the resident base into its candidates (and so
   // each further copy the search spreads over).
-  impl->bases.push_back(tree.base());
+  if (options.base != nullptr && options.base->digest != tree.base()->digest) {
+    return Status::InvalidArgument("base", "must be a resident copy of the tree's base");
+  }
+  impl->bases.push_back(options.base != nullptr ? options.base : tree.base());
   for (const auto& b : options.more_bases) {
-    if (b == nullptr || b->digest != tree.base()->digest || b == tree.base()) {
+    if (b == nullptr || b->digest != tree.base()->digest ||
+        std::find(impl->bases.begin(), impl->bases.end(), b) != impl->bases.end()) {
       return Status::InvalidArgument("more_bases",
                                      "each must be another resident copy of the tree's base");
     }
