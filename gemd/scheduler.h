@@ -1,7 +1,7 @@
 // Copyright the gem authors. The job scheduler: a FIFO queue and one worker thread per device.
 //
-// Devices are named "cpu:0", "cpu:1", ... (config cpu_workers); GPU devices ("cuda:0", ...)
-// join the same list once gemd has a CUDA backend. A worker takes the oldest queued job, runs it
+// Devices are named "cpu:0", "cpu:1", ... (config cpu_workers), then "cuda:0", ... for the GPUs
+// found (config gpus, gpu_workers; devices.h). A worker takes the oldest queued job, runs it
 // to the end on its device, then takes the next: several jobs may be queued, and as many run at
 // once as there are devices. The run function is gemd's search runner; it never touches sockets
 // (the server thread never runs one).
