@@ -46,9 +46,10 @@ inline constexpr uint32_t kVersion = 1;
 // Compatible additions within kVersion (docs/PROTOCOL.md, "History"): a client may ask `info` for
 // the revision a gemd speaks before relying on a later revision's fields. Revision 3 added `info`,
 // tree.register without a name (gemd names the tree) and search.start with queries_per_model 0
-// (gemd's default); revision 4 added report.tree and report.search; revision 5: health's `gpus`,
-// `cuda`, `spread`, and a job's `device` lists every device a spread search ran on.
-inline constexpr uint32_t kRevision = 5;
+// (gemd's default); revision 4 added report.tree and report.search; revision 5 JobInfo's
+// method_revision; revision 6: health's `gpus`, `cuda`, `spread`, and a job's `device` lists
+// every device a spread search ran on.
+inline constexpr uint32_t kRevision = 6;
 
 // Default limit on one request frame. gemd's `max_message_bytes` setting overrides it.
 inline constexpr size_t kDefaultMaxFrameBytes = 64u << 20;
@@ -324,7 +325,7 @@ struct HealthReply {
   std::vector<std::string> devices;  // one scheduler worker per device
   std::string peer;  // how gemd sees the caller (e.g. "uid 1000", "curve key alice")
   std::vector<std::string> request_types;
-  // Revision 5: the machine's GPUs ("cuda:0 NVIDIA H100 80GB HBM3, sm_90, 79.1 GiB"), the CUDA
+  // Revision 6: the machine's GPUs ("cuda:<i> <name>, sm_<major><minor>, <memory> GiB"), the CUDA
   // versions ("CUDA 13.0 runtime, driver 13.0"; "not built with CUDA"), the spread setting.
   std::vector<std::string> gpus;
   std::string cuda;
@@ -453,6 +454,9 @@ struct JobInfo {
   std::string tree;
   std::string task;
   std::string method;
+  // The method's revision when the job was created (gem::SearchMethodRevision; revision 5 of the
+  // protocol). 0: recorded before revision 5, read as revision 1 (a "gem" job runs gem_v1).
+  uint32_t method_revision = 0;
   uint32_t queries_per_model = 0;
   uint64_t seed = 0;
   std::string user;        // the client's claim
@@ -477,6 +481,7 @@ struct JobInfo {
     v.Opt("tree", tree);
     v.Opt("task", task);
     v.Opt("method", method);
+    v.Opt("method_revision", method_revision);
     v.Opt("queries_per_model", queries_per_model);
     v.Opt("seed", seed);
     v.Opt("user", user);
