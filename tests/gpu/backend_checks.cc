@@ -120,8 +120,9 @@ std::string GgufIn(const std::string& dir) {
 
 // SmolLM2-135M-Instruct (the bundle's 6-layer slice, or the whole model with --smollm2) with its
 // Q4_1/Q8_0 matrices dequantised to f32 (so that every matmul runs on the device: quantised ones
-// would stay on the CPU backend), through the CUDA backend and the CPU backend: real shapes (9 query heads over 3 kv heads, the 49152-row head). Logits within 1e-3
-// relative (deeper than the fixtures: errors add up over the layers), greedy ids equal.
+// would stay on the CPU backend), through the CUDA backend and the CPU backend: real shapes (9
+// query heads over 3 kv heads, the 49152-row head). Logits within 1e-3 relative (deeper than the
+// fixtures: errors add up over the layers), greedy ids equal.
 Outcome SmolLM2ThroughBackend(const std::string& path) {
   LoadOptions cpu_lo;
   cpu_lo.load_tokenizer = false;
