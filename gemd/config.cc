@@ -9,6 +9,9 @@
 #include <set>
 #include <sstream>
 
+#include "devices.h"
+#include "gem/weight_types.h"
+
 namespace gemd {
 namespace {
 
@@ -36,11 +39,15 @@ const std::set<std::string> kKnownKeys = {
     "sandbox.allow_same_uid",
     "scheduler.cpu_workers",
     "scheduler.eval_batch",
+    "scheduler.spread",
+    "scheduler.gpus",
+    "scheduler.gpu_workers",
     "replay.queries",
     "replay.sim_seed",
     "replay.agreement",
     "replay.eval_delay_ms",
     "engine.threads",
+    "engine.weights",
     "engine.tasks_dir",
     "store.sync",
     "log.level",
@@ -134,11 +141,15 @@ Status LoadToml(const std::string& file, Config* c) {
   GEM_RETURN_IF_ERROR(Read(t, "sandbox.allow_same_uid", file, &c->sandbox_allow_same_uid));
   GEM_RETURN_IF_ERROR(Read(t, "scheduler.cpu_workers", file, &c->cpu_workers));
   GEM_RETURN_IF_ERROR(Read(t, "scheduler.eval_batch", file, &c->eval_batch));
+  GEM_RETURN_IF_ERROR(Read(t, "scheduler.spread", file, &c->spread));
+  GEM_RETURN_IF_ERROR(Read(t, "scheduler.gpus", file, &c->gpus));
+  GEM_RETURN_IF_ERROR(Read(t, "scheduler.gpu_workers", file, &c->gpu_workers));
   GEM_RETURN_IF_ERROR(Read(t, "replay.queries", file, &c->replay_queries));
   GEM_RETURN_IF_ERROR(Read(t, "replay.sim_seed", file, &c->replay_sim_seed));
   GEM_RETURN_IF_ERROR(Read(t, "replay.agreement", file, &c->replay_agreement));
   GEM_RETURN_IF_ERROR(Read(t, "replay.eval_delay_ms", file, &c->replay_eval_delay_ms));
   GEM_RETURN_IF_ERROR(Read(t, "engine.threads", file, &c->engine_threads));
+  GEM_RETURN_IF_ERROR(Read(t, "engine.weights", file, &c->engine_weights));
   GEM_RETURN_IF_ERROR(Read(t, "engine.tasks_dir", file, &c->tasks_dir));
   GEM_RETURN_IF_ERROR(Read(t, "store.sync", file, &c->store_sync));
   GEM_RETURN_IF_ERROR(Read(t, "log.level", file, &c->log_level));
@@ -168,6 +179,13 @@ Status Validate(const Config& c) {
     return Status::InvalidArgument("cpu_workers", "must be between 1 and 256");
   }
   if (c.eval_batch == 0) return Status::InvalidArgument("eval_batch", "must be at least 1");
+  if (c.spread != "gpu" && c.spread != "all" && c.spread != "none") {
+    return Status::InvalidArgument("spread '" + c.spread + "'", "must be gpu, all or none");
+  }
+  if (auto gpus = ParseGpuList(c.gpus); !gpus.ok()) return gpus.status();
+  if (c.gpu_workers == 0 || c.gpu_workers > 8) {
+    return Status::InvalidArgument("gpu_workers", "must be between 1 and 8");
+  }
   if (c.replay_queries == 0) return Status::InvalidArgument("replay.queries", "must be >= 1");
   if (c.replay_agreement > 1) return Status::InvalidArgument("replay.agreement", "must be <= 1");
   if (c.engine_threads < 0 || c.engine_threads > 1024) {
@@ -177,6 +195,12 @@ Status Validate(const Config& c) {
     return Status::InvalidArgument("server",
                                    "max_queued_registrations, max_watchers and "
                                    "max_watchers_per_client must be at least 1");
+  }
+  if (c.engine_weights != "stored" && c.engine_weights != "f32" &&
+      !gem::ParseWeightType(c.engine_weights).ok()) {
+    return Status::InvalidArgument("engine.weights '" + c.engine_weights + "'",
+                                   "must be stored, f32 or a weight type (f16, bf16, q8_0, q4_0, "
+                                   "q4_1, q5_0, q5_1, q4_k, q6_k)");
   }
   if (c.max_message_bytes < 1024) {
     return Status::InvalidArgument("max_message_bytes", "must be at least 1024");
@@ -209,8 +233,10 @@ Status LoadConfig(int argc, char** argv, Config* config, bool* exit_now, int* ex
   std::string config_file, data_dir, endpoint, tcp_endpoint, curve_key, curve_auth, log_level,
       log_file;
   std::optional<uint32_t> cpu_workers;
+  std::string spread, gpus;
+  std::optional<uint32_t> gpu_workers;
   std::optional<int> engine_threads;
-  std::string tasks_dir;
+  std::string tasks_dir, engine_weights;
   std::optional<double> delay_ms;
   std::optional<uint64_t> max_message;
   std::optional<double> hold_load_ms;
@@ -228,10 +254,21 @@ Status LoadConfig(int argc, char** argv, Config* config, bool* exit_now, int* ex
                  "File ('<z85 public key> <name>' lines) or directory (<name>.pub files) of the "
                  "client keys allowed on tcp");
   app.add_option("--cpu-workers", cpu_workers, "Number of CPU devices (one scheduler worker each)");
+  app.add_option("--spread", spread,
+                 "Idle devices of its kind a search on a model tree spreads over: gpu (default: "
+                 "a search on a GPU, idle GPUs), all (a search on a CPU worker, idle CPU workers "
+                 "too, each with its own copy of the base), none");
+  app.add_option("--gpus", gpus,
+                 "GPUs that get workers (devices cuda:<i>): all (default: every GPU found), none, "
+                 "or ordinals like 0,2");
+  app.add_option("--gpu-workers", gpu_workers, "Workers per GPU (default 1)");
   app.add_option("--replay-eval-delay-ms", delay_ms,
                  "Pretend each replayed (model, query) evaluation takes this long (tests, demos)");
   app.add_option("--engine-threads", engine_threads,
                  "Threads of the inference engine, per search (default 0: all cores)");
+  app.add_option("--engine-weights", engine_weights,
+                 "How resident bases hold their weights: stored (their checkpoint type, the "
+                 "default), f32 (the exact reference path) or a type to quantise to (q8_0, ...)");
   app.add_option("--tasks-dir", tasks_dir,
                  "Where the built-in benchmark tasks are (default: $GEM_TASKS_DIR, else the "
                  "source tree's data/tasks)");
@@ -257,9 +294,13 @@ Status LoadConfig(int argc, char** argv, Config* config, bool* exit_now, int* ex
   if (!curve_key.empty()) config->curve_secret_key_file = curve_key;
   if (!curve_auth.empty()) config->curve_authorized_keys = curve_auth;
   if (cpu_workers) config->cpu_workers = *cpu_workers;
+  if (!spread.empty()) config->spread = spread;
+  if (!gpus.empty()) config->gpus = gpus;
+  if (gpu_workers) config->gpu_workers = *gpu_workers;
   if (delay_ms) config->replay_eval_delay_ms = *delay_ms;
   if (max_message) config->max_message_bytes = *max_message;
   if (engine_threads) config->engine_threads = *engine_threads;
+  if (!engine_weights.empty()) config->engine_weights = engine_weights;
   if (!tasks_dir.empty()) config->tasks_dir = tasks_dir;
   if (hold_load_ms) config->debug_hold_load_ms = *hold_load_ms;
   if (!log_level.empty()) config->log_level = log_level;
@@ -268,3 +309,4 @@ Status LoadConfig(int argc, char** argv, Config* config, bool* exit_now, int* ex
 }
 
 }  // namespace gemd
+#include "devices.h"

@@ -7,6 +7,9 @@
 
 #include "gem/search.h"
 #include "gem/task.h"
+#if GEM_HAVE_CUDA
+#include "engine/cuda/device.h"
+#endif
 
 namespace gemd {
 
@@ -19,6 +22,26 @@ std::string OwnerName(const PeerInfo& peer, const std::string& claimed) {
   if (!peer.user.empty()) return peer.user;
   if (peer.uid >= 0) return "uid " + std::to_string(peer.uid);
   return "unknown";
+}
+
+// The machine's GPUs and CUDA versions, as health reports them.
+void DescribeGpus(std::vector<std::string>* gpus, std::string* cuda) {
+#if GEM_HAVE_CUDA
+  *cuda = gem::cuda::CudaVersions();
+  auto devices = gem::cuda::ListDevices();
+  if (!devices.ok()) {
+    *cuda += "; " + devices.status().ToString();
+    return;
+  }
+  for (const auto& d : *devices) {
+    char mem[32];
+    std::snprintf(mem, sizeof mem, "%.1f GiB", d.total_bytes / 1073741824.0);
+    gpus->push_back("cuda:" + std::to_string(d.ordinal) + " " + d.name + ", sm_" +
+                    std::to_string(d.sm) + ", " + mem);
+  }
+#else
+  *cuda = "not built with CUDA";
+#endif
 }
 
 BodyResult HandleHealth(Context& ctx, const PeerInfo& peer) {
@@ -36,6 +59,8 @@ BodyResult HandleHealth(Context& ctx, const PeerInfo& peer) {
     h.jobs_running = ctx.jobs->Count(proto::kJobRunning);
     h.devices = ctx.scheduler->devices();
   }
+  h.spread = ctx.config.spread;
+  DescribeGpus(&h.gpus, &h.cuda);
   h.peer = peer.Describe();
   h.role = RoleName(peer.role);
   h.watchers = ctx.watchers.load();

@@ -25,6 +25,7 @@
 #include "config.h"
 #include "context.h"
 #include "datadir_lock.h"
+#include "devices.h"
 #include "notify.h"
 #include "server.h"
 
@@ -180,7 +181,8 @@ int AppMain(int argc, char** argv) {
   ctx.SetStage("loading trees");  // and the base models of manifest trees
   notify::Status(ctx.stage());
   ctx.bases = std::make_unique<gem::ResidentBases>(
-      ctx.config.engine_threads, [](const std::string& line) { spdlog::info("{}", line); });
+      ctx.config.engine_threads, [](const std::string& line) { spdlog::info("{}", line); },
+      ctx.config.engine_weights);
   ctx.trees = std::make_unique<TreeRegistry>(ctx.cache.get(), ctx.config, ctx.bases.get());
   st = ctx.trees->LoadAll();
   if (ctx.config.debug_hold_load_ms > 0) {  // lets tests observe the "starting" state
@@ -201,9 +203,14 @@ int AppMain(int argc, char** argv) {
     return Fail("jobs", st);
   }
 
-  std::vector<std::string> devices;
-  for (uint32_t i = 0; i < ctx.config.cpu_workers; ++i)
-    devices.push_back("cpu:" + std::to_string(i));
+  const gem::Result<std::vector<int>> gpus_found = FoundGpus();
+  if (!gpus_found.ok()) spdlog::warn("GPUs: {}", gpus_found.status().ToString());
+  auto made_devices = SchedulerDevices(ctx.config, gpus_found);
+  if (!made_devices.ok()) {
+    server.Stop();
+    return Fail("devices", made_devices.status());
+  }
+  const std::vector<std::string> devices = std::move(*made_devices);
   Context* c = &ctx;
   ctx.scheduler = std::make_unique<Scheduler>(
       devices, [c](uint64_t job, const std::string& device) { RunJob(*c, job, device); });

@@ -47,9 +47,10 @@ inline constexpr uint32_t kVersion = 1;
 // the revision a gemd speaks before relying on a later revision's fields. Revision 3 added `info`,
 // tree.register without a name (gemd names the tree) and search.start with queries_per_model 0
 // (gemd's default); revision 4 added report.tree and report.search; revision 5 JobInfo's
-// method_revision; revision 6 access control (error code 11 PermissionDenied; health `role` and
-// `watchers`) and field limits.
-inline constexpr uint32_t kRevision = 6;
+// method_revision; revision 6: health's `gpus`, `cuda`, `spread`, and a job's `device` lists
+// every device a spread search ran on; revision 7 access control (error code 11
+// PermissionDenied; health `role` and `watchers`) and field limits.
+inline constexpr uint32_t kRevision = 7;
 
 // Default limit on one request frame. gemd's `max_message_bytes` setting overrides it.
 inline constexpr size_t kDefaultMaxFrameBytes = 64u << 20;
@@ -327,6 +328,11 @@ struct HealthReply {
   std::vector<std::string> request_types;
   std::string role;       // the caller's role: "none", "reader", "member" or "admin"
   uint32_t watchers = 0;  // open search.watch streams (all clients)
+  // Revision 6: the machine's GPUs ("cuda:<i> <name>, sm_<major><minor>, <memory> GiB"), the CUDA
+  // versions ("CUDA 13.0 runtime, driver 13.0"; "not built with CUDA"), the spread setting.
+  std::vector<std::string> gpus;
+  std::string cuda;
+  std::string spread;
   template <class V>
   void Fields(V& v) {
     v.Req("state", state);
@@ -343,6 +349,9 @@ struct HealthReply {
     v.Opt("request_types", request_types);
     v.Opt("role", role);
     v.Opt("watchers", watchers);
+    v.Opt("gpus", gpus);
+    v.Opt("cuda", cuda);
+    v.Opt("spread", spread);
   }
 };
 
@@ -461,7 +470,7 @@ struct JobInfo {
   int64_t created_at = 0;  // unix seconds
   int64_t started_at = 0;
   int64_t finished_at = 0;
-  std::string device;     // the worker that ran it last
+  std::string device;     // the device(s) it last ran on: "cpu:0", or "cuda:0,cuda:1" spread
   uint32_t attempts = 0;  // runs started (1 + resumes)
   JobProgress progress;
   uint64_t evaluations_run = 0;     // of the last run: (model, query) pairs sent to the evaluator
