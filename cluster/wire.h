@@ -192,6 +192,8 @@ struct Load {
   std::string task;      // the task's name
   std::string data_dir;  // gemd's data dir as the node sees it
   std::string tasks_dir;
+  double replay_delay_ms = 0;  // replay trees: pretend each evaluation takes this long (gemd's
+                               // replay.eval_delay_ms, for demos and tests)
   template <class V>
   void Fields(V& v) {
     v.Req("tree", tree);
@@ -199,6 +201,7 @@ struct Load {
     v.Req("task", task);
     v.Opt("data_dir", data_dir);
     v.Opt("tasks_dir", tasks_dir);
+    v.Opt("replay_delay_ms", replay_delay_ms);
   }
 };
 
