@@ -615,6 +615,15 @@ void Dispatcher::StopWorkersOf(const std::vector<std::string>& slurm_tasks,
   Wake();
 }
 
+void Dispatcher::FailPending(const std::string& problem) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const std::vector<uint64_t> queued(queue_.begin(), queue_.end());
+  for (uint64_t id : queued) {
+    auto u = units_.find(id);
+    if (u != units_.end()) FailUnitLocked(*u->second, problem);
+  }
+}
+
 size_t Dispatcher::pending_units() const {
   std::lock_guard<std::mutex> lock(mu_);
   return units_.size();

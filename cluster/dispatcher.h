@@ -151,6 +151,10 @@ class Dispatcher {
   // Sends `stop` to the workers of these Slurm tasks (the provisioner releases idle tasks).
   void StopWorkersOf(const std::vector<std::string>& slurm_tasks, const std::string& reason);
 
+  // Fails every search waiting on a unit that no worker holds, with `problem` (the provisioner:
+  // worker jobs cannot be launched, so waiting would be for ever).
+  void FailPending(const std::string& problem);
+
   // Units queued or leased (the demand the provisioner sizes the cluster for).
   size_t pending_units() const;
   std::vector<WorkerInfo> workers() const;
