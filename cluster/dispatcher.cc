@@ -487,7 +487,7 @@ void Dispatcher::Assign() {
       other->loading = u.tree->id;
       other->ready = false;
       SendTo(*other, Load{u.tree->id, u.tree->record, u.tree->task, u.tree->data_dir,
-                          u.tree->tasks_dir, u.tree->replay_delay_ms});
+                          u.tree->origin_data_dir, u.tree->tasks_dir, u.tree->replay_delay_ms});
       spdlog::info("cluster: worker {} builds {}", other->name(), u.tree->id);
     }
     ++q;

@@ -53,13 +53,14 @@ namespace gem::cluster {
 // A tree as the cluster evaluates it: what a worker needs to build it, and the digests that make
 // gemd's cache keys. Immutable once built; shared by the searches of that tree and task.
 struct TreeSpec {
-  std::string name;            // the tree's name, for messages
-  std::string id;              // "<name>@<fingerprint, 12 hex>": the Load/Unit `tree`
-  std::string record;          // EncodeRecord(StoredTree): what the worker builds the tree from
-  std::string task;            // the task's name
-  std::string data_dir;        // gemd's data dir as the nodes see it
-  std::string tasks_dir;       // built-in tasks as the nodes see them
-  double replay_delay_ms = 0;  // Load::replay_delay_ms
+  std::string name;             // the tree's name, for messages
+  std::string id;               // "<name>/<task>@<fingerprint, 12 hex>": Load/Unit `tree`
+  std::string record;           // gem::EncodeTreeRecord: what the worker builds the tree from
+  std::string task;             // the task's name
+  std::string data_dir;         // gemd's data dir as the nodes see it
+  std::string origin_data_dir;  // gemd's data dir as gemd sees it
+  std::string tasks_dir;        // built-in tasks as the nodes see them
+  double replay_delay_ms = 0;   // Load::replay_delay_ms
   std::vector<Digest> models;
   std::vector<Digest> queries;
   std::vector<Digest> configs;  // one per prompt variant (replay trees: one)

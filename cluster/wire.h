@@ -182,15 +182,16 @@ struct Refuse {
   }
 };
 
-// Build this tree (and drop the one held): its stored record (gem::protocol::StoredTree,
-// msgpack, as gemd keeps it), the task the units will ask, and where the node finds gemd's data
-// dir (deltas, adapters, tree records) and the built-in tasks.
+// Build this tree (and drop the one held): its tree record (gem::EncodeTreeRecord, as gemd
+// stores it), the task the units will ask, and where the node finds gemd's data dir (deltas,
+// adapters) and the built-in tasks.
 struct Load {
   static constexpr const char* kType = "load";
   std::string tree;      // an id for this tree in this session: "<name>@<fingerprint prefix>"
-  std::string record;    // EncodeRecord(StoredTree) bytes
+  std::string record;    // gem::EncodeTreeRecord bytes
   std::string task;      // the task's name
   std::string data_dir;  // gemd's data dir as the node sees it
+  std::string origin_data_dir;  // gemd's data dir as gemd sees it (paths in the record use it)
   std::string tasks_dir;
   double replay_delay_ms = 0;  // replay trees: pretend each evaluation takes this long (gemd's
                                // replay.eval_delay_ms, for demos and tests)
@@ -200,6 +201,7 @@ struct Load {
     v.Req("record", record);
     v.Req("task", task);
     v.Opt("data_dir", data_dir);
+    v.Opt("origin_data_dir", origin_data_dir);
     v.Opt("tasks_dir", tasks_dir);
     v.Opt("replay_delay_ms", replay_delay_ms);
   }

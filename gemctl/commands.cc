@@ -169,6 +169,10 @@ int Watch(Globals& g, Client& c, uint64_t job, bool show_progress, proto::JobInf
       return Complain(reply->status);
     }
     const auto& ev = std::get<proto::WatchEvent>(reply->body);
+    // Rounds whose placements are new since the last event: where their units ran.
+    if (show_progress) {
+      for (const std::string& line : NewPlacementLines(*last, ev.job)) bar.Note(line);
+    }
     *last = ev.job;
     if (show_progress) bar.Update(ev.job);
     if (!reply->more || ev.event == "end") break;
@@ -234,6 +238,38 @@ int Shutdown(Globals& g) {
   return 0;
 }
 
+int Info(Globals& g) {
+  Client c;
+  if (int rc = Open(g, &c)) return rc;
+  proto::Reply r;
+  if (int rc = Request(g, c, proto::InfoRequest{}, &r)) return rc;
+  if (g.json) {
+    std::printf("%s\n", proto::ReplyBodyJson(r).c_str());
+    return 0;
+  }
+  const auto& i = std::get<proto::InfoReply>(r.body);
+  auto join = [](const std::vector<std::string>& v) {
+    std::string s;
+    for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
+    return s;
+  };
+  std::printf("gemd %s, protocol %u revision %u\n", i.version.c_str(), i.protocol, i.revision);
+  std::printf("built-in tasks:     %s\n", join(i.tasks).c_str());
+  std::printf("search methods:     %s (default %s)\n", join(i.methods).c_str(),
+              i.default_method.c_str());
+  std::printf("queries per model:  %u by default\n", i.default_queries_per_model);
+  std::printf("tree formats:       %s\n", join(i.formats).c_str());
+  std::printf("tree names:         %s\n", i.tree_name_rule.c_str());
+  std::printf("replay simulation:  %u queries per task, seed %llu, agreement %s\n",
+              i.replay_queries, static_cast<unsigned long long>(i.replay_sim_seed),
+              FormatNumber(i.replay_agreement).c_str());
+  if (!i.executors.empty()) {
+    std::printf("executors:          %s (default %s)\n", join(i.executors).c_str(),
+                i.default_executor.c_str());
+  }
+  return 0;
+}
+
 namespace {
 
 // The manifest request: the manifest's absolute path (gemd reads it on its host) and each task,
@@ -244,12 +280,6 @@ gem::Result<proto::TreeRegisterRequest> ManifestRequest(const TreeRegisterArgs& 
   fs::path manifest = fs::absolute(a.manifest, ec);
   if (ec || !fs::is_regular_file(manifest)) {
     return Status::NotFound(a.manifest, "no such manifest file");
-  }
-  if (a.tasks.empty()) {
-    return Status::InvalidArgument(
-        "--task",
-        "a model tree needs at least one task: a custom .jsonl file (docs/TASKS.md) "
-        "or a built-in name (gsm8k, mbpp, arc_challenge, mmlu, winogrande, routerbench)");
   }
   proto::TreeRegisterRequest req;
   req.format = "manifest";
@@ -271,24 +301,38 @@ gem::Result<proto::TreeRegisterRequest> ManifestRequest(const TreeRegisterArgs& 
   return req;
 }
 
+// The built-in tasks gemd offers (info), for a message; what went wrong when it does not say.
+std::string GemdTasks(Globals& g) {
+  Client c;
+  if (c.Connect(g.client).ok()) {
+    auto reply = c.Call(proto::InfoRequest{}, static_cast<int>(g.timeout * 1000));
+    if (reply.ok() && reply->status.ok()) {
+      std::string list;
+      for (const auto& t : std::get<proto::InfoReply>(reply->body).tasks) {
+        list += (list.empty() ? "" : ", ") + t;
+      }
+      return list;
+    }
+  }
+  return "(gemd did not say: see gemctl info)";
+}
+
 }  // namespace
 
 int TreeRegister(Globals& g, const TreeRegisterArgs& a) {
   proto::TreeRegisterRequest req;
-  std::string default_name;
   double timeout = g.timeout;
   if (!a.manifest.empty()) {
+    if (a.tasks.empty()) {
+      return Complain(Status::InvalidArgument(
+          "--task",
+          "a model tree needs at least one task: a custom .jsonl file (docs/TASKS.md) "
+          "or one of gemd's built-in tasks: " +
+              GemdTasks(g)));
+    }
     auto m = ManifestRequest(a);
     if (!m.ok()) return Complain(m.status());
     req = std::move(*m);
-    // The default name is the manifest's own (its "name", else the file's stem), as in libgem.
-    default_name = std::filesystem::path(a.manifest).stem().string();
-    if (auto text = ReadFile(req.manifest); text.ok()) {
-      json j = json::parse(*text, nullptr, /*allow_exceptions=*/false);
-      if (j.is_object() && j.contains("name") && j["name"].is_string()) {
-        default_name = j["name"].get<std::string>();
-      }
-    }
     // gemd converts every fine-tune into a delta before it answers: minutes for large models.
     timeout = std::max(timeout, 3600.0);
     if (!g.json) {
@@ -306,10 +350,8 @@ int TreeRegister(Globals& g, const TreeRegisterArgs& a) {
     req.format = a.format;
     req.queries = a.queries;
     if (!a.tasks.empty()) req.task = a.tasks[0];
-    default_name = std::filesystem::path(a.replay).stem().string();
   }
-  req.name = a.name;
-  if (req.name.empty()) req.name = default_name;
+  req.name = a.name;  // "": gemd names the tree (the manifest's name, or the file's stem)
   req.user = g.user;
   Client c;
   if (int rc = Open(g, &c)) return rc;
@@ -407,6 +449,7 @@ int SearchStart(Globals& g, const SearchStartArgs& a) {
   req.method = a.method;
   req.queries_per_model = a.queries_per_model;
   req.seed = a.seed;
+  req.executor = a.executor;
   req.user = g.user;
   Client c;
   if (int rc = Open(g, &c)) return rc;
@@ -415,10 +458,11 @@ int SearchStart(Globals& g, const SearchStartArgs& a) {
   const auto& job = std::get<proto::JobReply>(r.body).job;
   if (a.wait) {
     if (!g.json) {
-      std::fprintf(stderr, "job %llu queued: %s / %s, %s, N=%u, seed %llu\n",
+      std::fprintf(stderr, "job %llu queued: %s / %s, %s, N=%u, seed %llu%s\n",
                    static_cast<unsigned long long>(job.id), job.tree.c_str(), job.task.c_str(),
                    job.method.c_str(), job.queries_per_model,
-                   static_cast<unsigned long long>(job.seed));
+                   static_cast<unsigned long long>(job.seed),
+                   job.executor == "slurm" ? ", on the cluster" : "");
     }
     return WaitAndReport(g, c, job.id);
   }
@@ -540,6 +584,55 @@ int CacheStats(Globals& g) {
   std::printf("cache at %s\n", s.path.c_str());
   std::vector<std::vector<std::string>> rows;
   for (const auto& [k, v] : s.counters) rows.push_back({k, std::to_string(v)});
+  PrintTable({"COUNTER", "VALUE"}, rows);
+  return 0;
+}
+
+int ClusterStatus(Globals& g) {
+  Client c;
+  if (int rc = Open(g, &c)) return rc;
+  proto::Reply r;
+  if (int rc = Request(g, c, proto::ClusterStatusRequest{}, &r)) return rc;
+  if (g.json) {
+    std::printf("%s\n", proto::ReplyBodyJson(r).c_str());
+    return 0;
+  }
+  const auto& s = std::get<proto::ClusterStatusReply>(r.body);
+  if (!s.enabled) {
+    std::printf(
+        "no cluster: this gemd runs searches on its own devices only (set "
+        "cluster.worker_endpoint, docs/CLUSTER.md)\n");
+    return 0;
+  }
+  std::printf("workers dial %s; searches default to the %s executor\n", s.endpoint.c_str(),
+              s.default_executor.c_str());
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& w : s.workers) {
+    rows.push_back({w.id, w.node, w.gpu.empty() ? "-" : w.gpu, w.device,
+                    w.busy ? "busy" : "idle " + FormatNumber(w.idle_s, 0) + " s",
+                    w.tree.empty() ? "-" : w.tree});
+  }
+  std::printf("\n");
+  if (rows.empty()) {
+    std::printf("no workers connected\n");
+  } else {
+    PrintTable({"WORKER", "NODE", "GPU", "DEVICE", "STATE", "TREE"}, rows);
+  }
+  rows.clear();
+  for (const auto& t : s.tasks) {
+    rows.push_back({t.slurm_task, t.submission, t.state, t.node.empty() ? "-" : t.node,
+                    t.reason.empty() || t.reason == "None" ? "-" : t.reason,
+                    std::to_string(t.workers)});
+  }
+  std::printf("\n");
+  if (rows.empty()) {
+    std::printf("no worker jobs (an idle gemd holds no cluster resources)\n");
+  } else {
+    PrintTable({"SLURM_TASK", "SUBMISSION", "STATE", "NODE", "REASON", "WORKERS"}, rows);
+  }
+  rows.clear();
+  for (const auto& [k, v] : s.counters) rows.push_back({k, std::to_string(v)});
+  std::printf("\n");
   PrintTable({"COUNTER", "VALUE"}, rows);
   return 0;
 }

@@ -31,15 +31,16 @@ struct Globals {
 };
 
 struct TreeRegisterArgs {
-  std::string manifest;  // a model tree's manifest (docs/MANIFEST.md), or
-  std::string replay;    // a replay CSV
-  std::string name, format = "auto";
-  std::vector<std::string> tasks;  // manifest: .jsonl files or built-in names; matrix: one name
+  std::string manifest;               // a model tree's manifest (docs/MANIFEST.md), or
+  std::string replay;                 // a replay CSV
+  std::string name, format = "auto";  // name "": gemd names the tree
+  std::vector<std::string> tasks;     // manifest: .jsonl files or built-in names; matrix: one name
   uint32_t queries = 0;
 };
 struct SearchStartArgs {
-  std::string tree, task, method;
-  uint32_t queries_per_model = 50;
+  std::string tree, task, method;  // method "": gemd's default
+  std::string executor;            // "local", "slurm"; "": gemd's default
+  uint32_t queries_per_model = 0;  // 0: gemd's default
   uint64_t seed = 0;
   bool wait = false;
 };
@@ -50,6 +51,7 @@ struct CacheImportArgs {
 };
 
 int Health(Globals& g);
+int Info(Globals& g);  // what gemd decides: built-in tasks, methods, defaults, the name rule
 int Shutdown(Globals& g);
 int TreeRegister(Globals& g, const TreeRegisterArgs& a);
 int TreeList(Globals& g);
@@ -62,6 +64,7 @@ int SearchResume(Globals& g, uint64_t job, bool wait);
 int SearchResult(Globals& g, uint64_t job);
 int SearchList(Globals& g, const std::string& user, const std::string& state);
 int CacheStats(Globals& g);
+int ClusterStatus(Globals& g);  // the slurm executor's workers, jobs and counters
 int CacheExport(Globals& g, const std::string& tree, const std::string& task, uint32_t variant,
                 const std::string& out);
 int CacheImport(Globals& g, const CacheImportArgs& a);

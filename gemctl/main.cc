@@ -8,7 +8,6 @@
 #include <functional>
 
 #include "commands.h"
-#include "gem/search.h"
 
 namespace {
 
@@ -35,6 +34,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("gemctl ") + GEM_VERSION);
   app.footer(R"(Examples:
   gemctl health
+  gemctl info
   gemctl tree register data/demo_tree/tree.json --task data/demo_tree/tasks/demo_add.jsonl
   gemctl search start --tree demo-tree --task demo_add --wait
   gemctl tree register --replay data/trees/qwen2.5_3b.csv --name qwen
@@ -64,6 +64,10 @@ Environment: GEMD_ENDPOINT sets the default endpoint.)");
 
   app.add_subcommand("health", "Is gemd up? Its state, start-up stage, jobs and devices")
       ->callback([&] { run = [&] { return Health(g); }; });
+  app.add_subcommand("info",
+                     "What gemd decides: its built-in tasks, search methods and defaults, tree "
+                     "formats and the tree-name rule")
+      ->callback([&] { run = [&] { return Info(g); }; });
   app.add_subcommand("shutdown", "Stop gemd gracefully (running searches become 'interrupted')")
       ->callback([&] { run = [&] { return Shutdown(g); }; });
 
@@ -86,12 +90,13 @@ Environment: GEMD_ENDPOINT sets the default endpoint.)");
                           ->check(CLI::ExistingFile);
   treg_manifest->excludes(treg_replay);
   treg->add_option("--name", reg.name,
-                   "Name of the tree (default: the manifest's \"name\", or the CSV's stem)");
+                   "Name of the tree (default: gemd names it after the manifest's \"name\", or "
+                   "the file's stem; gemctl info)");
   treg->add_option("--task", reg.tasks,
                    "Model trees (repeatable, at least one): a custom task file NAME.jsonl "
-                   "(docs/TASKS.md; sent to gemd, searched as NAME) or a built-in benchmark "
-                   "(gsm8k, mbpp, arc_challenge, mmlu, winogrande, routerbench). Matrix CSVs: the "
-                   "task the matrix answers (default matrix)");
+                   "(docs/TASKS.md; sent to gemd, searched as NAME) or one of gemd's built-in "
+                   "benchmarks (gemctl info lists them). Matrix CSVs: the task the matrix answers "
+                   "(default matrix)");
   treg->add_option("--format", reg.format, "Replay files: accuracy, matrix or auto (default auto)")
       ->check(CLI::IsMember({"auto", "accuracy", "matrix"}));
   treg->add_option("--queries", reg.queries,
@@ -115,13 +120,18 @@ Environment: GEMD_ENDPOINT sets the default endpoint.)");
   SearchStartArgs start;
   auto* sstart = search->add_subcommand("start", "Queue a search job (returns its id)");
   sstart->add_option("--tree", start.tree, "Registered tree")->required();
-  sstart->add_option("--task", start.task, "Task, e.g. gsm8k, mbpp, routerbench")->required();
+  sstart->add_option("--task", start.task, "One of the tree's tasks (gemctl tree show)")
+      ->required();
   sstart->add_option("--method", start.method,
-                     std::string("Search method (default: ") + gem::kDefaultSearchMethod +
-                         "; see docs/SEARCH.md)");
+                     "Search method (default: gemd's; gemctl info lists them, docs/SEARCH.md "
+                     "describes them)");
   sstart->add_option("--queries-per-model,-N", start.queries_per_model,
-                     "Average queries per model N; budget = N x models (default 50)");
+                     "Average queries per model N; budget = N x models (default: gemd's, "
+                     "gemctl info)");
   sstart->add_option("--seed", start.seed, "Seed of every random choice (default 0)");
+  sstart->add_option("--executor", start.executor,
+                     "Where the evaluations run: local (gemd's devices) or slurm (workers on the "
+                     "cluster, docs/CLUSTER.md); default: gemd's (gemctl info)");
   sstart->add_flag("--wait", start.wait,
                    "Follow the search with a progress bar and print its result when done");
   sstart->callback([&] { run = [&] { return SearchStart(g, start); }; });
@@ -185,6 +195,11 @@ Environment: GEMD_ENDPOINT sets the default endpoint.)");
   cimp->callback([&] { run = [&] { return CacheImport(g, imp); }; });
 
   std::string key_name, key_dir;
+  auto* cluster = app.add_subcommand("cluster", "The slurm executor (docs/CLUSTER.md)");
+  cluster->require_subcommand(1);
+  cluster->add_subcommand("status", "Workers (node, GPU, device, tree), worker jobs and counters")
+      ->callback([&] { run = [&] { return ClusterStatus(g); }; });
+
   auto* keygen = app.add_subcommand(
       "keygen", "Make a CURVE key pair NAME.key (secret) and NAME.pub (public) for tcp access");
   keygen->add_option("name", key_name, "Key name (gemd records it as the user of your searches)")

@@ -118,12 +118,31 @@ void ClusterExecutor::Shutdown() {
   if (dispatcher_) dispatcher_->Stop(/*stop_workers=*/true);
 }
 
-std::shared_ptr<const gc::TreeSpec> ClusterExecutor::Spec(
-    const std::string& key, const std::function<gc::TreeSpec()>& make) {
+gem::Result<std::shared_ptr<const gc::TreeSpec>> ClusterExecutor::Spec(
+    const gem::SearchableTree& tree, const gem::SearchableTask& task) {
+  // Trees are never re-registered under a name while gemd runs; the record's digest and time
+  // make the key safe across that anyway.
+  const std::string key = tree.name() + "/" + task.name + "@" + tree.record().digest + "/" +
+                          std::to_string(tree.record().registered_at);
   std::lock_guard<std::mutex> lock(mu_);
   auto it = specs_.find(key);
   if (it != specs_.end()) return it->second;
-  auto spec = gc::MakeTreeSpec(make());
+  auto record = gem::EncodeTreeRecord(tree.record());
+  if (!record.ok()) return record.status();
+  const ClusterConfig& c = config_.cluster;
+  gc::TreeSpec s;
+  s.name = tree.name();
+  s.record = std::move(*record);
+  s.task = task.name;
+  s.data_dir = c.node_data_dir.empty() ? config_.data_dir : c.node_data_dir;
+  s.origin_data_dir = config_.data_dir;
+  s.tasks_dir = c.node_tasks_dir.empty() ? config_.tasks_dir : c.node_tasks_dir;
+  s.replay_delay_ms = config_.replay_eval_delay_ms;
+  s.models = tree.model_digests();
+  s.queries = task.query_digests;
+  for (uint32_t v = 0; v < tree.num_variants(); ++v) s.configs.push_back(*tree.config_digest(v));
+  s.task_digest = task.digest;
+  auto spec = gc::MakeTreeSpec(std::move(s));
   specs_[key] = spec;
   return spec;
 }

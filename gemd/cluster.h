@@ -22,6 +22,7 @@
 #include "cluster/slurm.h"
 #include "config.h"
 #include "gem/cache.h"
+#include "gem/searchable_tree.h"
 #include "gem/status.h"
 
 namespace gemd {
@@ -43,10 +44,10 @@ class ClusterExecutor {
   // The endpoint workers dial.
   const std::string& advertised() const { return advertised_; }
 
-  // The cluster's view of a tree's task, built once per (tree, task) and kept while the tree
-  // is registered under that name with that fingerprint.
-  std::shared_ptr<const gem::cluster::TreeSpec> Spec(
-      const std::string& key, const std::function<gem::cluster::TreeSpec()>& make);
+  // The cluster's view of a tree's task (what workers build, and gemd's cache digests), made
+  // once per tree and task and kept. Errors: the tree record's encoding.
+  gem::Result<std::shared_ptr<const gem::cluster::TreeSpec>> Spec(const gem::SearchableTree& tree,
+                                                                  const gem::SearchableTask& task);
 
  private:
   const Config& config_;

@@ -12,10 +12,11 @@
 #include <mutex>
 #include <string>
 
+#include "cluster.h"
 #include "config.h"
 #include "gem/cache.h"
+#include "gem/searchable_tree.h"
 #include "jobs.h"
-#include "resident_bases.h"
 #include "scheduler.h"
 #include "trees.h"
 
@@ -29,11 +30,20 @@ struct Context {
   std::atomic<State> state{State::kStarting};
   std::atomic<bool> shutdown_requested{false};
 
-  std::unique_ptr<gem::Cache> cache;     // owns the store (<data_dir>/db)
-  std::unique_ptr<ResidentBases> bases;  // base models of manifest trees, loaded once
+  std::unique_ptr<gem::Cache> cache;          // owns the store (<data_dir>/db)
+  std::unique_ptr<gem::ResidentBases> bases;  // base models of manifest trees, loaded once
   std::unique_ptr<TreeRegistry> trees;
   std::unique_ptr<JobTable> jobs;
   std::unique_ptr<Scheduler> scheduler;
+  // The slurm executor (docs/CLUSTER.md), when cluster.worker_endpoint is set: the worker
+  // socket and Slurm jobs, and the scheduler of slurm searches ("slurm:0", ...).
+  std::unique_ptr<ClusterExecutor> cluster;
+  std::unique_ptr<Scheduler> cluster_scheduler;
+
+  // The scheduler of a job with this executor ("local", "slurm"; "" is "local").
+  Scheduler* SchedulerFor(const std::string& executor) {
+    return executor == "slurm" ? cluster_scheduler.get() : scheduler.get();
+  }
 
   // Totals since start-up, for cache.stats.
   std::atomic<uint64_t> evaluations_run{0};

@@ -5,6 +5,9 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include "gem/search.h"
+#include "gem/task.h"
+
 namespace gemd {
 
 using gem::Status;
@@ -44,10 +47,33 @@ BodyResult HandleHealth(Context& ctx, const PeerInfo& peer) {
     h.jobs_queued = ctx.jobs->Count(proto::kJobQueued);
     h.jobs_running = ctx.jobs->Count(proto::kJobRunning);
     h.devices = ctx.scheduler->devices();
+    if (ctx.cluster_scheduler) {
+      for (const auto& d : ctx.cluster_scheduler->devices()) h.devices.push_back(d);
+    }
   }
   h.peer = peer.Describe();
   h.request_types = proto::RequestTypes();
   return proto::ReplyBody(std::move(h));
+}
+
+BodyResult HandleInfo(const Context& ctx) {
+  proto::InfoReply r;
+  r.version = GEM_VERSION;
+  r.tasks = gem::BuiltinTaskNames();
+  r.methods = gem::SearchMethods();
+  r.default_method = gem::kDefaultSearchMethod;
+  r.default_queries_per_model = gem::SearchOptions().queries_per_model;
+  r.formats = {"auto", "accuracy", "matrix", "manifest"};
+  r.tree_name_rule =
+      "[A-Za-z0-9._-]{1,64}; without one, a manifest tree takes the manifest's \"name\" (else "
+      "its file's stem) and a replay file its file's stem";
+  r.replay_queries = ctx.config.replay_queries;
+  r.replay_sim_seed = ctx.config.replay_sim_seed;
+  r.replay_agreement = ctx.config.replay_agreement;
+  r.executors = {"local"};
+  if (ctx.config.cluster.slurm_enabled()) r.executors.push_back("slurm");
+  r.default_executor = ctx.config.cluster.executor;
+  return proto::ReplyBody(std::move(r));
 }
 
 proto::Reply Dispatch(Context& ctx, const PeerInfo& peer, const proto::Request& req) {
@@ -58,6 +84,8 @@ proto::Reply Dispatch(Context& ctx, const PeerInfo& peer, const proto::Request& 
   State s = ctx.state.load(std::memory_order_acquire);
   if (std::holds_alternative<proto::HealthRequest>(req.body)) {
     body = HandleHealth(ctx, peer);
+  } else if (std::holds_alternative<proto::InfoRequest>(req.body)) {
+    body = HandleInfo(ctx);
   } else if (std::holds_alternative<proto::ShutdownRequest>(req.body)) {
     spdlog::info("shutdown requested by {}", peer.Describe());
     ctx.shutdown_requested = true;
@@ -72,6 +100,8 @@ proto::Reply Dispatch(Context& ctx, const PeerInfo& peer, const proto::Request& 
     body = HandleSearch(ctx, peer, req);
   } else if (req.type.rfind("cache.", 0) == 0) {
     body = HandleCache(ctx, peer, req);
+  } else if (req.type.rfind("cluster.", 0) == 0) {
+    body = HandleCluster(ctx, peer, req);
   }
   if (body.ok()) {
     reply.body = std::move(*body);

@@ -29,9 +29,11 @@ gem::protocol::Reply Dispatch(Context& ctx, const PeerInfo& peer,
 // Per-group handlers (handlers_*.cc).
 using BodyResult = gem::Result<gem::protocol::ReplyBody>;
 BodyResult HandleHealth(Context& ctx, const PeerInfo& peer);
+BodyResult HandleInfo(const Context& ctx);
 BodyResult HandleTree(Context& ctx, const PeerInfo& peer, const gem::protocol::Request& request);
 BodyResult HandleSearch(Context& ctx, const PeerInfo& peer, const gem::protocol::Request& request);
 BodyResult HandleCache(Context& ctx, const PeerInfo& peer, const gem::protocol::Request& request);
+BodyResult HandleCluster(Context& ctx, const PeerInfo& peer, const gem::protocol::Request& request);
 
 // The name a job or tree records for its owner: the client's claim, else what the socket says.
 std::string OwnerName(const PeerInfo& peer, const std::string& claimed);

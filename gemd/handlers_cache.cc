@@ -5,7 +5,6 @@
 
 #include "gem/cache_io.h"
 #include "handlers.h"
-#include "manifest_trees.h"
 
 namespace gemd {
 
@@ -14,35 +13,28 @@ namespace proto = gem::protocol;
 
 namespace {
 
-gem::Result<std::pair<std::shared_ptr<const ServedTree>, const ServedTask*>> FindTask(
-    Context& ctx, const std::string& tree_name, const std::string& task_name) {
-  auto tree = ctx.trees->Get(tree_name);
-  if (!tree) {
+// What an export or import is about: a tree's task, and the config (prompt variant) its results
+// are under.
+struct Target {
+  std::shared_ptr<const gem::SearchableTree> tree;
+  const gem::SearchableTask* task = nullptr;
+  gem::Digest config;
+};
+
+gem::Result<Target> FindTarget(Context& ctx, const std::string& tree_name,
+                               const std::string& task_name, uint32_t variant) {
+  Target t;
+  t.tree = ctx.trees->Get(tree_name);
+  if (!t.tree) {
     return Status::NotFound("tree '" + tree_name + "'", "not registered (gemctl tree list)");
   }
-  const ServedTask* task = tree->FindTask(task_name);
-  if (!task) {
-    return Status::NotFound("task '" + task_name + "'",
-                            "tree '" + tree_name + "' answers: " + tree->TaskList());
-  }
-  return std::make_pair(tree, task);
-}
-
-// The config a request's results are under: the replay config, or a manifest tree's prompt
-// variant's.
-gem::Result<gem::Digest> ConfigOf(const ServedTree& tree, uint32_t variant) {
-  if (!tree.engine) {
-    if (variant != 0) {
-      return Status::InvalidArgument("variant " + std::to_string(variant),
-                                     "replay trees have a single config (variant 0)");
-    }
-    return tree.config_digest;
-  }
-  if (variant >= gem::kNumPromptVariants) {
-    return Status::InvalidArgument("variant " + std::to_string(variant),
-                                   "must be 0 (no system prompt) or 1 (with one)");
-  }
-  return tree.engine->config_digests[variant];
+  auto task = t.tree->GetTask(task_name);
+  if (!task.ok()) return task.status();
+  t.task = *task;
+  auto config = t.tree->config_digest(variant);
+  if (!config.ok()) return config.status();
+  t.config = *config;
+  return t;
 }
 
 BodyResult Stats(Context& ctx) {
@@ -65,13 +57,11 @@ BodyResult Stats(Context& ctx) {
 }
 
 BodyResult Export(Context& ctx, const proto::CacheExportRequest& req) {
-  auto found = FindTask(ctx, req.tree, req.task);
-  if (!found.ok()) return found.status();
-  const auto& [tree, task] = *found;
-  auto config = ConfigOf(*tree, req.variant);
-  if (!config.ok()) return config.status();
+  auto target = FindTarget(ctx, req.tree, req.task, req.variant);
+  if (!target.ok()) return target.status();
+  const auto& [tree, task, config] = *target;
   gem::ExportOptions opt;
-  opt.config = *config;
+  opt.config = config;
   std::ostringstream out;
   gem::ExportSummary summary;
   GEM_RETURN_IF_ERROR(gem::ExportMatrixCsv(*ctx.cache, task->digest, opt, out, &summary));
@@ -83,31 +73,29 @@ BodyResult Export(Context& ctx, const proto::CacheExportRequest& req) {
 }
 
 BodyResult Import(Context& ctx, const proto::CacheImportRequest& req) {
-  auto found = FindTask(ctx, req.tree, req.task);
-  if (!found.ok()) return found.status();
-  const auto& [tree, task] = *found;
-  auto config = ConfigOf(*tree, req.variant);
-  if (!config.ok()) return config.status();
+  auto target = FindTarget(ctx, req.tree, req.task, req.variant);
+  if (!target.ok()) return target.status();
+  const auto& [tree, task, config] = *target;
   std::istringstream in(req.content);
   std::string source = req.file_name.empty() ? "import" : req.file_name;
   gem::ImportSummary summary;
   if (req.format == "csv") {
     gem::MatrixImportOptions opt;
     opt.task = task->digest;
-    opt.config = *config;
+    opt.config = config;
     GEM_RETURN_IF_ERROR(gem::ImportMatrixCsv(ctx.cache.get(), in, source, opt, &summary));
   } else if (req.format == "lm-eval") {
-    if (req.model >= tree->model_digests.size()) {
+    if (req.model >= tree->num_models()) {
       return Status::InvalidArgument(
           "model " + std::to_string(req.model),
-          "tree '" + req.tree + "' has " + std::to_string(tree->model_digests.size()) + " models");
+          "tree '" + req.tree + "' has " + std::to_string(tree->num_models()) + " models");
     }
     gem::LmEvalImportOptions opt;
-    opt.model_name = req.tree + "/" + tree->model_ids[req.model];
-    opt.model = tree->model_digests[req.model];
+    opt.model_name = req.tree + "/" + tree->models()[req.model].name;
+    opt.model = tree->models()[req.model].digest;
     opt.task_name = req.tree + "/" + task->name;
     opt.task = task->digest;
-    opt.config = *config;
+    opt.config = config;
     opt.query_digests = task->query_digests;
     GEM_RETURN_IF_ERROR(gem::ImportLmEvalSamples(ctx.cache.get(), in, source, opt, &summary));
   } else {

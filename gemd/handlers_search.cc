@@ -24,11 +24,9 @@ gem::Result<proto::JobInfo> FindJob(Context& ctx, uint64_t id) {
 BodyResult Start(Context& ctx, const PeerInfo& peer, const proto::SearchStartRequest& r) {
   auto tree = ctx.trees->Get(r.tree);
   if (!tree) return Status::NotFound("tree '" + r.tree + "'", "not registered (gemctl tree list)");
-  const ServedTask* task = tree->FindTask(r.task);
-  if (!task) {
-    return Status::NotFound("task '" + r.task + "'",
-                            "tree '" + r.tree + "' answers: " + tree->TaskList());
-  }
+  auto found = tree->GetTask(r.task);
+  if (!found.ok()) return found.status();
+  const gem::SearchableTask* task = *found;
   std::string method = r.method.empty() ? gem::kDefaultSearchMethod : r.method;
   auto methods = gem::SearchMethods();
   if (std::find(methods.begin(), methods.end(), method) == methods.end()) {
@@ -37,26 +35,41 @@ BodyResult Start(Context& ctx, const PeerInfo& peer, const proto::SearchStartReq
     return Status::InvalidArgument("method '" + method + "'", "unknown; known methods: " + list);
   }
   const uint32_t q = task->num_queries();
-  if (r.queries_per_model == 0 || r.queries_per_model > q) {
+  // 0: the default (protocol revision 3), as for a search in libgem.
+  const uint32_t n =
+      r.queries_per_model ? r.queries_per_model : gem::SearchOptions().queries_per_model;
+  if (n > q) {
     return Status::InvalidArgument(
-        "queries_per_model " + std::to_string(r.queries_per_model),
+        "queries_per_model " + std::to_string(n),
         "must be between 1 and the task's " + std::to_string(q) + " queries");
   }
+  const std::string executor = r.executor.empty() ? ctx.config.cluster.executor : r.executor;
+  if (executor != "local" && executor != "slurm") {
+    return Status::InvalidArgument("executor '" + executor + "'", "must be local or slurm");
+  }
+  if (executor == "slurm" && !ctx.cluster_scheduler) {
+    return Status::InvalidArgument(
+        "executor 'slurm'",
+        "this gemd has no cluster (set cluster.worker_endpoint, docs/CLUSTER.md)");
+  }
   proto::JobInfo job;
+  job.executor = executor;
   job.tree = r.tree;
   job.task = r.task;
   job.method = method;
-  job.queries_per_model = r.queries_per_model;
+  job.queries_per_model = n;
   job.seed = r.seed;
   job.user = OwnerName(peer, r.user);
   job.uid = peer.uid;
   job.curve_key = peer.curve_user;
-  job.progress.budget = uint64_t{r.queries_per_model} * tree->model_digests.size();
+  job.progress.budget = gem::SearchBudget(n, tree->num_models());
   auto created = ctx.jobs->Create(std::move(job));
   if (!created.ok()) return created.status();
-  if (!ctx.scheduler->Enqueue(created->id)) return Status::Unavailable("gemd is stopping");
-  spdlog::info("job {} queued by {} ({}): {} / {} / {} N={} seed={}", created->id, created->user,
-               peer.Describe(), r.tree, r.task, method, r.queries_per_model, r.seed);
+  if (!ctx.SchedulerFor(executor)->Enqueue(created->id)) {
+    return Status::Unavailable("gemd is stopping");
+  }
+  spdlog::info("job {} queued by {} ({}): {} / {} / {} N={} seed={} executor {}", created->id,
+               created->user, peer.Describe(), r.tree, r.task, method, n, r.seed, executor);
   return proto::ReplyBody(proto::JobReply{*created});
 }
 
@@ -67,7 +80,8 @@ BodyResult Cancel(Context& ctx, uint64_t id) {
     return Status::FailedPrecondition("job " + std::to_string(id), "is already " + job->status);
   }
   ctx.jobs->RequestStop(id, proto::kJobCancelled);
-  if (ctx.scheduler->Dequeue(id)) {
+  Scheduler* scheduler = ctx.SchedulerFor(job->executor);
+  if (scheduler != nullptr && scheduler->Dequeue(id)) {
     (void)ctx.jobs->Update(id, [](proto::JobInfo& j) {
       j.status = proto::kJobCancelled;
       j.error = "cancelled before it started";
@@ -87,13 +101,19 @@ BodyResult Resume(Context& ctx, uint64_t id) {
         "job " + std::to_string(id),
         "is " + job->status + "; only interrupted, cancelled or failed jobs can be resumed");
   }
+  Scheduler* scheduler = ctx.SchedulerFor(job->executor);
+  if (scheduler == nullptr) {
+    return Status::FailedPrecondition(
+        "job " + std::to_string(id),
+        "ran on the slurm executor, and this gemd has no cluster (cluster.worker_endpoint)");
+  }
   ctx.jobs->ClearStop(id);
   Status st = ctx.jobs->Update(id, [](proto::JobInfo& j) {
     j.status = proto::kJobQueued;
     j.error.clear();
   });
   if (!st.ok()) return st;
-  if (!ctx.scheduler->Enqueue(id)) return Status::Unavailable("gemd is stopping");
+  if (!scheduler->Enqueue(id)) return Status::Unavailable("gemd is stopping");
   spdlog::info("job {} resumed", id);
   return proto::ReplyBody(proto::JobReply{*ctx.jobs->Get(id)});
 }

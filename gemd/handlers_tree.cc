@@ -2,7 +2,6 @@
 #include <spdlog/spdlog.h>
 
 #include "handlers.h"
-#include "manifest_trees.h"
 
 namespace gemd {
 
@@ -25,17 +24,18 @@ BodyResult HandleTree(Context& ctx, const PeerInfo& peer, const proto::Request& 
     if (!tree)
       return Status::NotFound("tree '" + r->name + "'", "not registered (gemctl tree list)");
     proto::TreeShowReply out;
-    out.tree = tree->record.info;
-    for (uint32_t i = 0; i < tree->model_digests.size(); ++i) {
+    out.tree = InfoOf(tree->record());
+    for (uint32_t i = 0; i < tree->num_models(); ++i) {
+      const gem::SearchableModel& model = tree->models()[i];
       proto::TreeModel m;
       m.index = i;
-      m.digest = tree->model_digests[i].Hex();
-      if (i < tree->model_ids.size()) m.name = tree->model_ids[i];
-      if (tree->engine && i < tree->engine->kinds.size()) m.kind = tree->engine->kinds[i];
-      for (const auto& t : tree->tasks) {
+      m.digest = model.digest.Hex();
+      m.name = model.name;
+      m.kind = model.kind;
+      for (const auto& t : tree->tasks()) {
         if (i < t.population.accuracy.size()) m.accuracy[t.name] = t.population.accuracy[i];
       }
-      if (i < tree->popularity.size()) m.popularity = tree->popularity[i];
+      m.popularity = model.popularity;
       out.models.push_back(std::move(m));
     }
     return proto::ReplyBody(std::move(out));

@@ -11,13 +11,13 @@ namespace gemd {
 using gem::Status;
 namespace proto = gem::protocol;
 
-namespace {
-
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
+
+namespace {
 
 std::string IdKey(const char* prefix, uint64_t id) {
   char buf[48];

@@ -78,6 +78,8 @@ class JobTable {
 };
 
 std::string JobKey(uint64_t id);
+// Unix time in milliseconds (the clock of job timestamps).
+int64_t NowMs();
 
 }  // namespace gemd
 

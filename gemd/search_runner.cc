@@ -1,30 +1,25 @@
-// Copyright the gem authors. Running one search job on a worker: the evaluator stack, the
-// search, and the job's final state.
+// Copyright the gem authors. Running one search job on a worker: the search on the tree's
+// evaluator stack (gem::MakeEvaluator: the cache in front of the replayed matrix or of the engine,
+// gem/searchable_tree.h), live progress, and the job's final state.
 //
-// The stack of a replay tree, outermost first:
-//   gem::Search  ->  CachedEvaluator (MultiGet; misses in chunks of eval_batch, each written to
-//   the cache as it returns)  ->  StopEvaluator (replay_eval_delay_ms per pair; honours the stop
-//   flag)  ->  MatrixEvaluator (the replayed 0/1 matrix, counted as fresh evaluations)
-// and of a manifest tree (real models on the resident base, which the job holds throughout):
-//   gem::Search  ->  BetterVariantEvaluator (each model scores its better prompt variant)
-//     ->  per variant v: CachedEvaluator (config v)  ->  StopEvaluator  ->  EngineEvaluator
-//   variant v (activates each model once per batch, generates both variants together)
-// A resumed or repeated search runs the same seeded search again: what was cached is answered
-// by the cache, so it pays only for what is missing. For manifest trees evaluations_run and
+// A resumed or repeated search runs the same seeded search again: what was cached is answered by
+// the cache, so it pays only for what is missing. For manifest trees evaluations_run and
 // evaluations_cached count (model, query, variant) results, two per pair.
+//
+// The executor seam: a job with executor "slurm" gets the same stack with the cluster below the
+// cache (gem::TreeEvaluatorOptions::below_cache = the job's cluster::RemoteEvaluation): the same
+// search, the same cache keys and results, evaluated by gem-workers (docs/CLUSTER.md). Where each
+// round's units ran is recorded in the job's `placements`.
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <chrono>
-#include <cmath>
-#include <functional>
-#include <thread>
+#include <map>
 
+#include "cluster/remote_evaluator.h"
 #include "context.h"
-#include "gem/engine_evaluator.h"
-#include "gem/population.h"
 #include "gem/search.h"
-#include "manifest_trees.h"
+#include "gem/searchable_tree.h"
 
 namespace gemd {
 
@@ -33,134 +28,7 @@ namespace proto = gem::protocol;
 
 namespace {
 
-int64_t Now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-// Checks the job's stop flag before each chunk it passes on, counts the pairs it passed, and
-// (replay) makes a replayed evaluation take time, like a real one would, so that progress,
-// cancellation and crash recovery can be seen and tested. Sleeps in slices so a stop request is
-// honoured within ~20 ms.
-class StopEvaluator final : public gem::Evaluator {
- public:
-  StopEvaluator(gem::Evaluator* inner, double delay_ms, const std::atomic<bool>* stop,
-                std::atomic<uint64_t>* evaluated)
-      : inner_(inner), delay_ms_(delay_ms), stop_(stop), evaluated_(evaluated) {}
-  uint32_t num_models() const override { return inner_->num_models(); }
-  uint32_t num_queries() const override { return inner_->num_queries(); }
-  Status Evaluate(std::span<const gem::EvalRequest> requests, std::span<gem::EvalOutcome> outcomes,
-                  std::vector<gem::EvalDetail>* details) override {
-    if (delay_ms_ > 0) {
-      auto until =
-          std::chrono::steady_clock::now() +
-          std::chrono::microseconds(static_cast<int64_t>(delay_ms_ * 1000 * requests.size()));
-      while (std::chrono::steady_clock::now() < until) {
-        if (stop_ != nullptr && stop_->load()) return Status::Aborted("search stopped");
-        std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
-            std::chrono::milliseconds(20), until - std::chrono::steady_clock::now()));
-      }
-    }
-    if (stop_ != nullptr && stop_->load()) return Status::Aborted("search stopped");
-    Status st = inner_->Evaluate(requests, outcomes, details);
-    *evaluated_ += requests.size();
-    if (st.ok() && after_chunk) after_chunk();
-    return st;
-  }
-
-  // Called after each inner call: live progress within a round (a round of a large tree can
-  // take long on a real engine).
-  std::function<void()> after_chunk;
-
- private:
-  gem::Evaluator* inner_;
-  double delay_ms_;
-  const std::atomic<bool>* stop_;
-  std::atomic<uint64_t>* evaluated_;
-};
-
-// The evaluators of one job, outermost `top`; see the top of this file.
-struct EvalStack {
-  gem::Evaluator* top = nullptr;
-  std::vector<std::unique_ptr<gem::Evaluator>> owned;
-  std::vector<gem::CachedEvaluator*> caches;
-  std::vector<StopEvaluator*> stops;
-  std::atomic<uint64_t> evaluated{0};  // results passed below the caches (not cached)
-  std::unique_ptr<gem::EngineEvaluator> engine;
-  const gem::BetterVariantEvaluator* better = nullptr;
-
-  uint64_t run() const {
-    uint64_t n = 0;
-    for (auto* c : caches) n += c->evaluations_run();
-    return n;
-  }
-  uint64_t cached() const {
-    uint64_t n = 0;
-    for (auto* c : caches) n += c->evaluations_cached();
-    return n;
-  }
-  void AfterChunk(std::function<void()> fn) {
-    for (auto* s : stops) s->after_chunk = fn;
-  }
-};
-
-template <class T>
-T* Own(EvalStack* stack, std::unique_ptr<T> e) {
-  T* raw = e.get();
-  stack->owned.push_back(std::move(e));
-  return raw;
-}
-
-Status BuildReplayStack(const Context& ctx, const ServedTree& tree, const ServedTask& task,
-                        const std::atomic<bool>* stop, EvalStack* stack) {
-  auto* matrix = Own(stack, std::make_unique<gem::MatrixEvaluator>(task.population.matrix,
-                                                                   /*replay_record=*/false));
-  auto* slow = Own(stack, std::make_unique<StopEvaluator>(matrix, ctx.config.replay_eval_delay_ms,
-                                                          stop, &stack->evaluated));
-  gem::CachedEvaluatorOptions copt;
-  copt.task = task.digest;
-  copt.max_inner_batch = ctx.config.eval_batch;
-  auto* cached = Own(
-      stack, std::make_unique<gem::CachedEvaluator>(ctx.cache.get(), slow, tree.model_digests,
-                                                    task.query_digests, tree.config_digest, copt));
-  stack->stops = {slow};
-  stack->caches = {cached};
-  stack->top = cached;
-  return Status::OK();
-}
-
-// REQUIRES: the caller holds tree.engine->base->mu for as long as the stack is used.
-Status BuildEngineStack(const Context& ctx, const ServedTree& tree, const ServedTask& task,
-                        uint64_t job, const std::atomic<bool>* stop, EvalStack* stack) {
-  const EngineTree& engine = *tree.engine;
-  gem::EngineEvalOptions eo;
-  eo.sandbox.hidden_paths = {ctx.config.data_dir};  // generated code must not see the cache
-  eo.progress = [job](const std::string& line) { spdlog::debug("job {}: {}", job, line); };
-  auto ev =
-      gem::EngineEvaluator::Create(engine.base->model.get(), engine.candidates, task.task, eo);
-  if (!ev.ok()) return ev.status();
-  stack->engine = std::move(*ev);
-  gem::Evaluator* per_variant[gem::kNumPromptVariants];
-  for (uint8_t v = 0; v < gem::kNumPromptVariants; ++v) {
-    auto* s = Own(stack, std::make_unique<StopEvaluator>(stack->engine->variant(v), 0, stop,
-                                                         &stack->evaluated));
-    gem::CachedEvaluatorOptions copt;
-    copt.task = task.digest;
-    copt.max_inner_batch = ctx.config.eval_batch;
-    auto* c = Own(stack, std::make_unique<gem::CachedEvaluator>(
-                             ctx.cache.get(), s, tree.model_digests, task.query_digests,
-                             engine.config_digests[v], copt));
-    stack->stops.push_back(s);
-    stack->caches.push_back(c);
-    per_variant[v] = c;
-  }
-  auto* better =
-      Own(stack, std::make_unique<gem::BetterVariantEvaluator>(per_variant[0], per_variant[1]));
-  stack->better = better;
-  stack->top = better;
-  return Status::OK();
-}
+int64_t Now() { return NowMs() / 1000; }  // unix seconds
 
 void Finish(Context& ctx, uint64_t id, const std::string& state, const std::string& error) {
   Status st = ctx.jobs->Update(id, [&](proto::JobInfo& j) {
@@ -189,7 +57,7 @@ void RunJob(Context& ctx, uint64_t id, const std::string& device) {
     return;
   }
   auto tree = ctx.trees->Get(job->tree);
-  const ServedTask* task = tree ? tree->FindTask(job->task) : nullptr;
+  const gem::SearchableTask* task = tree ? tree->FindTask(job->task) : nullptr;
   (void)ctx.jobs->Update(id, [&](proto::JobInfo& j) {
     j.status = proto::kJobRunning;
     j.started_at = Now();
@@ -198,9 +66,11 @@ void RunJob(Context& ctx, uint64_t id, const std::string& device) {
     j.attempts += 1;
     j.error.clear();
     j.progress = {};
-    j.progress.budget = uint64_t{j.queries_per_model} * (tree ? tree->model_digests.size() : 0);
+    j.progress.budget = gem::SearchBudget(j.queries_per_model, tree ? tree->num_models() : 0);
     j.evaluations_run = 0;
     j.evaluations_cached = 0;
+    j.placements.clear();
+    if (j.executor.empty()) j.executor = "local";
   });
   if (!task) {
     Finish(ctx, id, proto::kJobFailed,
@@ -208,76 +78,128 @@ void RunJob(Context& ctx, uint64_t id, const std::string& device) {
                 : "tree '" + job->tree + "' is not registered");
     return;
   }
-  spdlog::info("job {} running on {}: tree {} task {} method {} N={} seed={} (user {})", id, device,
-               job->tree, job->task, job->method, job->queries_per_model, job->seed, job->user);
+  spdlog::info("job {} running on {}: tree {} task {} method {} N={} seed={} (user {}{})", id,
+               device, job->tree, job->task, job->method, job->queries_per_model, job->seed,
+               job->user, job->executor == "slurm" ? ", evaluations on the cluster" : "");
 
-  EvalStack stack;
-  std::unique_lock<std::mutex> base_lock;
-  Status built;
-  if (tree->engine) {
-    // One search at a time turns a resident base into its candidates.
-    base_lock = std::unique_lock<std::mutex>(tree->engine->base->mu, std::defer_lock);
-    while (!base_lock.try_lock()) {
-      if (stop->load()) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  gem::TreeEvaluatorOptions eo;
+  eo.stop = stop.get();
+  eo.delay_ms = ctx.config.replay_eval_delay_ms;
+  eo.max_inner_batch = ctx.config.eval_batch;
+  eo.sandbox.hidden_paths = {ctx.config.data_dir};  // generated code must not see the cache
+  eo.progress = [id](const std::string& line) { spdlog::debug("job {}: {}", id, line); };
+
+  // The slurm executor: the cluster below the cache. Units completed in the batch in progress
+  // are kept by worker until on_progress says which round the batch was.
+  std::unique_ptr<gem::cluster::RemoteEvaluation> remote;
+  std::map<std::string, proto::Placement> batch_placements;  // by worker; this thread only
+  gem::Status setup;
+  if (job->executor == "slurm") {
+    auto spec =
+        ctx.cluster
+            ? ctx.cluster->Spec(*tree, *task)
+            : gem::Result<std::shared_ptr<const gem::cluster::TreeSpec>>(Status::FailedPrecondition(
+                  "executor 'slurm'", "this gemd has no cluster (cluster.worker_endpoint)"));
+    if (spec.ok()) {
+      remote = std::make_unique<gem::cluster::RemoteEvaluation>(
+          ctx.cluster->dispatcher(), ctx.cache.get(), *spec, id, stop.get(),
+          [&](const gem::cluster::Placement& where, uint32_t answered) {
+            proto::Placement& p = batch_placements[where.worker];
+            p.worker = where.worker;
+            p.node = where.node;
+            p.gpu = where.gpu;
+            p.device = where.device;
+            p.units++;
+            p.results += answered;
+          });
+      eo.below_cache = [&](uint32_t v) { return remote->variant(v); };
+    } else {
+      setup = spec.status();
     }
-    built = base_lock.owns_lock() ? BuildEngineStack(ctx, *tree, *task, id, stop.get(), &stack)
-                                  : Status::Aborted("search stopped");
-  } else {
-    built = BuildReplayStack(ctx, *tree, *task, stop.get(), &stack);
   }
+  auto made = setup.ok() ? gem::MakeEvaluator(*tree, job->task, ctx.cache.get(), std::move(eo))
+                         : gem::Result<std::unique_ptr<gem::TreeEvaluator>>(setup);
+  std::unique_ptr<gem::TreeEvaluator> ev = made.ok() ? std::move(*made) : nullptr;
+  // With the cluster, the workers' results are the evaluations run (a variant they brought
+  // along with another is a cache hit for the search, and a result run for the job, as the
+  // local engine's both-variant generation counts it); every other answer came from the cache.
+  auto run = [&]() -> uint64_t {
+    if (!ev) return 0;
+    return remote ? remote->results_received() : ev->evaluations_run();
+  };
+  auto cached = [&]() -> uint64_t {
+    if (!ev) return 0;
+    if (!remote) return ev->evaluations_cached();
+    const uint64_t answered = ev->evaluations_run() + ev->evaluations_cached();
+    return answered - std::min(answered, remote->results_received());
+  };
 
-  gem::SearchOptions opt;
+  gem::SearchOptions opt = tree->search_options();
   opt.method = job->method;
   opt.queries_per_model = job->queries_per_model;
   opt.seed = job->seed;
-  opt.shuffle_queries = false;  // the task's order: repeated and overlapping searches share pairs
-  if (tree->popularity.size() == tree->model_digests.size()) opt.popularity = tree->popularity;
   opt.cancel = stop.get();
   // Progress: exact after each search batch (on_progress); in between, after each evaluator
   // chunk, `spent` advances by the results answered since the last batch (for manifest trees,
   // per pair: a pair has one result per prompt variant).
-  const uint64_t per_pair = tree->engine ? gem::kNumPromptVariants : 1;
   uint64_t spent_at_batch = 0, answered_at_batch = 0;
   opt.on_progress = [&](const gem::SearchProgress& p) {
     spent_at_batch = p.spent;
-    answered_at_batch = stack.run() + stack.cached();
+    answered_at_batch = run() + cached();
     (void)ctx.jobs->Update(
         id,
         [&](proto::JobInfo& j) {
           j.progress = {p.spent, p.budget, p.round, p.survivors, p.leader};
-          j.evaluations_run = stack.run();
-          j.evaluations_cached = stack.cached();
+          j.evaluations_run = run();
+          j.evaluations_cached = cached();
+          for (auto& [worker, placed] : batch_placements) {
+            auto same = std::find_if(j.placements.begin(), j.placements.end(), [&](auto& x) {
+              return x.round == p.round && x.worker == worker;
+            });
+            if (same == j.placements.end()) {
+              placed.round = p.round;
+              j.placements.push_back(placed);
+            } else {
+              same->units += placed.units;
+              same->results += placed.results;
+            }
+          }
         },
         /*persist=*/false);
+    batch_placements.clear();
   };
-  stack.AfterChunk([&] {
-    const uint64_t answered =
-        std::max<uint64_t>(stack.evaluated.load() + stack.cached(), stack.run() + stack.cached());
-    (void)ctx.jobs->Update(
-        id,
-        [&](proto::JobInfo& j) {
-          j.progress.spent =
-              std::max(j.progress.spent,
-                       std::min(j.progress.budget,
-                                spent_at_batch +
-                                    (answered - std::min(answered, answered_at_batch)) / per_pair));
-          j.evaluations_run = std::max<uint64_t>(stack.evaluated.load(), stack.run());
-          j.evaluations_cached = stack.cached();
-        },
-        /*persist=*/false);
-  });
+  if (ev) {
+    const uint64_t per_pair = ev->results_per_pair();
+    ev->set_after_chunk([&, per_pair] {
+      const uint64_t answered =
+          std::max<uint64_t>(ev->evaluations_passed() + cached(), run() + cached());
+      (void)ctx.jobs->Update(
+          id,
+          [&](proto::JobInfo& j) {
+            j.progress.spent = std::max(
+                j.progress.spent,
+                std::min(j.progress.budget,
+                         spent_at_batch +
+                             (answered - std::min(answered, answered_at_batch)) / per_pair));
+            j.evaluations_run = std::max<uint64_t>(ev->evaluations_passed(), run());
+            j.evaluations_cached = cached();
+          },
+          /*persist=*/false);
+    });
+  }
 
   gem::SearchResult result;
-  Status st = built.ok() ? gem::Search(opt, stack.top, &result) : built;
-  if (base_lock.owns_lock()) base_lock.unlock();
-  ctx.evaluations_run += stack.run();
-  ctx.evaluations_cached += stack.cached();
+  Status st = ev ? gem::Search(opt, ev.get(), &result) : made.status();
+  const uint64_t total_run = run(), total_cached = cached();
+  ev.reset();  // releases a manifest tree's base for the next search
+  remote.reset();
+  ctx.evaluations_run += total_run;
+  ctx.evaluations_cached += total_cached;
   (void)ctx.jobs->Update(
       id,
       [&](proto::JobInfo& j) {
-        j.evaluations_run = stack.run();
-        j.evaluations_cached = stack.cached();
+        j.evaluations_run = total_run;
+        j.evaluations_cached = total_cached;
         j.progress.spent = result.spent;
         j.progress.budget = result.budget;
       },
@@ -296,11 +218,11 @@ void RunJob(Context& ctx, uint64_t id, const std::string& device) {
       r.rounds.push_back({rt.round, static_cast<uint32_t>(rt.survivors.size()),
                           rt.queries_per_survivor, rt.spent, rt.correlated});
     }
-    for (uint32_t m = 0; m < tree->model_digests.size(); ++m) {
+    for (uint32_t m = 0; m < tree->num_models(); ++m) {
       proto::ModelTally t;
       t.index = m;
-      t.name = tree->model_ids[m];
-      if (m < tree->popularity.size()) t.popularity = tree->popularity[m];
+      t.name = tree->models()[m].name;
+      t.popularity = tree->models()[m].popularity;
       if (m < result.pulls.size()) t.pulls = result.pulls[m];
       if (m < result.wins.size()) t.wins = result.wins[m];
       r.models.push_back(std::move(t));
@@ -309,8 +231,8 @@ void RunJob(Context& ctx, uint64_t id, const std::string& device) {
         id,
         [&](proto::JobInfo& j) {
           j.chosen_model = result.chosen_model;
-          j.chosen_model_digest = tree->model_digests.at(result.chosen_model).Hex();
-          j.chosen_model_name = tree->model_ids.at(result.chosen_model);
+          j.chosen_model_digest = tree->models().at(result.chosen_model).digest.Hex();
+          j.chosen_model_name = tree->models().at(result.chosen_model).name;
           j.progress.leader = result.chosen_model;
           if (result.method.size()) j.method = result.method;
         },

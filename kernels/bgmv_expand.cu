@@ -1,9 +1,9 @@
 // Copyright the gem authors. BGMV expand: one thread per (row, o) output; the rank is small
 // (8-64), so each thread reads its B row and the row's v directly. Element math in
-// tree/ops/lora_math.h, CPU twin gem::ops::BgmvExpand.
+// libgem/src/kernel_math/lora_math.h, CPU twin gem::ops::BgmvExpand.
 #include "bgmv_expand.cuh"
 #include "common.cuh"
-#include "tree/ops/lora_math.h"
+#include "lora_math.h"
 
 static __global__ void bgmv_expand_kernel(const float* __restrict__ v, int rows, int out,
                                           const int32_t* __restrict__ row_slot,

@@ -1,9 +1,9 @@
 // Copyright the gem authors. BGMV shrink: one warp per (row, k) output, lanes split the input
 // dimension (lora_dot_partial with stride 32) and reduce by shuffle. Element math in
-// tree/ops/lora_math.h, CPU twin gem::ops::BgmvShrink.
+// libgem/src/kernel_math/lora_math.h, CPU twin gem::ops::BgmvShrink.
 #include "bgmv_shrink.cuh"
 #include "common.cuh"
-#include "tree/ops/lora_math.h"
+#include "lora_math.h"
 
 static __global__ void bgmv_shrink_kernel(const float* __restrict__ x, int rows, int in,
                                           const int32_t* __restrict__ row_slot,

@@ -1,8 +1,8 @@
 // Copyright the gem authors. Per-row int8 delta dequantise-and-add; element math in
-// tree/ops/delta_math.h, CPU twin gem::ops::Int8Apply.
+// libgem/src/kernel_math/delta_math.h, CPU twin gem::ops::Int8Apply.
 #include "common.cuh"
 #include "delta_int8.cuh"
-#include "tree/ops/delta_math.h"
+#include "delta_math.h"
 
 static __global__ void delta_int8_apply_kernel(const float* __restrict__ base,
                                                const int8_t* __restrict__ q,

@@ -1,8 +1,8 @@
 // Copyright the gem authors. 1-bit sign * per-row scale delta add; element math in
-// tree/ops/delta_math.h, CPU twin gem::ops::SignApply.
+// libgem/src/kernel_math/delta_math.h, CPU twin gem::ops::SignApply.
 #include "common.cuh"
 #include "delta_sign.cuh"
-#include "tree/ops/delta_math.h"
+#include "delta_math.h"
 
 static __global__ void delta_sign_apply_kernel(const float* __restrict__ base,
                                                const uint32_t* __restrict__ bits,

@@ -1,8 +1,9 @@
-// Copyright the gem authors. Lossless XOR delta apply; element math in tree/ops/delta_math.h,
-// CPU twin gem::ops::XorApply (libgem/src/tree/ops/delta_ops.cc).
+// Copyright the gem authors. Lossless XOR delta apply; element math in
+// libgem/src/kernel_math/delta_math.h, CPU twin gem::ops::XorApply
+// (libgem/src/tree/ops/delta_ops.cc).
 #include "common.cuh"
 #include "delta_xor.cuh"
-#include "tree/ops/delta_math.h"
+#include "delta_math.h"
 
 template <int KIND>
 static __global__ void delta_xor_apply_kernel(const float* __restrict__ base,

@@ -1,8 +1,8 @@
 // Copyright the gem authors. LoRA merge into a working buffer; element math in
-// tree/ops/lora_math.h, CPU twin gem::ops::LoraMerge.
+// libgem/src/kernel_math/lora_math.h, CPU twin gem::ops::LoraMerge.
 #include "common.cuh"
 #include "lora_merge.cuh"
-#include "tree/ops/lora_math.h"
+#include "lora_math.h"
 
 static __global__ void lora_merge_kernel(const float* __restrict__ w, const float* __restrict__ a,
                                          const float* __restrict__ b, int out, int in, int rank,

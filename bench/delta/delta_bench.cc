@@ -25,7 +25,7 @@
 
 #include "gem/delta.h"
 #include "gem/safetensors.h"
-#include "tree/ops/delta_math.h"
+#include "kernel_math/delta_math.h"
 #include "tree/ops/delta_ops.h"
 
 namespace {

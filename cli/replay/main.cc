@@ -25,6 +25,7 @@
 #include <thread>
 #include <vector>
 
+#include "gem/csv.h"
 #include "gem/population.h"
 #include "gem/search.h"
 
@@ -41,46 +42,38 @@ struct PaperTable {
 };
 
 bool LoadPaperTable(const std::string& path, PaperTable* out, std::string* err) {
-  std::ifstream in(path);
+  std::ifstream in(path, std::ios::binary);
   if (!in) {
     *err = path + ": cannot read";
     return false;
   }
-  std::string line;
-  std::vector<std::string> header;
-  auto split = [](const std::string& s) {
-    std::vector<std::string> f;
-    std::stringstream ss(s);
-    std::string x;
-    while (std::getline(ss, x, ',')) f.push_back(x);
-    return f;
-  };
-  while (std::getline(in, line)) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.empty() || line[0] == '#') continue;
-    auto f = split(line);
-    if (header.empty()) {
-      header = f;
-      for (size_t i = 2; i + 1 < f.size(); i += 2) {
-        const std::string& c = f[i];
-        if (c.size() > 5 && c.substr(c.size() - 5) == "_rank")
-          out->trees.push_back(c.substr(0, c.size() - 5));
-      }
-      continue;
-    }
+  std::vector<gem::csv::Record> rows;
+  gem::Status st = gem::csv::ReadAll(in, path, &rows, {.trim = true, .comments = true});
+  if (!st.ok()) {
+    *err = st.ToString();
+    return false;
+  }
+  if (rows.empty()) {
+    *err = path + ": empty";
+    return false;
+  }
+  const std::vector<std::string>& header = rows[0].fields;
+  for (size_t i = 2; i + 1 < header.size(); i += 2) {
+    const std::string& c = header[i];
+    if (c.size() > 5 && c.substr(c.size() - 5) == "_rank")
+      out->trees.push_back(c.substr(0, c.size() - 5));
+  }
+  for (size_t r = 1; r < rows.size(); ++r) {
+    const std::vector<std::string>& f = rows[r].fields;
     if (f.size() < 2) continue;
     for (size_t t = 0; t < out->trees.size(); ++t) {
       PaperCell c;
-      if (2 + 2 * t + 1 < f.size()) {
-        c.rank = std::atof(f[2 + 2 * t].c_str());
-        c.acc = std::atof(f[2 + 2 * t + 1].c_str());
+      if (2 + 2 * t + 1 < f.size()) {  // an empty cell stays NaN (not in the paper)
+        if (!f[2 + 2 * t].empty()) c.rank = std::atof(f[2 + 2 * t].c_str());
+        if (!f[2 + 2 * t + 1].empty()) c.acc = std::atof(f[2 + 2 * t + 1].c_str());
       }
       out->by[f[0] + "|" + f[1]][out->trees[t]] = c;
     }
-  }
-  if (header.empty()) {
-    *err = path + ": empty";
-    return false;
   }
   return true;
 }
@@ -358,8 +351,8 @@ int main(int argc, char** argv) {
   std::vector<size_t> order(items.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    return uint64_t{budgets[items[a].budget]} * trees[items[a].tree].pop.size() >
-           uint64_t{budgets[items[b].budget]} * trees[items[b].tree].pop.size();
+    return gem::SearchBudget(budgets[items[a].budget], trees[items[a].tree].pop.size()) >
+           gem::SearchBudget(budgets[items[b].budget], trees[items[b].tree].pop.size());
   });
   std::vector<uint64_t> tree_key;
   for (const Tree& t : trees) {

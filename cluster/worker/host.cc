@@ -1,4 +1,5 @@
-// Copyright the gem authors. The worker's tree host (host.h) on gemd's tree code.
+// Copyright the gem authors. The worker's tree host (host.h) on libgem's searchable trees: the
+// tree is opened from gemd's tree record with gem::SearchableTree::Open, as gemd opens it.
 #include "cluster/worker/host.h"
 
 #include <spdlog/spdlog.h>
@@ -9,85 +10,90 @@
 
 #include "gem/engine_evaluator.h"
 #include "gem/population.h"
-#include "gem/protocol.h"
-#include "manifest_trees.h"
-#include "trees.h"
+#include "gem/searchable_tree.h"
 
 namespace gem::cluster {
 namespace {
 
-class GemdTreeHost final : public TreeHost {
+class SearchableHost final : public TreeHost {
  public:
-  explicit GemdTreeHost(const HostOptions& options) : options_(options), bases_(options.threads) {}
+  explicit SearchableHost(const HostOptions& options)
+      : options_(options),
+        bases_(options.threads, [](const std::string& line) { spdlog::info("{}", line); }) {}
 
   Result<std::string> Load(const cluster::Load& load) override {
     Drop();
-    protocol::StoredTree record;
-    GEM_RETURN_IF_ERROR(protocol::DecodeRecord(load.record, &record));
-    gemd::Config config;
-    config.data_dir = options_.data_dir.empty() ? load.data_dir : options_.data_dir;
-    config.tasks_dir = options_.tasks_dir.empty() ? load.tasks_dir : options_.tasks_dir;
-    config.engine_threads = options_.threads;
-    auto tree = record.info.format == "manifest" ? gemd::BuildManifestTree(record, config, &bases_)
-                                                 : gemd::BuildReplayTree(record);
-    if (!tree.ok()) return tree.status().WithContext("tree '" + record.info.name + "'");
-    const gemd::ServedTask* task = (*tree)->FindTask(load.task);
-    if (task == nullptr) {
-      return Status::NotFound("tree '" + record.info.name + "'", "has no task '" + load.task + "'");
-    }
+    auto record = DecodeTreeRecord(load.record);
+    if (!record.ok()) return record.status().WithContext("tree record of " + load.tree);
+    SearchableOptions so;
+    so.data_dir = options_.data_dir.empty() ? load.data_dir : options_.data_dir;
+    so.tasks_dir = options_.tasks_dir.empty() ? load.tasks_dir : options_.tasks_dir;
+    so.bases = &bases_;
+    so.threads = options_.threads;
+    auto tree = SearchableTree::Open(*record, so);
+    if (!tree.ok()) return tree.status().WithContext("tree '" + record->name + "'");
+    auto task = (*tree)->GetTask(load.task);
+    if (!task.ok()) return task.status();
     std::vector<Digest> configs;
-    if ((*tree)->engine) {
-      const auto& engine = *(*tree)->engine;
-      configs.assign(std::begin(engine.config_digests), std::end(engine.config_digests));
+    for (uint32_t v = 0; v < (*tree)->num_variants(); ++v)
+      configs.push_back(*(*tree)->config_digest(v));
+    if ((*tree)->kind() == SearchableTree::Kind::kManifest) {
+      // Paths gemd recorded under its own data dir (adapters) are found under the node's.
+      std::vector<EngineCandidate> candidates = (*tree)->candidates();
+      if (!load.origin_data_dir.empty() && load.origin_data_dir != so.data_dir) {
+        for (auto& c : candidates) {
+          if (c.path.rfind(load.origin_data_dir + "/", 0) == 0) {
+            c.path = so.data_dir + c.path.substr(load.origin_data_dir.size());
+          }
+        }
+      }
       EngineEvalOptions eo;
-      eo.sandbox.hidden_paths = {options_.sandbox_hide.empty() ? config.data_dir
+      eo.sandbox.hidden_paths = {options_.sandbox_hide.empty() ? so.data_dir
                                                                : options_.sandbox_hide};
-      base_lock_ = std::unique_lock<std::mutex>(engine.base->mu);
+      base_ = (*tree)->base();
+      base_lock_ = std::unique_lock<std::mutex>(base_->mu);
       auto ev =
-          EngineEvaluator::Create(engine.base->model.get(), engine.candidates, task->task, eo);
+          EngineEvaluator::Create(base_->model.get(), std::move(candidates), (*task)->task, eo);
       if (!ev.ok()) {
-        base_lock_ = {};
+        Drop();
         return ev.status();
       }
       engine_ = std::move(*ev);
     } else {
-      configs = {(*tree)->config_digest};
-      matrix_ = std::make_unique<MatrixEvaluator>(task->population.matrix,
+      matrix_ = std::make_unique<MatrixEvaluator>((*task)->population.matrix,
                                                   /*replay_record=*/false);
       delay_ms_ = load.replay_delay_ms;
     }
-    tree_ = *tree;
-    task_ = task;
+    num_queries_ = (*task)->num_queries();
+    const Digest fp =
+        TreeFingerprint((*tree)->model_digests(), (*task)->digest, (*task)->query_digests, configs);
+    tree_ = std::move(*tree);
     id_ = load.tree;
-    return TreeFingerprint(tree_->model_digests, task->digest, task->query_digests, configs).Hex();
+    return fp.Hex();
   }
 
   Status Evaluate(const cluster::Unit& unit, std::vector<QueryResult>* results) override {
     results->clear();
+    const std::string what = "unit " + std::to_string(unit.unit);
     if (unit.tree != id_ || !tree_) {
       return Status::InvalidArgument(
-          "unit " + std::to_string(unit.unit),
-          "is for tree " + unit.tree + ", this worker holds '" + id_ + "'");
+          what, "is for tree " + unit.tree + ", this worker holds '" + id_ + "'");
     }
-    const uint32_t num_variants = engine_ ? kNumPromptVariants : 1;
-    if (unit.model >= tree_->model_digests.size()) {
-      return Status::InvalidArgument("unit " + std::to_string(unit.unit), "model out of range");
-    }
+    if (unit.model >= tree_->num_models())
+      return Status::InvalidArgument(what, "model out of range");
     std::vector<EvalRequest> requests;
     for (uint32_t q : unit.queries) {
-      if (q >= task_->num_queries()) {
-        return Status::InvalidArgument("unit " + std::to_string(unit.unit), "query out of range");
-      }
+      if (q >= num_queries_) return Status::InvalidArgument(what, "query out of range");
       requests.push_back({unit.model, q});
     }
-    // Per variant, every query; then interleaved as the unit asks.
+    // Per variant, every query (the engine generates both variants in its first call and
+    // answers the second from them); then interleaved as the unit asks.
     std::vector<std::vector<EvalOutcome>> outcomes(unit.variants.size());
     std::vector<std::vector<EvalDetail>> details(unit.variants.size());
     for (size_t k = 0; k < unit.variants.size(); ++k) {
       const uint32_t v = unit.variants[k];
-      if (v >= num_variants) {
-        return Status::InvalidArgument("unit " + std::to_string(unit.unit),
-                                       "variant " + std::to_string(v) + " out of range");
+      if (v >= tree_->num_variants()) {
+        return Status::InvalidArgument(what, "variant " + std::to_string(v) + " out of range");
       }
       Evaluator* ev = engine_ ? engine_->variant(static_cast<uint8_t>(v)) : matrix_.get();
       if (!engine_ && delay_ms_ > 0) {  // as gemd's replay.eval_delay_ms does locally
@@ -120,30 +126,33 @@ class GemdTreeHost final : public TreeHost {
 
  private:
   void Drop() {
-    engine_.reset();
+    engine_.reset();  // before the base it runs on is released
     matrix_.reset();
+    if (base_lock_.owns_lock()) base_lock_.unlock();
     base_lock_ = {};
-    task_ = nullptr;
+    base_.reset();
     tree_.reset();
     id_.clear();
     delay_ms_ = 0;
+    num_queries_ = 0;
   }
 
   HostOptions options_;
-  gemd::ResidentBases bases_;
-  std::shared_ptr<const gemd::ServedTree> tree_;
-  const gemd::ServedTask* task_ = nullptr;
+  ResidentBases bases_;  // a worker that moves between trees on one base loads it once
+  std::shared_ptr<const SearchableTree> tree_;
+  std::shared_ptr<ResidentBase> base_;
+  std::unique_lock<std::mutex> base_lock_;
   std::unique_ptr<EngineEvaluator> engine_;
   std::unique_ptr<MatrixEvaluator> matrix_;
-  std::unique_lock<std::mutex> base_lock_;
   std::string id_;
+  uint32_t num_queries_ = 0;
   double delay_ms_ = 0;
 };
 
 }  // namespace
 
 std::unique_ptr<TreeHost> MakeTreeHost(const HostOptions& options) {
-  return std::make_unique<GemdTreeHost>(options);
+  return std::make_unique<SearchableHost>(options);
 }
 
 }  // namespace gem::cluster

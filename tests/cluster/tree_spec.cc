@@ -3,8 +3,7 @@
 
 #include <cstdlib>
 
-#include "gem/protocol.h"
-#include "trees.h"
+#include "gem/searchable_tree.h"
 
 namespace gem::testing {
 
@@ -23,23 +22,24 @@ MatrixTree MakeMatrixTree(const std::string& name, uint32_t models, uint32_t que
     }
     csv += "\n";
   }
-  protocol::StoredTree record;
-  record.info.name = name;
-  record.info.format = "matrix";
-  record.source.name = name;
-  record.source.format = "matrix";
-  record.source.content = csv;
-  record.source.task = "t";
-  auto tree = gemd::BuildReplayTree(record);
+  TreeSource source;
+  source.name = name;
+  source.format = "matrix";
+  source.content = csv;
+  source.file_name = name + ".csv";
+  source.task = "t";
+  auto tree = SearchableTree::Register(source, SearchableOptions{});
   if (!tree.ok()) std::abort();
-  const gemd::ServedTask* task = (*tree)->FindTask("t");
+  auto record = EncodeTreeRecord((*tree)->record());
+  const SearchableTask* task = (*tree)->FindTask("t");
+  if (!record.ok() || task == nullptr) std::abort();
   cluster::TreeSpec spec;
   spec.name = name;
-  spec.record = protocol::EncodeRecord(record);
+  spec.record = *record;
   spec.task = "t";
-  spec.models = (*tree)->model_digests;
+  spec.models = (*tree)->model_digests();
   spec.queries = task->query_digests;
-  spec.configs = {(*tree)->config_digest};
+  spec.configs = {*(*tree)->config_digest(0)};
   spec.task_digest = task->digest;
   spec.replay_delay_ms = replay_delay_ms;
   out.spec = cluster::MakeTreeSpec(std::move(spec));

@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "demo/demo_tree_util.h"
+#include "demo_tree/accuracies.h"
 #include "gem/delta_checkpoint.h"
 #include "gem/engine_evaluator.h"
 #include "gem/search.h"

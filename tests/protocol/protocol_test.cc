@@ -315,5 +315,41 @@ TEST(Protocol, WrongFieldTypesNameTheField) {
   ExpectError(Decode(body_not_map), Status::Code::kInvalidArgument, "body");
 }
 
+// Revision 3: `info`, and the fields a client may leave to gemd (a tree's name, N).
+TEST(Protocol, Revision3InfoAndWhatGemdDecides) {
+  Reply reply;
+  reply.id = 5;
+  reply.type = "info";
+  InfoReply info;
+  info.tasks = {"gsm8k", "mbpp"};
+  info.default_method = "gem";
+  info.default_queries_per_model = 50;
+  reply.body = info;
+  Reply got;
+  ASSERT_TRUE(DecodeReply(EncodeReply(reply), &got).ok());
+  const auto* i = std::get_if<InfoReply>(&got.body);
+  ASSERT_NE(i, nullptr);
+  EXPECT_EQ(i->tasks, info.tasks);
+  EXPECT_EQ(i->revision, kRevision);
+  EXPECT_EQ(i->default_queries_per_model, 50u);
+
+  std::string no_name = Frame(4, [](auto& pk) {
+    pk.pack("v");
+    pk.pack(kVersion);
+    pk.pack("id");
+    pk.pack(9);
+    pk.pack("type");
+    pk.pack("tree.register");
+    pk.pack("body");
+    pk.pack_map(1);
+    pk.pack("manifest");
+    pk.pack("/m/tree.json");
+  });
+  Request req;
+  ASSERT_TRUE(DecodeRequest(no_name, &req).ok());
+  EXPECT_EQ(std::get<TreeRegisterRequest>(req.body).name, "");
+  EXPECT_EQ(SearchStartRequest().queries_per_model, 0u) << "0: gemd's default";
+}
+
 }  // namespace
 }  // namespace gem::protocol

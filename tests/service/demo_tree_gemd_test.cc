@@ -16,7 +16,7 @@
 #include <utility>
 #include <vector>
 
-#include "demo/demo_tree_util.h"
+#include "demo_tree/accuracies.h"
 #include "service/harness.h"
 
 namespace gem::testing {

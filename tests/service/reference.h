@@ -16,29 +16,13 @@
 
 #include "gem/population.h"
 #include "gem/search.h"
+#include "search/test_util.h"  // RecordingEvaluator
 
 namespace gem::testing {
 
-// Records every (model, query) pair a search asks for, in order.
-class RecordingEvaluator final : public Evaluator {
- public:
-  explicit RecordingEvaluator(Evaluator* inner) : inner_(inner) {}
-  uint32_t num_models() const override { return inner_->num_models(); }
-  uint32_t num_queries() const override { return inner_->num_queries(); }
-  Status Evaluate(std::span<const EvalRequest> requests, std::span<EvalOutcome> outcomes,
-                  std::vector<EvalDetail>* details) override {
-    for (const auto& r : requests) asked.push_back({r.model, r.query});
-    return inner_->Evaluate(requests, outcomes, details);
-  }
-  std::vector<std::pair<uint32_t, uint32_t>> asked;
-
- private:
-  Evaluator* inner_;
-};
-
 struct Reference {
   SearchResult result;
-  std::vector<std::pair<uint32_t, uint32_t>> asked;
+  std::vector<std::pair<uint32_t, uint32_t>> asked;  // every (model, query) asked, in order
   std::set<std::pair<uint32_t, uint32_t>> distinct() const { return {asked.begin(), asked.end()}; }
 };
 
@@ -70,7 +54,9 @@ inline Reference DirectSearch(const std::string& csv_path, const std::string& co
   Reference ref;
   Status st = Search(opt, &rec, &ref.result);
   EXPECT_TRUE(st.ok()) << st.ToString();
-  ref.asked = std::move(rec.asked);
+  for (const auto& batch : rec.batches) {
+    for (const EvalRequest& r : batch) ref.asked.push_back({r.model, r.query});
+  }
   return ref;
 }
 

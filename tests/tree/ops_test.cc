@@ -8,10 +8,10 @@
 #include <vector>
 
 #include "gem/safetensors.h"
-#include "tree/ops/delta_math.h"
+#include "kernel_math/delta_math.h"
+#include "kernel_math/word_math.h"
 #include "tree/ops/delta_ops.h"
 #include "tree/ops/lora_ops.h"
-#include "tree/ops/word_math.h"
 
 namespace gem::ops {
 namespace {

@@ -18,12 +18,14 @@
 
 namespace gem {
 
+// A SHA-256 value (32 bytes). A plain value: copy it freely; all zeros when default-constructed
+// (which no content hashes to in practice, so it also serves as "unset").
 struct Digest {
   std::array<uint8_t, 32> bytes{};
 
-  std::string Hex() const;           // 64 lower-case hex characters
-  std::string ShortHex() const;      // first 12 hex characters, for display only
-  std::string_view Bytes() const {   // the 32 raw bytes, e.g. for a key
+  std::string Hex() const;          // 64 lower-case hex characters
+  std::string ShortHex() const;     // first 12 hex characters, for display only
+  std::string_view Bytes() const {  // the 32 raw bytes, e.g. for a key
     return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
   }
   static Result<Digest> FromHex(std::string_view hex);  // InvalidArgument unless 64 hex chars
@@ -33,7 +35,9 @@ struct Digest {
   friend auto operator<=>(const Digest&, const Digest&) = default;
 };
 
-// Incremental SHA-256. Update() any number of times, then Finish() once.
+// Incremental SHA-256. Update() any number of times, then Finish() once; a Hasher is not used
+// after Finish(). Nothing here fails (in-memory SHA-256 has no error path); the Hasher owns its
+// OpenSSL context and frees it when destroyed. Not thread-safe: one Hasher per thread.
 class Hasher {
  public:
   Hasher();

@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "gem/status.h"
@@ -58,6 +59,11 @@ struct TreeManifest {
 // A candidate whose directory cannot be resolved is NOT an error here: its resolve_status says
 // why, so that registration can refuse that one candidate and go on. The base must resolve.
 Result<TreeManifest> ReadManifest(const std::string& path);
+
+// The same for a manifest's bytes already read (e.g. to digest them too). `path` is where they
+// came from: relative paths in the manifest are resolved against its directory, the default name
+// is its stem, and messages name it. Errors as ReadManifest, less NotFound for the file itself.
+Result<TreeManifest> ParseManifest(std::string_view text, const std::string& path);
 
 // Resolves a Hugging Face cache entry to its snapshot directory: `entry` is a
 // models--ORG--NAME directory; `revision` a branch or tag under refs/ (default "main") or a

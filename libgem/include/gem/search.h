@@ -27,11 +27,11 @@ namespace gem {
 inline constexpr const char* kDefaultSearchMethod = "gem";  // docs/GEM_METHOD.md
 
 struct SearchProgress {
-  uint64_t spent = 0;        // query evaluations so far
-  uint64_t budget = 0;       // B
-  uint32_t round = 0;        // current round (1-based; 0 for methods without rounds)
-  uint32_t survivors = 0;    // models still in contention
-  uint32_t leader = 0;       // current best guess
+  uint64_t spent = 0;      // query evaluations so far
+  uint64_t budget = 0;     // B
+  uint32_t round = 0;      // current round (1-based; 0 for methods without rounds)
+  uint32_t survivors = 0;  // models still in contention
+  uint32_t leader = 0;     // current best guess
 };
 
 struct SearchOptions {
@@ -58,29 +58,35 @@ struct SearchOptions {
 
 // One round (or, for methods without rounds, one batch of pulls) of a search.
 struct RoundTrace {
-  uint32_t round = 0;                  // 1-based
-  std::vector<uint32_t> survivors;     // models evaluated in this round
-  uint32_t queries_per_survivor = 0;   // new queries each survivor got in this round (max)
-  uint64_t spent = 0;                  // evaluations in this round
-  std::vector<double> means;           // empirical mean of each survivor after the round
-  bool correlated = false;             // every survivor answered the identical queries
+  uint32_t round = 0;                 // 1-based
+  std::vector<uint32_t> survivors;    // models evaluated in this round
+  uint32_t queries_per_survivor = 0;  // new queries each survivor got in this round (max)
+  uint64_t spent = 0;                 // evaluations in this round
+  std::vector<double> means;          // empirical mean of each survivor after the round
+  bool correlated = false;            // every survivor answered the identical queries
 };
 
 struct SearchResult {
   std::string method;
   uint32_t chosen_model = 0;
-  uint64_t budget = 0;                 // B = N x K
-  uint64_t spent = 0;                  // <= budget
-  uint64_t spent_cached = 0;           // of which answered from cache (EvalOutcome::from_cache)
+  uint64_t budget = 0;        // B = N x K
+  uint64_t spent = 0;         // <= budget
+  uint64_t spent_cached = 0;  // of which answered from cache (EvalOutcome::from_cache)
   std::vector<RoundTrace> rounds;
-  std::vector<uint32_t> pulls;         // per model: queries evaluated
-  std::vector<uint32_t> wins;          // per model: of which correct
+  std::vector<uint32_t> pulls;  // per model: queries evaluated
+  std::vector<uint32_t> wins;   // per model: of which correct
   // Confidence in the choice (NaN when a method does not estimate it).
   double estimated_accuracy = 0.0 / 0.0;
   double ci_low = 0.0 / 0.0, ci_high = 0.0 / 0.0;  // 95% interval on the chosen model's accuracy
-  double p_best = 0.0 / 0.0;           // posterior probability the chosen model is the best
-  double p_top3 = 0.0 / 0.0;           // ... that it is among the best three
+  double p_best = 0.0 / 0.0;  // posterior probability the chosen model is the best
+  double p_top3 = 0.0 / 0.0;  // ... that it is among the best three
 };
+
+// The budget B of a search: N queries per model on average, times the models. Every budget in
+// gem (the search's, a job's, gem-replay's) is this product.
+inline constexpr uint64_t SearchBudget(uint32_t queries_per_model, uint32_t num_models) {
+  return uint64_t{queries_per_model} * num_models;
+}
 
 // Runs the search. On success fills *result. Fails with InvalidArgument for an unknown method,
 // N == 0, an empty tree or a popularity vector of the wrong size; with the evaluator's status

@@ -6,7 +6,8 @@
 //     form, at <data_dir>/deltas/<model digest>.<form>.gemdelta, where the model digest is the
 //     SHA-256 of the fine-tune's weights (WeightsDigest);
 //   * a LoRA adapter is copied to <data_dir>/adapters/<adapter digest>/;
-// and writes the tree record <data_dir>/trees/<tree name>.json (docs/MANIFEST.md). A candidate
+// and returns the tree record (RegisteredTree); unless options.record_file is off it also writes
+// it to <data_dir>/trees/<tree name>.json (docs/MANIFEST.md). A candidate
 // whose architecture, tensor names or shapes do not fit the base, or whose files are missing or
 // corrupt, is refused with a message naming it and the mismatch; the rest registers.
 //
@@ -44,8 +45,13 @@ struct RegisterOptions {
   bool verify_lossless = true;
   // Optional progress lines ("ft-math: writing xor delta", ...).
   std::function<void(const std::string&)> progress;
+  // Write the tree record to <data_dir>/trees/<name>.json (LoadTreeRecord reads it back).
+  // Default: true. Off, nothing is written but deltas and adapters, and the caller keeps the
+  // returned record where it likes (TreeRecordJson); gem/searchable_tree.h keeps it in its store.
+  bool record_file = true;
 };
 
+// What registration did with one candidate of the manifest. A value (as is RegisteredTree).
 struct CandidateOutcome {
   std::string name;                           // ModelMeta::name
   CandidateKind kind = CandidateKind::kAuto;  // as decided (finetune or adapter)
@@ -60,13 +66,16 @@ struct CandidateOutcome {
   std::vector<std::string> warnings;  // e.g. "tokenizer.json differs from the base's"
 };
 
+// The outcome of registering a tree: the tree record (docs/MANIFEST.md), a value. It names
+// the files registration wrote (deltas, adapter copies) by absolute path; the caller owns those
+// files through the data dir.
 struct RegisteredTree {
   std::string name;
   std::string manifest;  // manifest path
   std::string base_path;
   Digest base_digest;
   ModelMeta base_meta;
-  std::string record_path;                   // <data_dir>/trees/<name>.json
+  std::string record_path;                   // <data_dir>/trees/<name>.json ("" when none)
   std::vector<CandidateOutcome> candidates;  // manifest order
   size_t num_registered() const;
 };
@@ -76,9 +85,18 @@ struct RegisteredTree {
 // unwritable data dir. Per-candidate refusals are in RegisteredTree::candidates.
 Result<RegisteredTree> RegisterTree(const std::string& manifest_path, const std::string& data_dir,
                                     const RegisterOptions& options = {});
+// The same for a manifest already read (ReadManifest / ParseManifest); manifest.source is its path.
+Result<RegisteredTree> RegisterTree(const TreeManifest& manifest, const std::string& data_dir,
+                                    const RegisterOptions& options = {});
 
 // Reads back a tree record written by RegisterTree. NotFound when there is none.
 Result<RegisteredTree> LoadTreeRecord(const std::string& data_dir, const std::string& tree_name);
+
+// The tree record as JSON text (docs/MANIFEST.md, "The tree record"), and back. ParseTreeRecord
+// fails with Corruption (naming `source` and the problem) for malformed JSON or fields, and
+// NotSupported for another record version. record_path is left empty.
+std::string TreeRecordJson(const RegisteredTree& tree);
+Result<RegisteredTree> ParseTreeRecord(std::string_view json, const std::string& source);
 
 // Why `candidate` (an HF model directory) cannot be a descendant of `base` as a full fine-tune,
 // or OK: compares config.json (architecture, model type, sizes, rope, norms), then tensor names

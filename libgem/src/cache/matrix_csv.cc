@@ -7,9 +7,9 @@
 #include <set>
 #include <unordered_map>
 
-#include "cache/csv.h"
 #include "cache/keys.h"
 #include "gem/cache_io.h"
+#include "gem/csv.h"
 
 namespace gem {
 

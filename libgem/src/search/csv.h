@@ -1,7 +1,5 @@
-// Copyright the gem authors. The small CSV reader behind the tree and matrix formats.
-//
-// Both formats (gem/population.h) are plain: comma-separated, no embedded commas or newlines, an
-// optional pair of double quotes around a field. Lines are numbered from 1 for error messages.
+// Copyright the gem authors. What the tree and matrix formats (gem/population.h) add to the CSV
+// reader (gem/csv.h): its options for them, number fields, and reading the files.
 #ifndef GEM_SEARCH_CSV_H_
 #define GEM_SEARCH_CSV_H_
 
@@ -9,17 +7,13 @@
 #include <string_view>
 #include <vector>
 
+#include "gem/csv.h"
 #include "gem/status.h"
 
 namespace gem::search_internal {
 
-struct CsvLine {
-  size_t number = 0;                     // 1-based line number in the text
-  std::vector<std::string_view> fields;  // trimmed, quotes removed
-};
-
-// Splits text into non-blank, non-comment ('#') lines of fields. Views point into `text`.
-std::vector<CsvLine> SplitCsv(std::string_view text);
+// Both formats are hand-edited: blanks around fields and '#' comment lines are allowed.
+inline constexpr csv::ReadOptions kFormatCsv{.trim = true, .comments = true};
 
 // Parses a whole field as a finite double; false when it is not one.
 bool ParseDouble(std::string_view field, double* out);

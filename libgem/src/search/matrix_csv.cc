@@ -1,13 +1,14 @@
 // Copyright the gem authors. Real 0/1 matrices (format: gem/population.h).
 #include <string>
 
+#include "gem/csv.h"
 #include "gem/population.h"
 #include "search/csv.h"
 
 namespace gem {
 namespace {
 
-using search_internal::CsvLine;
+using Line = csv::Record;
 
 std::string Where(std::string_view name, size_t line, size_t col) {
   return std::string(name) + ":" + std::to_string(line) + ": column " + std::to_string(col + 1);
@@ -18,11 +19,12 @@ bool IsBit(std::string_view f) { return f == "0" || f == "1"; }
 }  // namespace
 
 Result<Population> ParseMatrixCsv(std::string_view text, std::string_view name) {
-  const std::vector<CsvLine> lines = search_internal::SplitCsv(text);
+  std::vector<Line> lines;
+  GEM_RETURN_IF_ERROR(csv::Parse(text, name, &lines, search_internal::kFormatCsv));
   if (lines.empty()) return Status::InvalidArgument(name, "empty file (expected rows of 0/1)");
 
   bool has_header = false;
-  for (auto f : lines[0].fields) has_header |= !IsBit(f);
+  for (const auto& f : lines[0].fields) has_header |= !IsBit(f);
   const size_t width = lines[0].fields.size();
   int id_col = -1, pop_col = -1;
   if (has_header) {
@@ -30,7 +32,7 @@ Result<Population> ParseMatrixCsv(std::string_view text, std::string_view name) 
       const std::string_view f = lines[0].fields[i];
       if (f == "model" || f == "model_id" || f == "node_id" || f == "name") {
         if (id_col >= 0)
-          return Status::InvalidArgument(Where(name, lines[0].number, i), "second model-id column");
+          return Status::InvalidArgument(Where(name, lines[0].line, i), "second model-id column");
         id_col = static_cast<int>(i);
       } else if (f == "popularity") {
         pop_col = static_cast<int>(i);
@@ -49,10 +51,10 @@ Result<Population> ParseMatrixCsv(std::string_view text, std::string_view name) 
   p.name = std::string(name);
   p.metric = "matrix";
   for (size_t r = first_row; r < lines.size(); ++r) {
-    const CsvLine& l = lines[r];
+    const Line& l = lines[r];
     if (l.fields.size() != width) {
       return Status::InvalidArgument(
-          std::string(name) + ":" + std::to_string(l.number),
+          std::string(name) + ":" + std::to_string(l.line),
           "has " + std::to_string(l.fields.size()) + " fields, expected " + std::to_string(width));
     }
     const uint32_t m = static_cast<uint32_t>(r - first_row);
@@ -64,13 +66,13 @@ Result<Population> ParseMatrixCsv(std::string_view text, std::string_view name) 
       } else if (static_cast<int>(c) == pop_col) {
         double v;
         if (!search_internal::ParseDouble(f, &v)) {
-          return Status::InvalidArgument(Where(name, l.number, c),
+          return Status::InvalidArgument(Where(name, l.line, c),
                                          "popularity \"" + std::string(f) + "\" is not a number");
         }
         p.popularity.push_back(v);
       } else {
         if (!IsBit(f)) {
-          return Status::InvalidArgument(Where(name, l.number, c),
+          return Status::InvalidArgument(Where(name, l.line, c),
                                          "cell \"" + std::string(f) + "\" is not 0 or 1");
         }
         matrix->Set(m, q++, f == "1");

@@ -27,7 +27,7 @@ SearchRun::SearchRun(const SearchOptions& options, Evaluator* evaluator, SearchR
       result_(result),
       k_(evaluator->num_models()),
       q_(evaluator->num_queries()),
-      budget_(uint64_t{options.queries_per_model} * evaluator->num_models()),
+      budget_(SearchBudget(options.queries_per_model, evaluator->num_models())),
       rng_(DeriveSeed(options.seed, kStreamAlgo)) {
   result_->budget = budget_;
   result_->pulls.assign(k_, 0);

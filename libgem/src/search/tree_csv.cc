@@ -1,15 +1,16 @@
 // Copyright the gem authors. Per-model accuracy tables (format: gem/population.h).
 #include <string>
 
+#include "gem/csv.h"
 #include "gem/population.h"
 #include "search/csv.h"
 
 namespace gem {
 namespace {
 
-using search_internal::CsvLine;
+using Line = csv::Record;
 
-int FindColumn(const CsvLine& header, std::string_view name) {
+int FindColumn(const Line& header, std::string_view name) {
   for (size_t i = 0; i < header.fields.size(); ++i) {
     if (header.fields[i] == name) return static_cast<int>(i);
   }
@@ -28,14 +29,15 @@ bool EndsWith(std::string_view s, std::string_view suffix) {
 
 Result<TreeTable> ParseTreeCsv(std::string_view text, const TreeCsvOptions& options,
                                std::string_view name) {
-  const std::vector<CsvLine> lines = search_internal::SplitCsv(text);
+  std::vector<Line> lines;
+  GEM_RETURN_IF_ERROR(csv::Parse(text, name, &lines, search_internal::kFormatCsv));
   if (lines.empty()) return Status::InvalidArgument(name, "empty file (expected a header line)");
-  const CsvLine& header = lines[0];
+  const Line& header = lines[0];
   const int metric_col = FindColumn(header, options.metric);
   if (metric_col < 0) {
     std::string have;
-    for (auto f : header.fields) have += (have.empty() ? "" : ", ") + std::string(f);
-    return Status::InvalidArgument(Where(name, header.number),
+    for (const auto& f : header.fields) have += (have.empty() ? "" : ", ") + std::string(f);
+    return Status::InvalidArgument(Where(name, header.line),
                                    "no column \"" + options.metric + "\" (columns: " + have + ")");
   }
   const bool percent = EndsWith(options.metric, "_pct");
@@ -51,22 +53,22 @@ Result<TreeTable> ParseTreeCsv(std::string_view text, const TreeCsvOptions& opti
   t.name = std::string(name);
   t.metric = options.metric;
   for (size_t i = 1; i < lines.size(); ++i) {
-    const CsvLine& l = lines[i];
+    const Line& l = lines[i];
     if (l.fields.size() != header.fields.size()) {
-      return Status::InvalidArgument(
-          Where(name, l.number), "has " + std::to_string(l.fields.size()) + " fields, header has " +
-                                     std::to_string(header.fields.size()));
+      return Status::InvalidArgument(Where(name, l.line), "has " + std::to_string(l.fields.size()) +
+                                                              " fields, header has " +
+                                                              std::to_string(header.fields.size()));
     }
     auto field = [&](int col) { return l.fields[static_cast<size_t>(col)]; };
     double acc;
     if (!search_internal::ParseDouble(field(metric_col), &acc)) {
       return Status::InvalidArgument(
-          Where(name, l.number),
+          Where(name, l.line),
           options.metric + " value \"" + std::string(field(metric_col)) + "\" is not a number");
     }
     const double hi = percent ? 100.0 : 1.0;
     if (acc < 0 || acc > hi) {
-      return Status::InvalidArgument(Where(name, l.number),
+      return Status::InvalidArgument(Where(name, l.line),
                                      options.metric + " value " + std::string(field(metric_col)) +
                                          " is outside [0, " + (percent ? "100" : "1") + "]");
     }
@@ -76,8 +78,7 @@ Result<TreeTable> ParseTreeCsv(std::string_view text, const TreeCsvOptions& opti
       const std::string_view c = field(clipped_col);
       if (c != "0" && c != "1") {
         return Status::InvalidArgument(
-            Where(name, l.number),
-            stem + "_clipped value \"" + std::string(c) + "\" is not 0 or 1");
+            Where(name, l.line), stem + "_clipped value \"" + std::string(c) + "\" is not 0 or 1");
       }
       clipped = c == "1";
     }
@@ -85,7 +86,7 @@ Result<TreeTable> ParseTreeCsv(std::string_view text, const TreeCsvOptions& opti
     if (pop_col >= 0) {
       double p;
       if (!search_internal::ParseDouble(field(pop_col), &p)) {
-        return Status::InvalidArgument(Where(name, l.number),
+        return Status::InvalidArgument(Where(name, l.line),
                                        options.popularity_column + " value \"" +
                                            std::string(field(pop_col)) + "\" is not a number");
       }

@@ -3,8 +3,8 @@
 
 #include <cmath>
 
+#include "kernel_math/word_math.h"
 #include "tree/delta_internal.h"
-#include "tree/ops/word_math.h"
 
 namespace gem {
 

@@ -6,8 +6,8 @@
 #include <cstring>
 
 #include "gem/delta.h"
+#include "kernel_math/delta_math.h"
 #include "tree/delta_internal.h"
-#include "tree/ops/delta_math.h"
 #include "tree/ops/delta_ops.h"
 
 namespace gem {

@@ -10,8 +10,8 @@
 #include <fstream>
 
 #include "gem/delta.h"
+#include "kernel_math/delta_math.h"
 #include "tree/delta_internal.h"
-#include "tree/ops/delta_math.h"
 #include "tree/ops/delta_ops.h"
 
 namespace gem {

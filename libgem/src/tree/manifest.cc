@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -126,9 +127,14 @@ Result<std::string> ResolveHfCacheEntry(const std::string& entry, const std::str
 }
 
 Result<TreeManifest> ReadManifest(const std::string& path) {
-  std::ifstream in(path);
+  std::ifstream in(path, std::ios::binary);
   if (!in) return Status::NotFound(path, "cannot open the manifest");
-  json j = json::parse(in, nullptr, false);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return ParseManifest(text, path);
+}
+
+Result<TreeManifest> ParseManifest(std::string_view text, const std::string& path) {
+  json j = json::parse(text, nullptr, false);
   if (j.is_discarded()) return Status::Corruption(path, "not valid JSON");
   if (!j.is_object()) return Status::InvalidArgument(path, "the manifest must be a JSON object");
   if (!j.contains("gem_manifest") || !j["gem_manifest"].is_number_integer()) {

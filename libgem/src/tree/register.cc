@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 
 #include "gem/delta_checkpoint.h"
@@ -234,13 +235,19 @@ Result<RegisteredTree> RegisterTree(const std::string& manifest_path, const std:
                                     const RegisterOptions& options) {
   auto manifest = ReadManifest(manifest_path);
   if (!manifest.ok()) return manifest.status();
-  const TreeManifest& m = *manifest;
+  return RegisterTree(*manifest, data_dir, options);
+}
+
+Result<RegisteredTree> RegisterTree(const TreeManifest& m, const std::string& data_dir,
+                                    const RegisterOptions& options) {
+  const std::string& manifest_path = m.source;
   auto base_config = tree_internal::ReadConfig(m.base.path);
   if (!base_config.ok()) return base_config.status().WithContext("base");
   auto base = SafetensorsSet::Open(m.base.path);
   if (!base.ok()) return base.status().WithContext("base");
   std::error_code ec;
   for (const char* sub : {"deltas", "adapters", "trees"}) {
+    if (!options.record_file && std::string_view(sub) == "trees") continue;
     fs::create_directories(fs::path(data_dir) / sub, ec);
     if (ec)
       return Status::IOError(data_dir, "cannot create " + std::string(sub) + "/: " + ec.message());
@@ -304,21 +311,12 @@ Result<RegisteredTree> RegisterTree(const std::string& manifest_path, const std:
     tree.candidates.push_back(std::move(out));
   }
 
-  json cands = json::array();
-  for (const CandidateOutcome& c : tree.candidates) cands.push_back(OutcomeToJson(c));
-  json record = {{"gem_tree", 1},
-                 {"name", tree.name},
-                 {"manifest", manifest_path},
-                 {"base",
-                  {{"path", tree.base_path},
-                   {"digest", tree.base_digest.Hex()},
-                   {"meta", MetaToJson(tree.base_meta)}}},
-                 {"candidates", cands}};
+  if (!options.record_file) return tree;
   tree.record_path = data_dir + "/trees/" + SafeFileName(tree.name) + ".json";
   const std::string tmp = tree.record_path + ".tmp";
   {
     std::ofstream out(tmp);
-    out << record.dump(2) << "\n";
+    out << TreeRecordJson(tree) << "\n";
     if (!out) return Status::IOError(tmp, "cannot write the tree record");
   }
   fs::rename(tmp, tree.record_path, ec);
@@ -326,18 +324,39 @@ Result<RegisteredTree> RegisterTree(const std::string& manifest_path, const std:
   return tree;
 }
 
+std::string TreeRecordJson(const RegisteredTree& tree) {
+  json cands = json::array();
+  for (const CandidateOutcome& c : tree.candidates) cands.push_back(OutcomeToJson(c));
+  json record = {{"gem_tree", 1},
+                 {"name", tree.name},
+                 {"manifest", tree.manifest},
+                 {"base",
+                  {{"path", tree.base_path},
+                   {"digest", tree.base_digest.Hex()},
+                   {"meta", MetaToJson(tree.base_meta)}}},
+                 {"candidates", cands}};
+  return record.dump(2);
+}
+
 Result<RegisteredTree> LoadTreeRecord(const std::string& data_dir, const std::string& tree_name) {
   const std::string path = data_dir + "/trees/" + SafeFileName(tree_name) + ".json";
-  std::ifstream in(path);
+  std::ifstream in(path, std::ios::binary);
   if (!in) return Status::NotFound(path, "no tree record (was the tree registered?)");
-  json j = json::parse(in, nullptr, false);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto tree = ParseTreeRecord(text, path);
+  if (tree.ok()) tree->record_path = path;
+  return tree;
+}
+
+Result<RegisteredTree> ParseTreeRecord(std::string_view text, const std::string& source) {
+  const std::string& path = source;
+  json j = json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return Status::Corruption(path, "not a JSON object");
   try {
     if (j.at("gem_tree").get<int>() != 1) return Status::NotSupported(path, "tree record version");
     RegisteredTree t;
     t.name = j.at("name").get<std::string>();
     t.manifest = j.value("manifest", "");
-    t.record_path = path;
     t.base_path = j.at("base").at("path").get<std::string>();
     auto bd = Digest::FromHex(j.at("base").at("digest").get<std::string>());
     if (!bd.ok()) return bd.status().WithContext(path);

@@ -3,7 +3,7 @@
 // are memory-bound passes (bench/delta_bench.cc compares them with memcpy).
 #include "tree/ops/delta_ops.h"
 
-#include "tree/ops/delta_math.h"
+#include "kernel_math/delta_math.h"
 
 namespace gem::ops {
 

@@ -7,7 +7,7 @@
 
 #include <cstdint>
 
-#include "tree/ops/lora_math.h"
+#include "kernel_math/lora_math.h"
 
 namespace gem::ops {
 

@@ -4,13 +4,13 @@
 // The engine holds base weights as f32 converted from their stored words; a bf16 or f16 value
 // is exactly representable in f32, so f32 -> word recovers the stored word bit for bit (NaN
 // payloads included). Values that are not representable round to nearest even.
-#ifndef GEM_TREE_OPS_WORD_MATH_H_
-#define GEM_TREE_OPS_WORD_MATH_H_
+#ifndef GEM_KERNEL_MATH_WORD_MATH_H_
+#define GEM_KERNEL_MATH_WORD_MATH_H_
 
 #include <stdint.h>
 #include <string.h>
 
-#include "tree/ops/hd.h"
+#include "hd.h"
 
 namespace gem::ops {
 
@@ -104,4 +104,4 @@ GEM_HD float word_to_f32(uint32_t w, int kind) {
 
 }  // namespace gem::ops
 
-#endif  // GEM_TREE_OPS_WORD_MATH_H_
+#endif  // GEM_KERNEL_MATH_WORD_MATH_H_

@@ -60,6 +60,10 @@ bool MakeReplyBody(std::string_view type, ReplyBody* out) {
     *out = CacheImportReply{};
   else if (type == ShutdownRequest::kType)
     *out = ShutdownReply{};
+  else if (type == InfoRequest::kType)
+    *out = InfoReply{};
+  else if (type == ClusterStatusRequest::kType)
+    *out = ClusterStatusReply{};
   else
     return false;
   return true;
@@ -136,6 +140,15 @@ const msgpack::object& BodyOf(const msgpack::object& envelope) {
   return (b == nullptr || b->type == msgpack::type::NIL) ? kEmptyMap : *b;
 }
 
+// The envelope's map header and its first two fields, "v" and "id".
+void PackEnvelopeStart(codec::Packer& pk, uint32_t fields, uint64_t id) {
+  pk.pack_map(fields);
+  pk.pack(std::string_view("v"));
+  pk.pack(kVersion);
+  pk.pack(std::string_view("id"));
+  pk.pack(id);
+}
+
 }  // namespace
 
 bool IsFinalJobState(std::string_view s) {
@@ -151,11 +164,7 @@ std::vector<std::string> RequestTypes() {
 std::string EncodeRequest(const Request& request) {
   msgpack::sbuffer buf;
   codec::Packer pk(buf);
-  pk.pack_map(4);
-  pk.pack(std::string_view("v"));
-  pk.pack(kVersion);
-  pk.pack(std::string_view("id"));
-  pk.pack(request.id);
+  PackEnvelopeStart(pk, 4, request.id);
   std::visit(
       [&](const auto& body) {
         pk.pack(std::string_view("type"));
@@ -193,11 +202,7 @@ Reply ErrorReply(uint64_t id, std::string type, Status status) {
 std::string EncodeReply(const Reply& reply) {
   msgpack::sbuffer buf;
   codec::Packer pk(buf);
-  pk.pack_map(6);
-  pk.pack(std::string_view("v"));
-  pk.pack(kVersion);
-  pk.pack(std::string_view("id"));
-  pk.pack(reply.id);
+  PackEnvelopeStart(pk, 6, reply.id);
   pk.pack(std::string_view("type"));
   pk.pack(reply.type);
   pk.pack(std::string_view("ok"));

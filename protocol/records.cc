@@ -32,9 +32,7 @@ Status DecodeRecord(std::string_view bytes, M* record) {
 
 template std::string EncodeRecord(const JobInfo&);
 template std::string EncodeRecord(const SearchResultReply&);
-template std::string EncodeRecord(const StoredTree&);
 template Status DecodeRecord(std::string_view, JobInfo*);
 template Status DecodeRecord(std::string_view, SearchResultReply*);
-template Status DecodeRecord(std::string_view, StoredTree*);
 
 }  // namespace gem::protocol

@@ -1,16 +1,16 @@
 // Copyright the gem authors. Element math of LoRA (merge, BGMV shrink and expand), shared by
 // kernels/lora_merge.cu, kernels/bgmv_shrink.cu, kernels/bgmv_expand.cu and their CPU twins in
-// lora_ops.cc.
+// libgem/src/tree/ops/lora_ops.cc.
 //
 // PEFT layout: A is [r, in] (lora_A.weight), B is [out, r] (lora_B.weight), W is [out, in];
 // y = W x + scale * B (A x), scale = alpha / r, or alpha / sqrt(r) with rslora.
-#ifndef GEM_TREE_OPS_LORA_MATH_H_
-#define GEM_TREE_OPS_LORA_MATH_H_
+#ifndef GEM_KERNEL_MATH_LORA_MATH_H_
+#define GEM_KERNEL_MATH_LORA_MATH_H_
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "tree/ops/hd.h"
+#include "hd.h"
 
 namespace gem::ops {
 
@@ -46,4 +46,4 @@ GEM_HD float lora_expand_elem(const float* b_row, const float* v, int rank, floa
 
 }  // namespace gem::ops
 
-#endif  // GEM_TREE_OPS_LORA_MATH_H_
+#endif  // GEM_KERNEL_MATH_LORA_MATH_H_

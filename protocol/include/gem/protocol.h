@@ -1,5 +1,9 @@
 // Copyright the gem authors. The gemd wire protocol: typed messages, msgpack frames.
 //
+// Only gemd, gemctl and their tests use this header set (protocol/, target gem_protocol); it is
+// not part of libgem's public headers, as leveldb keeps its C API apart from its C++ one. It also
+// defines gemd's persisted job records (EncodeRecord), which are the wire messages.
+//
 // gemctl (or any client) talks to gemd over a ZeroMQ ROUTER socket. Every message is one frame
 // holding one msgpack map, the envelope:
 //   request: {"v": kVersion, "id": <uint64 chosen by the client>, "type": "<request type>",
@@ -16,6 +20,9 @@
 // give a non-OK Status whose message names the problem (e.g. "field 'seed': expected an unsigned
 // integer, got a string"). Unknown fields are ignored, so a newer client can talk to an older
 // daemon as long as it only relies on known fields.
+//
+// Ownership: every message is a plain value that owns its strings and vectors; encoding returns a
+// new string, decoding fills the caller's struct. Nothing keeps a pointer into a frame.
 //
 // Thread-safety: all functions are reentrant; the message structs are plain values.
 #ifndef GEM_PROTOCOL_H_
@@ -36,6 +43,12 @@ namespace gem::protocol {
 // The protocol version this build speaks. Bumped on any incompatible change (docs/PROTOCOL.md
 // keeps the history). A request with another "v" gets a NotSupported error reply.
 inline constexpr uint32_t kVersion = 1;
+// Compatible additions within kVersion (docs/PROTOCOL.md, "History"): a client may ask `info` for
+// the revision a gemd speaks before relying on a later revision's fields. Revision 3 added `info`,
+// tree.register without a name (gemd names the tree) and search.start with queries_per_model 0
+// (gemd's default). Revision 4 added executors: search.start `executor`, JobInfo `executor` and
+// `placements`, cluster.status, and info's `executors` and `default_executor`.
+inline constexpr uint32_t kRevision = 4;
 
 // Default limit on one request frame. gemd's `max_message_bytes` setting overrides it.
 inline constexpr size_t kDefaultMaxFrameBytes = 64u << 20;
@@ -67,6 +80,7 @@ bool IsFinalJobState(std::string_view state);
 
 // ---- requests --------------------------------------------------------------------------------
 
+// Is gemd up? Answered in every state, even while gemd is still loading. Reply: HealthReply.
 struct HealthRequest {
   static constexpr const char* kType = "health";
   template <class V>
@@ -92,9 +106,11 @@ struct TaskSource {
 // content, not its path, since gemd may run as another user on another machine. Manifest trees
 // (real models, docs/MANIFEST.md): the client sends the manifest's path, which gemd reads with
 // its own permissions on its own host (model files are far too large to send), and the tasks.
+// Reply: TreeReply. Errors: InvalidArgument, NotFound, FailedPrecondition (docs/PROTOCOL.md).
 struct TreeRegisterRequest {
   static constexpr const char* kType = "tree.register";
-  std::string name;               // the tree's name, [A-Za-z0-9._-]{1,64}; must be new
+  std::string name;               // the tree's name, [A-Za-z0-9._-]{1,64}; must be new. "" (rev 3):
+                                  // gemd names it (the manifest's name, else the file's stem)
   std::string content;            // replay formats: the CSV file's bytes (required for them)
   std::string file_name;          // for display and error messages only
   std::string format = "auto";    // "accuracy" (per-model accuracy CSV), "matrix" (0/1 matrix CSV),
@@ -107,7 +123,7 @@ struct TreeRegisterRequest {
   std::vector<TaskSource> tasks;  // manifest trees: the tasks it answers (at least one)
   template <class V>
   void Fields(V& v) {
-    v.Req("name", name);
+    v.Opt("name", name);
     v.Opt("content", content);
     v.Opt("file_name", file_name);
     v.Opt("format", format);
@@ -119,12 +135,14 @@ struct TreeRegisterRequest {
   }
 };
 
+// Every registered tree. Reply: TreeListReply.
 struct TreeListRequest {
   static constexpr const char* kType = "tree.list";
   template <class V>
   void Fields(V&) {}
 };
 
+// One tree with its models. Reply: TreeShowReply; NotFound for an unknown name.
 struct TreeShowRequest {
   static constexpr const char* kType = "tree.show";
   std::string name;
@@ -134,14 +152,21 @@ struct TreeShowRequest {
   }
 };
 
+// Queues a search job. Reply: JobReply (state "queued"). Errors: NotFound (tree, task),
+// InvalidArgument (unknown method, N larger than the task).
 struct SearchStartRequest {
   static constexpr const char* kType = "search.start";
   std::string tree;
   std::string task;
-  std::string method;  // "" means the default (gem::kDefaultSearchMethod)
-  uint32_t queries_per_model = 50;
+  std::string method;  // "" means gemd's default (InfoReply::default_method)
+  // N, the average queries per model (budget N x models). 0 (rev 3): gemd's default
+  // (InfoReply::default_queries_per_model); a gemd before revision 3 refuses 0.
+  uint32_t queries_per_model = 0;
   uint64_t seed = 0;
   std::string user;  // who starts it (the client's claim; see docs/PROTOCOL.md)
+  // Where its evaluations run (rev 4): "local" (gemd's own devices) or "slurm" (workers on the
+  // cluster, docs/CLUSTER.md); "" means gemd's default (InfoReply::default_executor).
+  std::string executor;
   template <class V>
   void Fields(V& v) {
     v.Req("tree", tree);
@@ -150,10 +175,12 @@ struct SearchStartRequest {
     v.Opt("queries_per_model", queries_per_model);
     v.Opt("seed", seed);
     v.Opt("user", user);
+    v.Opt("executor", executor);
   }
 };
 
-// The requests that name one job.
+// The requests that name one job (reply JobReply, or SearchResultReply for search.result, a
+// stream of WatchEvent for search.watch). NotFound for an unknown job.
 #define GEM_PROTOCOL_JOB_REQUEST(Name, type)   \
   struct Name {                                \
     static constexpr const char* kType = type; \
@@ -170,6 +197,7 @@ GEM_PROTOCOL_JOB_REQUEST(SearchResultRequest, "search.result");
 GEM_PROTOCOL_JOB_REQUEST(SearchResumeRequest, "search.resume");
 #undef GEM_PROTOCOL_JOB_REQUEST
 
+// Jobs, newest first. Reply: JobListReply.
 struct SearchListRequest {
   static constexpr const char* kType = "search.list";
   std::string user;   // only jobs started by this user ("" = all)
@@ -181,8 +209,16 @@ struct SearchListRequest {
   }
 };
 
+// Counts of the result cache. Reply: CacheStatsReply.
 struct CacheStatsRequest {
   static constexpr const char* kType = "cache.stats";
+  template <class V>
+  void Fields(V&) {}
+};
+
+// The slurm executor's workers and jobs (rev 4). Reply: ClusterStatusReply.
+struct ClusterStatusRequest {
+  static constexpr const char* kType = "cluster.status";
   template <class V>
   void Fields(V&) {}
 };
@@ -224,6 +260,16 @@ struct CacheImportRequest {
   }
 };
 
+// What gemd decides, so that clients need not repeat it (rev 3): its built-in tasks, search
+// methods and defaults, tree formats and the tree-name rule. Answered in every state, like
+// health. Reply: InfoReply.
+struct InfoRequest {
+  static constexpr const char* kType = "info";
+  template <class V>
+  void Fields(V&) {}
+};
+
+// Stops gemd gracefully. Reply: ShutdownReply.
 struct ShutdownRequest {
   static constexpr const char* kType = "shutdown";
   template <class V>
@@ -234,7 +280,8 @@ using RequestBody =
     std::variant<HealthRequest, TreeRegisterRequest, TreeListRequest, TreeShowRequest,
                  SearchStartRequest, SearchStatusRequest, SearchWatchRequest, SearchCancelRequest,
                  SearchResultRequest, SearchResumeRequest, SearchListRequest, CacheStatsRequest,
-                 CacheExportRequest, CacheImportRequest, ShutdownRequest>;
+                 CacheExportRequest, CacheImportRequest, ShutdownRequest, InfoRequest,
+                 ClusterStatusRequest>;
 
 struct Request {
   uint64_t id = 0;   // echoed in every reply
@@ -247,6 +294,7 @@ std::vector<std::string> RequestTypes();
 
 // ---- replies ---------------------------------------------------------------------------------
 
+// health: gemd's state and load.
 struct HealthReply {
   std::string state;    // "starting" (bound, still loading), "ready", "stopping"
   std::string stage;    // start-up stage in progress or "" when ready
@@ -277,6 +325,7 @@ struct HealthReply {
   }
 };
 
+// A registered tree as gemd reports it (the wire form of its tree record, docs/SEARCHABLE.md).
 struct TreeInfo {
   std::string name;
   std::string format;     // "accuracy", "matrix" or "manifest"
@@ -315,6 +364,7 @@ struct TreeReply {  // tree.register
   }
 };
 
+// tree.list.
 struct TreeListReply {
   std::vector<TreeInfo> trees;
   template <class V>
@@ -323,6 +373,7 @@ struct TreeListReply {
   }
 };
 
+// One model of a tree (tree.show).
 struct TreeModel {
   uint32_t index = 0;
   std::string digest;                      // hex model digest (docs/GEMD.md)
@@ -343,6 +394,7 @@ struct TreeModel {
   }
 };
 
+// tree.show.
 struct TreeShowReply {
   TreeInfo tree;
   std::vector<TreeModel> models;
@@ -353,6 +405,7 @@ struct TreeShowReply {
   }
 };
 
+// Where a running search is: results spent of the budget, its round, survivors and leader.
 struct JobProgress {
   uint64_t spent = 0;
   uint64_t budget = 0;
@@ -370,6 +423,27 @@ struct JobProgress {
 };
 
 // A search job as gemd reports (and persists) it.
+// Where a round's evaluations ran (slurm executor, rev 4): one entry per (round, worker).
+struct Placement {
+  uint32_t round = 0;   // the search's round (1-based; 0 for methods without rounds)
+  std::string worker;   // "123_4.0": Slurm job 123, array task 4, its first worker
+  std::string node;     // the node it ran on
+  std::string gpu;      // the node's GPU index(es) Slurm gave the worker ("" none)
+  std::string device;   // what it evaluated on ("cpu:0", "cuda:0")
+  uint32_t units = 0;   // units of this round it ran
+  uint64_t results = 0; // results of this search it produced in the round
+  template <class V>
+  void Fields(V& v) {
+    v.Opt("round", round);
+    v.Opt("worker", worker);
+    v.Opt("node", node);
+    v.Opt("gpu", gpu);
+    v.Opt("device", device);
+    v.Opt("units", units);
+    v.Opt("results", results);
+  }
+};
+
 struct JobInfo {
   uint64_t id = 0;
   std::string status;  // kJobQueued, ...
@@ -393,6 +467,8 @@ struct JobInfo {
   std::string chosen_model_digest;
   std::string chosen_model_name;  // the tree's name for it
   std::string error;              // why it failed, was cancelled or interrupted
+  std::string executor;           // rev 4: "local" or "slurm" ("" in older records: local)
+  std::vector<Placement> placements;  // rev 4, slurm: where each round's units ran (last run)
   template <class V>
   void Fields(V& v) {
     v.Req("id", id);
@@ -417,6 +493,8 @@ struct JobInfo {
     v.Opt("chosen_model_digest", chosen_model_digest);
     v.Opt("chosen_model_name", chosen_model_name);
     v.Opt("error", error);
+    v.Opt("executor", executor);
+    v.Opt("placements", placements);
   }
 };
 
@@ -428,6 +506,7 @@ struct JobReply {  // search.start, search.status, search.cancel, search.resume
   }
 };
 
+// search.list.
 struct JobListReply {
   std::vector<JobInfo> jobs;
   template <class V>
@@ -436,6 +515,7 @@ struct JobListReply {
   }
 };
 
+// One round of a finished search (search.result).
 struct RoundInfo {
   uint32_t round = 0;
   uint32_t survivors = 0;
@@ -508,6 +588,7 @@ struct WatchEvent {
   }
 };
 
+// cache.stats.
 struct CacheStatsReply {
   std::string path;
   std::map<std::string, uint64_t> counters;  // e.g. entries, hits, misses, bytes (docs/GEMD.md)
@@ -518,6 +599,7 @@ struct CacheStatsReply {
   }
 };
 
+// cache.export.
 struct CacheExportReply {
   std::string format;  // "csv"
   std::string content;
@@ -530,6 +612,7 @@ struct CacheExportReply {
   }
 };
 
+// cache.import.
 struct CacheImportReply {
   uint64_t imported = 0;
   uint64_t skipped = 0;
@@ -540,6 +623,102 @@ struct CacheImportReply {
   }
 };
 
+// info (rev 3): what gemd decides. Lists are in a stable order.
+struct InfoReply {
+  std::string version;                     // gemd's version
+  uint32_t protocol = kVersion;            // the protocol version ...
+  uint32_t revision = kRevision;           // ... and the revision within it
+  std::vector<std::string> tasks;          // built-in tasks a manifest tree may name (gsm8k, ...)
+  std::vector<std::string> methods;        // search methods search.start accepts
+  std::string default_method;              // the method of a search.start without one
+  uint32_t default_queries_per_model = 0;  // the N of a search.start with 0
+  std::vector<std::string> formats;        // tree.register formats ("auto" first)
+  std::string tree_name_rule;              // e.g. "[A-Za-z0-9._-]{1,64}; default: ..." (prose)
+  uint32_t replay_queries = 0;             // accuracy trees: queries simulated per task by default
+  uint64_t replay_sim_seed = 0;            // ... with this seed
+  double replay_agreement = 0;             // ... and this agreement
+  std::vector<std::string> executors;      // rev 4: executors search.start accepts here
+  std::string default_executor;            // rev 4: the executor of a search.start without one
+  template <class V>
+  void Fields(V& v) {
+    v.Opt("version", version);
+    v.Opt("protocol", protocol);
+    v.Opt("revision", revision);
+    v.Opt("tasks", tasks);
+    v.Opt("methods", methods);
+    v.Opt("default_method", default_method);
+    v.Opt("default_queries_per_model", default_queries_per_model);
+    v.Opt("formats", formats);
+    v.Opt("tree_name_rule", tree_name_rule);
+    v.Opt("replay_queries", replay_queries);
+    v.Opt("replay_sim_seed", replay_sim_seed);
+    v.Opt("replay_agreement", replay_agreement);
+    v.Opt("executors", executors);
+    v.Opt("default_executor", default_executor);
+  }
+};
+
+// cluster.status (rev 4): a worker gemd talks to.
+struct ClusterWorker {
+  std::string id;         // "123_4.0"
+  std::string slurm_job;  // "123_4"
+  std::string node;
+  std::string gpu;
+  std::string device;
+  std::string tree;  // the tree it holds ("<tree>/<task>@<fingerprint>")
+  bool busy = false;
+  double idle_s = 0;
+  template <class V>
+  void Fields(V& v) {
+    v.Req("id", id);
+    v.Opt("slurm_job", slurm_job);
+    v.Opt("node", node);
+    v.Opt("gpu", gpu);
+    v.Opt("device", device);
+    v.Opt("tree", tree);
+    v.Opt("busy", busy);
+    v.Opt("idle_s", idle_s);
+  }
+};
+
+// cluster.status (rev 4): an array task of a worker job gemd submitted.
+struct ClusterTask {
+  std::string slurm_task;  // "123_4"
+  std::string submission;  // "s3": its directory under the work dir
+  std::string state;       // squeue's state (PENDING, RUNNING, ...), or ENDED
+  std::string node;
+  std::string reason;  // squeue's reason (why pending)
+  uint32_t workers = 0;
+  template <class V>
+  void Fields(V& v) {
+    v.Req("slurm_task", slurm_task);
+    v.Opt("submission", submission);
+    v.Opt("state", state);
+    v.Opt("node", node);
+    v.Opt("reason", reason);
+    v.Opt("workers", workers);
+  }
+};
+
+struct ClusterStatusReply {
+  bool enabled = false;   // the slurm executor is configured
+  std::string endpoint;   // what workers dial
+  std::string default_executor;
+  std::vector<ClusterWorker> workers;
+  std::vector<ClusterTask> tasks;
+  std::map<std::string, uint64_t> counters;  // units_done, units_requeued, results_written, ...
+  template <class V>
+  void Fields(V& v) {
+    v.Req("enabled", enabled);
+    v.Opt("endpoint", endpoint);
+    v.Opt("default_executor", default_executor);
+    v.Opt("workers", workers);
+    v.Opt("tasks", tasks);
+    v.Opt("counters", counters);
+  }
+};
+
+// shutdown.
 struct ShutdownReply {
   std::string state;  // "stopping"
   template <class V>
@@ -553,9 +732,10 @@ struct EmptyReply {  // the body of an error reply
   void Fields(V&) {}
 };
 
-using ReplyBody = std::variant<EmptyReply, HealthReply, TreeReply, TreeListReply, TreeShowReply,
-                               JobReply, JobListReply, SearchResultReply, WatchEvent,
-                               CacheStatsReply, CacheExportReply, CacheImportReply, ShutdownReply>;
+using ReplyBody =
+    std::variant<EmptyReply, HealthReply, TreeReply, TreeListReply, TreeShowReply, JobReply,
+                 JobListReply, SearchResultReply, WatchEvent, CacheStatsReply, CacheExportReply,
+                 CacheImportReply, ShutdownReply, InfoReply, ClusterStatusReply>;
 
 struct Reply {
   uint64_t id = 0;
@@ -567,25 +747,9 @@ struct Reply {
 
 // ---- records gemd persists (docs/GEMD.md, "Store layout") ----------------------------------
 
-// A registered tree: what was sent, plus how gemd read it. Replays are rebuilt from this record
-// at start-up, so the simulation parameters are kept with it.
-struct StoredTree {
-  TreeInfo info;
-  TreeRegisterRequest source;
-  double agreement = 0;     // simulation agreement used (accuracy trees)
-  std::string record_name;  // manifest trees: the name of the tree record RegisterTree wrote
-                            // (<data_dir>/trees/<record_name>.json; the manifest's name)
-  template <class V>
-  void Fields(V& v) {
-    v.Req("info", info);
-    v.Req("source", source);
-    v.Opt("agreement", agreement);
-    v.Opt("record_name", record_name);
-  }
-};
-
-// The msgpack encoding of a record: the same map as on the wire. Instantiated for JobInfo,
-// SearchResultReply and StoredTree. DecodeRecord fails with Corruption naming the problem.
+// The msgpack encoding of a record: the same map as on the wire. Instantiated for JobInfo and
+// SearchResultReply (gemd's job records; tree records are libgem's, docs/SEARCHABLE.md).
+// DecodeRecord fails with Corruption naming the problem and leaves *record unspecified.
 template <class M>
 std::string EncodeRecord(const M& record);
 template <class M>

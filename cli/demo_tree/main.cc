@@ -1,24 +1,24 @@
-// Copyright the gem authors. gem-demo-tree: the demo tree's search through libgem alone (the
-// demo, scripts/demo-tree.sh, runs it through gemd). Registers a manifest tree into a data dir,
-// searches a task with the engine evaluator behind the RocksDB result cache (both prompt variants,
-// better variant reported), prints the chosen model beside the tree's most downloaded model, then
-// runs the same search again on a fresh evaluator and shows what it cost.
+// Copyright the gem authors. gem-demo-tree: a model tree searched through libgem alone (the demo,
+// scripts/demo-tree.sh, runs the same through gemd). Registers a manifest tree with one task into a
+// data dir (its record goes to the data dir's store), searches the task through the tree's
+// evaluator stack (the engine in both prompt variants, behind the RocksDB result cache), prints
+// the chosen model beside the tree's most downloaded one, then runs the same search again on a
+// fresh evaluator and shows what it cost.
 //
-// The same path a gemd worker takes for a manifest tree (gemd/search_runner.cc), without the
-// daemon: an example of libgem on its own. scripts/demo-tree.sh shows it through gemd.
+// A thin user of gem/searchable_tree.h: the calls a gemd worker makes, without the daemon. The
+// tree stays registered in the data dir, so docs/examples/search_tree.cc can search it again.
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <string>
 
-#include "demo/demo_tree_util.h"
-#include "gem/cache.h"
-#include "gem/engine_evaluator.h"
+#include "demo_tree/accuracies.h"
 #include "gem/search.h"
-#include "gem/task.h"
-#include "gem/tree.h"
+#include "gem/searchable_tree.h"
 
 namespace {
 
@@ -40,6 +40,15 @@ struct Run {
   double seconds = 0;
 };
 
+gem::Result<gem::TaskSource> TaskFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return gem::Status::NotFound(path, "cannot open the task file");
+  namespace fs = std::filesystem;
+  return gem::TaskSource{fs::path(path).stem().string(),
+                         std::string((std::istreambuf_iterator<char>(in)), {}),
+                         fs::path(path).filename().string()};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -55,7 +64,7 @@ int main(int argc, char** argv) {
   CLI::App app{
       "Searches a model tree on a task through the inference engine and the result "
       "cache, then repeats the search to show it is free."};
-  app.add_option("--data-dir", data_dir, "where deltas, the tree record and the cache go")
+  app.add_option("--data-dir", data_dir, "where deltas and the store (tree record, cache) go")
       ->required();
   app.add_option("--manifest", manifest, "the tree manifest (docs/MANIFEST.md)")
       ->capture_default_str();
@@ -73,12 +82,23 @@ int main(int argc, char** argv) {
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // progress (stderr) and results in order
 
   auto t0 = Clock::now();
-  gem::RegisterOptions ro;
-  ro.forms = {gem::DeltaForm::kXor};
-  auto tree = gem::RegisterTree(manifest, data_dir, ro);
+  gem::TreeSource source;
+  source.manifest = std::filesystem::absolute(manifest).lexically_normal().string();
+  auto task = TaskFile(task_path);
+  if (!task.ok()) return Fail(task.status());
+  const std::string task_name = task->name;
+  source.tasks = {*task};
+  gem::SearchableOptions options;
+  options.data_dir = data_dir;
+  options.threads = threads;
+  auto tree = gem::SearchableTree::Register(source, options);
   if (!tree.ok()) return Fail(tree.status());
+  auto cache = gem::Cache::Open(data_dir + "/db");
+  if (!cache.ok()) return Fail(cache.status());
+  if (auto s = gem::StoreTree(cache->get(), **tree); !s.ok()) return Fail(s);
+  const gem::RegisteredTree& registered = *(*tree)->record().registration;
   size_t finetunes = 0, adapters = 0;
-  for (const auto& c : tree->candidates) {
+  for (const auto& c : registered.candidates) {
     if (!c.registered) {
       std::printf("  refused: %s: %s\n", c.name.c_str(), c.status.ToString().c_str());
       continue;
@@ -88,24 +108,8 @@ int main(int argc, char** argv) {
   std::printf(
       "tree %s registered: base %s + %zu fine-tunes (as xor deltas) + %zu LoRA adapters "
       "(%.1f s)\n",
-      tree->name.c_str(), tree->base_meta.name.c_str(), finetunes, adapters, Since(t0));
+      (*tree)->name().c_str(), registered.base_meta.name.c_str(), finetunes, adapters, Since(t0));
 
-  gem::LoadOptions lo;
-  lo.threads = threads;
-  auto model = gem::Model::Load(tree->base_path, lo);
-  if (!model.ok()) return Fail(model.status());
-  auto cands = gem::CandidatesFromTree(*tree, data_dir);
-  if (!cands.ok()) return Fail(cands.status());
-  const std::string task_name = std::filesystem::path(task_path).stem().string();
-  auto task = gem::LoadCustomTask(task_name, task_path, gem::TaskOptions());
-  if (!task.ok()) return Fail(task.status());
-  auto cache = gem::Cache::Open(data_dir + "/db");
-  if (!cache.ok()) return Fail(cache.status());
-
-  std::vector<double> downloads = {static_cast<double>(tree->base_meta.downloads)};
-  for (const auto& c : tree->candidates) {
-    if (c.registered) downloads.push_back(static_cast<double>(c.meta.downloads));
-  }
   std::map<std::pair<std::string, std::string>, gem::demo::MeasuredAccuracy> measured;
   if (!accuracies.empty()) {
     auto a = gem::demo::ReadAccuracies(accuracies);
@@ -115,21 +119,12 @@ int main(int argc, char** argv) {
 
   auto search = [&](Run* run) -> gem::Status {
     auto t = Clock::now();
-    auto ev = gem::EngineEvaluator::Create(model->get(), *cands, *task);
+    auto ev = gem::MakeEvaluator(**tree, task_name, cache->get());
     if (!ev.ok()) return ev.status();
-    gem::CachedEvaluator c0(cache->get(), (*ev)->variant(0), (*ev)->model_digests(),
-                            (*ev)->query_digests(), gem::ConfigDigest((*ev)->config(0)),
-                            {.task = (*task)->digest()});
-    gem::CachedEvaluator c1(cache->get(), (*ev)->variant(1), (*ev)->model_digests(),
-                            (*ev)->query_digests(), gem::ConfigDigest((*ev)->config(1)),
-                            {.task = (*task)->digest()});
-    gem::BetterVariantEvaluator better(&c0, &c1);
-    gem::SearchOptions so;
+    gem::SearchOptions so = (*tree)->search_options();
     so.method = method;
     so.queries_per_model = n;
     so.seed = seed;
-    so.shuffle_queries = false;
-    so.popularity = downloads;
     uint64_t last = 0;
     so.on_progress = [&](const gem::SearchProgress& p) {
       if (p.spent - last >= p.budget / 10 || p.spent == p.budget) {
@@ -139,26 +134,27 @@ int main(int argc, char** argv) {
         last = p.spent;
       }
     };
-    GEM_RETURN_IF_ERROR(gem::Search(so, &better, &run->result));
-    run->generated = (*ev)->stats().sequences;
-    run->run = c0.evaluations_run() + c1.evaluations_run();
-    run->cached = c0.evaluations_cached() + c1.evaluations_cached();
+    GEM_RETURN_IF_ERROR(gem::Search(so, ev->get(), &run->result));
+    run->generated = (*ev)->engine_stats().sequences;
+    run->run = (*ev)->evaluations_run();
+    run->cached = (*ev)->evaluations_cached();
     run->seconds = Since(t);
     return gem::Status::OK();
   };
 
+  const auto& models = (*tree)->models();
   std::printf(
       "\nsearch: method %s, %u queries per model x %zu models, task %s (%u queries), "
       "seed %llu\n",
-      method.c_str(), n, cands->size(), task_name.c_str(), (*task)->size(),
-      static_cast<unsigned long long>(seed));
+      method.c_str(), n, models.size(), task_name.c_str(),
+      (*tree)->FindTask(task_name)->num_queries(), static_cast<unsigned long long>(seed));
   Run first;
   if (auto s = search(&first); !s.ok()) return Fail(s);
 
   auto row = [&](const char* label, uint32_t m) {
     const auto& r = first.result;
     std::string exact = "-";
-    auto it = measured.find({(*cands)[m].name, task_name});
+    auto it = measured.find({models[m].name, task_name});
     if (it != measured.end()) {
       char buf[32];
       std::snprintf(buf, sizeof buf, "%.1f%%", 100.0 * it->second.best() / it->second.queries);
@@ -171,12 +167,12 @@ int main(int argc, char** argv) {
                     r.pulls[m]);
       seen = buf;
     }
-    std::printf("  %-14s %-28s %10.0f  %-20s %s\n", label, (*cands)[m].name.c_str(), downloads[m],
-                seen.c_str(), exact.c_str());
+    std::printf("  %-14s %-28s %10.0f  %-20s %s\n", label, models[m].name.c_str(),
+                models[m].popularity, seen.c_str(), exact.c_str());
   };
   uint32_t popular = 0;
-  for (uint32_t m = 0; m < downloads.size(); ++m) {
-    if (downloads[m] > downloads[popular]) popular = m;
+  for (uint32_t m = 0; m < models.size(); ++m) {
+    if (models[m].popularity > models[popular].popularity) popular = m;
   }
   std::printf("\n  %-14s %-28s %10s  %-20s %s\n", "", "model", "downloads", "search's estimate",
               "accuracy on all queries (accuracies.csv)");
@@ -196,7 +192,7 @@ int main(int argc, char** argv) {
   std::printf(
       "  found %s again; evaluations run: %llu, answered by the cache: %llu, sequences "
       "generated: %llu (%.2f s)\n",
-      (*cands)[again.result.chosen_model].name.c_str(), static_cast<unsigned long long>(again.run),
+      models[again.result.chosen_model].name.c_str(), static_cast<unsigned long long>(again.run),
       static_cast<unsigned long long>(again.cached),
       static_cast<unsigned long long>(again.generated), again.seconds);
   if (again.result.chosen_model != first.result.chosen_model || again.run != 0) {

@@ -1,13 +1,14 @@
 // Copyright the gem authors. Element math of the three stored delta forms
-// (docs/DELTA_FORMAT.md), shared by kernels/delta_*.cu and the CPU twins in delta_ops.cc.
-#ifndef GEM_TREE_OPS_DELTA_MATH_H_
-#define GEM_TREE_OPS_DELTA_MATH_H_
+// (docs/DELTA_FORMAT.md), shared by kernels/delta_*.cu and the CPU twins in
+// libgem/src/tree/ops/delta_ops.cc.
+#ifndef GEM_KERNEL_MATH_DELTA_MATH_H_
+#define GEM_KERNEL_MATH_DELTA_MATH_H_
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "tree/ops/hd.h"
-#include "tree/ops/word_math.h"
+#include "hd.h"
+#include "word_math.h"
 
 namespace gem::ops {
 
@@ -58,4 +59,4 @@ GEM_HD size_t sign_words_per_row(size_t cols) { return (cols + 31) / 32; }
 
 }  // namespace gem::ops
 
-#endif  // GEM_TREE_OPS_DELTA_MATH_H_
+#endif  // GEM_KERNEL_MATH_DELTA_MATH_H_
