@@ -80,7 +80,7 @@ Status Dispatcher::Start() {
   try {
     s->zap.set(zmq::sockopt::linger, 0);
     s->zap.bind("inproc://zeromq.zap.01");
-    s->router.set(zmq::sockopt::linger, 0);
+    s->router.set(zmq::sockopt::linger, 500);  // a final `stop` to the workers still goes out
     s->router.set(zmq::sockopt::router_mandatory, true);
     s->router.set(zmq::sockopt::router_handover, true);
     s->router.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(options_.max_message_bytes));

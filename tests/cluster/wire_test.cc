@@ -17,8 +17,9 @@ TEST(ClusterWire, EveryMessageRoundTrips) {
   result.lease = 9;
   result.results.push_back({1, 0, true, "42", "expected 42, got 42", 10, 2, 0.25});
   result.results.push_back({2, 1, false, std::string("a\0b", 3), "", 0, 0, 0});
-  Load load{"qwen@abcd", std::string("\x82\xa1x\x01", 4), "gsm8k", "/data", "/var/lib/gemd",
-            "/tasks", 0.5};
+  Load load{
+      "qwen@abcd", std::string("\x82\xa1x\x01", 4), "gsm8k", "/data", "/var/lib/gemd", "/tasks",
+      0.5};
   std::vector<Message> all = {hello,
                               Ready{},
                               Loaded{"t", "ff", "", 1.5},
