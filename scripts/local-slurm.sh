@@ -133,6 +133,8 @@ Waittime=0
 EOF
   : >"$dir/etc/gres.conf"
   [[ $file_gres == 1 ]] && echo "AutoDetect=off" >>"$dir/etc/gres.conf"
+  # What the tests may expect: "files" (GPU indices and CUDA_VISIBLE_DEVICES) or "count".
+  if [[ $file_gres == 1 ]]; then echo files >"$dir/etc/fake_gpus"; else echo count >"$dir/etc/fake_gpus"; fi
   local names=()
   for ((i = 1; i <= nodes; ++i)); do
     local name="n$i" first=$(((i - 1) * gpus)) last=$((i * gpus - 1))

@@ -56,6 +56,13 @@ void LocalSlurm::Stop() {
   RunCommand(Script() + " stop '" + dir_ + "' >/dev/null 2>&1");
 }
 
+bool LocalSlurm::gpu_indices() const {
+  std::ifstream in(dir_ + "/etc/fake_gpus");
+  std::string kind;
+  in >> kind;
+  return kind == "files";
+}
+
 std::string LocalSlurm::LogTails() const {
   std::string out;
   std::error_code ec;

@@ -35,6 +35,9 @@ class LocalSlurm {
   // The environment that points Slurm's commands (and gemd) at this cluster.
   std::map<std::string, std::string> env() const { return {{"SLURM_CONF", conf()}}; }
   const std::string& error() const { return error_; }
+  // True when the fake GPUs are device files, so Slurm gives each task GPU indices (and
+  // CUDA_VISIBLE_DEVICES); false where mknod was refused and they are only counted.
+  bool gpu_indices() const;
   // The last lines of the cluster's logs (for failure messages).
   std::string LogTails() const;
 

@@ -158,6 +158,7 @@ TEST(ClusterSlurm, JobArrayRunsOnBothNodesAndOneTaskCanBeCancelled) {
   }
   for (const char* want : {"node=n1 gpu=0 cvd=0 ", "node=n1 gpu=1 cvd=1 ", "node=n2 gpu=0 cvd=0 ",
                            "node=n2 gpu=1 cvd=1 "}) {
+    if (!cluster.gpu_indices()) break;  // counted GPUs only: no indices to check
     EXPECT_NE(out.find(want), std::string::npos) << "no '" << want << "' in\n" << out;
   }
 
