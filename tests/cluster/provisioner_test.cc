@@ -176,6 +176,50 @@ TEST(ClusterProvisioner, DemandSubmitsWorkersScancelLosesNothingIdleTasksEnd) {
   head.provisioner->Stop();
 }
 
+TEST(ClusterProvisioner, APreemptedTaskIsRequeuedByItsJobAndItsUnitDoneElsewhere) {
+  TempDir dir;
+  GEM_REQUIRE_LOCAL_SLURM(cluster, dir.path() + "/slurm", 2, 1);
+  auto cache = Cache::Open(dir.path() + "/db");
+  ASSERT_TRUE(cache.ok());
+  const std::string endpoint = "tcp://127.0.0.1:" + std::to_string(FreePort());
+  Head head(dir.path(), endpoint, cache->get());
+  ASSERT_TRUE(head.provisioner->Recover().ok());
+  head.provisioner->Start();
+  MatrixTree t = MakeMatrixTree("m", 6, 60, 10);
+  auto triples = AllTriples(t);
+  std::vector<TripleResult> results;
+  Status st;
+  std::thread search(
+      [&] { st = head.dispatcher->Evaluate(t.spec, triples, 1, nullptr, &results); });
+  ASSERT_TRUE(Eventually(30, [&] { return head.dispatcher->workers().size() == 2; }))
+      << Describe(*head.provisioner) << cluster.LogTails();
+  ASSERT_TRUE(Eventually(10, [&] { return head.dispatcher->stats().units_done >= 1; }));
+  std::string victim;
+  for (const auto& w : head.dispatcher->workers()) {
+    if (w.busy) victim = w.slurm_job;
+  }
+  ASSERT_FALSE(victim.empty());
+  // What preemption with PreemptMode=REQUEUE does: SIGTERM to the task, which goes back to the
+  // queue (here: held for Slurm's requeue delay).
+  auto r = RunProcess({"scontrol", "requeue", victim});
+  ASSERT_TRUE(r.ok() && r->exit_code == 0) << (r.ok() ? r->err : r.status().ToString());
+  search.join();
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  auto s = head.dispatcher->stats();
+  EXPECT_EQ(s.results_written, triples.size());
+  EXPECT_GE(s.units_requeued, 1u);
+  // The requeued task is still the job's: pending, counted live, not replaced by a new job.
+  EXPECT_TRUE(Eventually(10, [&] {
+    for (const auto& task : head.provisioner->tasks()) {
+      if (task.slurm_task == victim) return task.state == "PENDING";
+    }
+    return false;
+  })) << Describe(*head.provisioner);
+  EXPECT_EQ(head.provisioner->stats().submitted_jobs, 1u);
+  head.provisioner->Shutdown();
+  head.provisioner->Stop();
+}
+
 TEST(ClusterProvisioner, AJobThatCannotLaunchFailsTheSearchWithItsLog) {
   TempDir dir;
   GEM_REQUIRE_LOCAL_SLURM(cluster, dir.path() + "/slurm", 2, 1);
