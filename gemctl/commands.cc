@@ -25,6 +25,8 @@ constexpr int kExitNoAnswer = 3;
 constexpr int kExitSearchEnded = 4;
 constexpr int kExitRefused = 5;
 
+}  // namespace
+
 int ExitForStatus(const Status& st) { return 10 + static_cast<int>(st.code()); }
 
 int Complain(const Status& st) {
@@ -66,6 +68,8 @@ int Request(Globals& g, Client& c, const proto::RequestBody& body, proto::Reply*
   *out = std::move(*reply);
   return 0;
 }
+
+namespace {
 
 // A job as one flat JSON object (the --json contract: id, status, method, chosen_model,
 // queries_per_model, evaluations_run, evaluations_cached, ... at the top level).

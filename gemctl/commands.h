@@ -70,6 +70,14 @@ int CacheExport(Globals& g, const std::string& tree, const std::string& task, ui
 int CacheImport(Globals& g, const CacheImportArgs& a);
 int Keygen(const std::string& name, const std::string& dir);
 
+// Shared by the command files (commands.cc, tree_scan.cc, report.cc).
+int ExitForStatus(const gem::Status& st);  // 10 + the status code
+int Complain(const gem::Status& st);       // prints "gemctl: <status>" on stderr; its exit status
+int Open(Globals& g, Client* c);           // connects (and waits); 0 or the exit status
+// One request, one reply: 0 with an OK reply in *out, or the problem printed and its exit status.
+int Request(Globals& g, Client& c, const gem::protocol::RequestBody& body,
+            gem::protocol::Reply* out);
+
 }  // namespace gemctl
 
 #endif  // GEMCTL_COMMANDS_H_

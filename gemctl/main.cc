@@ -8,6 +8,8 @@
 #include <functional>
 
 #include "commands.h"
+#include "report.h"
+#include "tree_scan.h"
 
 namespace {
 
@@ -41,11 +43,13 @@ int main(int argc, char** argv) {
   gemctl search start --tree qwen --task gsm8k --queries-per-model 10 --seed 1 --wait
   gemctl search list
   gemctl --json search result 1
+  gemctl search report 1 --out report.html
+  gemctl tree scan ~/.cache/huggingface/hub --base ORG/NAME --out tree.json
 
 Exit status: 0 success; 2 usage error; 3 gemd did not answer; 4 the waited-for search ended
 failed, cancelled or interrupted; 5 gemd refused the connection (CURVE key); 10+code when gemd
-replied with an error (11 not found, 13 not supported, 14 invalid argument, 17 unavailable,
-20 failed precondition; docs/PROTOCOL.md lists all).
+replied with an error, or tree scan failed (11 not found, 13 not supported, 14 invalid argument,
+17 unavailable, 20 failed precondition; docs/PROTOCOL.md lists all).
 Environment: GEMD_ENDPOINT sets the default endpoint.)");
   app.add_option("-e,--endpoint", g.client.endpoint,
                  "gemd's endpoint (default $GEMD_ENDPOINT or ipc:///run/gemd/gemd.sock)");
@@ -110,6 +114,47 @@ Environment: GEMD_ENDPOINT sets the default endpoint.)");
   tree->add_subcommand("list", "List registered trees")->callback([&] {
     run = [&] { return TreeList(g); };
   });
+  TreeScanArgs scan;
+  auto* tscan = tree->add_subcommand(
+      "scan",
+      "Write a tree manifest from folders of Hugging Face checkpoints (model folders, mirrors, "
+      "the hub cache): parents from model cards (base_model, base_model_relation) and "
+      "adapter_config.json, downloads from the cards or a CSV, digests. Models it cannot place "
+      "are listed with the reason and left out (docs/TREE_SCAN.md). Runs locally, without gemd");
+  tscan->add_option("paths", scan.paths, "Folders to scan (e.g. ~/.cache/huggingface/hub /models)")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  tscan->add_option("--base", scan.base,
+                    "The tree's base: a scanned model's id (ORG/NAME) or folder (default: the one "
+                    "model whose card names no base model)");
+  tscan
+      ->add_option("--downloads", scan.downloads,
+                   "CSV of downloads: columns model (or repo, repo_id, id) and downloads; "
+                   "overrides the cards' downloads")
+      ->check(CLI::ExistingFile);
+  tscan->add_option("--out,-o", scan.out, "Manifest file to write (default: stdout)");
+  tscan->add_option("--name", scan.name, "The tree's name (default: <base id>-tree)");
+  tscan->add_flag("--no-digests", scan.no_digests,
+                  "Skip hashing the weights (faster; registration then cannot check that the "
+                  "files are the ones scanned)");
+  tscan->callback([&] { run = [&] { return TreeScan(g, scan); }; });
+  std::string report_tree;
+  ReportArgs report;
+  auto* trep = tree->add_subcommand(
+      "report",
+      "Write the HTML report of a tree whose answers are all in the cache: the tree atlas, "
+      "popularity against accuracy with the hidden gems, the most accurate and most popular "
+      "models (docs/REPORT.md)");
+  trep->add_option("name", report_tree, "Tree name")->required();
+  trep->add_option("--task", report.task, "Task (default: the tree's only task)");
+  trep->add_option("--out,-o", report.out, "HTML file to write (default: <tree>-<task>.html)");
+  trep->add_option("--gem-margin", report.gem_margin,
+                   "A hidden gem beats the most popular model by more than this accuracy "
+                   "(a fraction; default 0.05)")
+      ->check(CLI::Range(0.0, 1.0));
+  trep->add_flag("--partial", report.partial,
+                 "Draw models the cache has not fully answered as unknown instead of refusing");
+  trep->callback([&] { run = [&] { return TreeReport(g, report_tree, report); }; });
   std::string tree_name;
   auto* tshow = tree->add_subcommand("show", "Show a tree's models, digests and accuracies");
   tshow->add_option("name", tree_name, "Tree name")->required();
@@ -154,6 +199,16 @@ Environment: GEMD_ENDPOINT sets the default endpoint.)");
           "Run an interrupted (or cancelled, failed) job again; cached evaluations are reused",
           [&] { return SearchResume(g, job, resume_wait); })
       ->add_flag("--wait", resume_wait, "Follow it and print the result");
+  job_cmd("report",
+          "Write the HTML report of a finished search: the tree atlas, popularity against "
+          "accuracy with the hidden gems, the rounds, found against popular (docs/REPORT.md)",
+          [&] { return SearchReport(g, job, report); })
+      ->add_option("--out,-o", report.out, "HTML file to write (default: search-<id>.html)");
+  search->get_subcommand("report")
+      ->add_option("--gem-margin", report.gem_margin,
+                   "A hidden gem beats the most popular model by more than this accuracy "
+                   "(a fraction; default 0.05)")
+      ->check(CLI::Range(0.0, 1.0));
   std::string list_user, list_state;
   auto* slist = search->add_subcommand("list", "List jobs, newest first");
   slist->add_option("--user", list_user, "Only jobs started by this user");

@@ -100,6 +100,8 @@ proto::Reply Dispatch(Context& ctx, const PeerInfo& peer, const proto::Request& 
     body = HandleSearch(ctx, peer, req);
   } else if (req.type.rfind("cache.", 0) == 0) {
     body = HandleCache(ctx, peer, req);
+  } else if (req.type.rfind("report.", 0) == 0) {
+    body = HandleReport(ctx, peer, req);
   } else if (req.type.rfind("cluster.", 0) == 0) {
     body = HandleCluster(ctx, peer, req);
   }

@@ -33,6 +33,7 @@ BodyResult HandleInfo(const Context& ctx);
 BodyResult HandleTree(Context& ctx, const PeerInfo& peer, const gem::protocol::Request& request);
 BodyResult HandleSearch(Context& ctx, const PeerInfo& peer, const gem::protocol::Request& request);
 BodyResult HandleCache(Context& ctx, const PeerInfo& peer, const gem::protocol::Request& request);
+BodyResult HandleReport(Context& ctx, const PeerInfo& peer, const gem::protocol::Request& request);
 BodyResult HandleCluster(Context& ctx, const PeerInfo& peer, const gem::protocol::Request& request);
 
 // The name a job or tree records for its owner: the client's claim, else what the socket says.

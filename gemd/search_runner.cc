@@ -20,6 +20,7 @@
 #include "context.h"
 #include "gem/search.h"
 #include "gem/searchable_tree.h"
+#include "report_data.h"
 
 namespace gemd {
 
@@ -239,7 +240,12 @@ void RunJob(Context& ctx, uint64_t id, const std::string& device) {
         /*persist=*/false);
     r.job = *ctx.jobs->Get(id);
     r.job.status = proto::kJobDone;
-    // The result is stored before the job says done, so a done job always has its result.
+    // The trace (report.search) and the result are stored before the job says done, so a done
+    // job always has its result.
+    if (Status tr = StoreSearchTrace(ctx, id, result); !tr.ok()) {
+      spdlog::warn("job {}: cannot store its trace (reports will lack rounds): {}", id,
+                   tr.ToString());
+    }
     Status put = ctx.jobs->PutResult(id, r);
     if (!put.ok()) {
       Finish(ctx, id, proto::kJobFailed, "cannot store the result: " + put.ToString());

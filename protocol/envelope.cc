@@ -62,6 +62,10 @@ bool MakeReplyBody(std::string_view type, ReplyBody* out) {
     *out = ShutdownReply{};
   else if (type == InfoRequest::kType)
     *out = InfoReply{};
+  else if (type == ReportTreeRequest::kType)
+    *out = ReportTreeReply{};
+  else if (type == ReportSearchRequest::kType)
+    *out = ReportSearchReply{};
   else if (type == ClusterStatusRequest::kType)
     *out = ClusterStatusReply{};
   else

@@ -32,7 +32,9 @@ Status DecodeRecord(std::string_view bytes, M* record) {
 
 template std::string EncodeRecord(const JobInfo&);
 template std::string EncodeRecord(const SearchResultReply&);
+template std::string EncodeRecord(const SearchTraceRecord&);
 template Status DecodeRecord(std::string_view, JobInfo*);
 template Status DecodeRecord(std::string_view, SearchResultReply*);
+template Status DecodeRecord(std::string_view, SearchTraceRecord*);
 
 }  // namespace gem::protocol

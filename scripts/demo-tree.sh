@@ -4,8 +4,9 @@
 # addition, 17 full fine-tunes shipped as delta checkpoints and 17 LoRA adapters, made by
 # tools/make_demo_tree.py; gemd checks each delta rebuilds its fine-tune, stores its delta forms
 # and keeps the base resident), searches it with `gemctl search` and
-# the default method, prints the model found beside the most downloaded one, runs the same search
-# again (zero evaluations: all from the cache), stops gemd.
+# the default method, prints the model found beside the most downloaded one, writes the search's
+# HTML report (GEM_DEMO_REPORT, default build/demo-report.html), runs the same search again (zero
+# evaluations: all from the cache), stops gemd.
 #   scripts/demo-tree.sh [extra `gemctl search start` flags, e.g. --queries-per-model 20 --seed 2]
 #   (scripts/demo.sh runs it; builds gemd and gemctl in GEM_BUILD_DIR, default build/, when that
 #   build directory is configured)
@@ -50,6 +51,13 @@ echo
 echo "== a search: the default method, 50 queries per model, task $task"
 ctl search start --tree demo-tree --task "$task" --seed 1 "$@" --wait | tee "$tmp/first.txt"
 job="$(sed -n 's/^job \([0-9]*\): done$/\1/p' "$tmp/first.txt" | head -1)"
+
+# The report: the tree atlas, popularity against accuracy, the rounds (docs/REPORT.md). It is
+# written outside the temp dir, so it stays.
+report="${GEM_DEMO_REPORT:-$build/demo-report.html}"
+echo
+echo "== the report of this search (one HTML file, no network needed)"
+ctl search report "$job" --out "$report"
 
 # The search saw only part of each model's answers; tools/make_demo_tree.py measured every model
 # on every query with transformers (data/demo_tree/accuracies.csv, checked by the tests).

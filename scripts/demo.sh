@@ -45,3 +45,5 @@ grep -E '^(              INDEX|found  |most popular  |queries spent:)' "$tree_lo
 grep -A2 '^measured on all' "$tree_log" || true
 sed -n 's/^  "evaluations_run": \([0-9]*\),$/the same search again: \1 evaluations run (all from the cache)/p' \
   "$tree_log"
+sed -n 's/^wrote \(.*\): .*(open \(file:.*\))$/its report (the tree atlas, popularity against accuracy, the rounds): \2/p' \
+  "$tree_log"

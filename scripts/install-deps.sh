@@ -25,8 +25,9 @@ packages=(
   librocksdb-dev libzmq3-dev cppzmq-dev libmsgpack-cxx-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libopenblas-dev libpcre2-dev libicu-dev libzstd-dev libssl-dev
-  libcli11-dev libspdlog-dev libfmt-dev libtomlplusplus-dev nlohmann-json3-dev
+  libcli11-dev libspdlog-dev libfmt-dev libtomlplusplus-dev nlohmann-json3-dev libyaml-cpp-dev
   libsystemd-dev systemd libpstreams-dev
+  chromium  # the report test renders the HTML report headless (tests/report)
   python3 python3-venv
 )
 

@@ -1,6 +1,7 @@
 // Copyright the gem authors. Searchable trees (gem/searchable_tree.h) on replay sources: the
-// registration rules (format, name, simulation), the tree record's round trip and its store, and
-// searches through MakeEvaluator: a repeat is answered by the cache, a stop flag stops it.
+// registration rules (format, name, simulation), the tree record's round trip and its store,
+// searches through MakeEvaluator: a repeat is answered by the cache, a stop flag stops it; and
+// what the cache holds of a tree (CountCachedAnswers) after searches.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -125,6 +126,8 @@ TEST(SearchableTree, RecordRoundTripsThroughTheStore) {
   EXPECT_EQ((*back)->tasks()[0].name, "coin");
   EXPECT_EQ((*back)->tasks()[0].query_digests, (*tree)->tasks()[0].query_digests);
   EXPECT_EQ((*back)->models()[1].popularity, 9);
+  EXPECT_TRUE((*back)->models()[1].popularity_known);
+  EXPECT_EQ((*back)->models()[1].parent, -1) << "replay trees have no structure";
   std::string label;
   ASSERT_TRUE((*cache)->GetLabel(LabelKind::kModel, (*tree)->models()[1].digest, &label).ok());
   EXPECT_EQ(label, "bits/y");
@@ -179,6 +182,68 @@ TEST(SearchableTree, SearchesAreAnsweredByTheCacheTheSecondTime) {
   ASSERT_TRUE(stopped.ok());
   SearchResult r;
   EXPECT_TRUE(Search(so, stopped->get(), &r).IsAborted());
+}
+
+TEST(SearchableTree, CountCachedAnswersIsWhatTheSearchesLeftInTheCache) {
+  testing::TempDir dir;
+  auto cache = Cache::Open(dir.path() + "/db");
+  ASSERT_TRUE(cache.ok());
+  TreeSource source = QwenSource();
+  source.queries = 30;
+  auto tree = SearchableTree::Register(source, {});
+  ASSERT_TRUE(tree.ok());
+  const uint32_t n = (*tree)->num_models();
+
+  auto none = CountCachedAnswers(**tree, "gsm8k", **cache);
+  ASSERT_TRUE(none.ok()) << none.status().ToString();
+  ASSERT_EQ(none->size(), n);
+  EXPECT_EQ((*none)[0].answered, std::vector<uint32_t>{0});
+  EXPECT_FALSE((*none)[0].complete);
+  auto unknown = CountCachedAnswers(**tree, "arc", **cache);
+  EXPECT_TRUE(unknown.status().IsNotFound());
+  EXPECT_NE(unknown.status().ToString().find("answers: gsm8k, mbpp, routerbench"),
+            std::string::npos)
+      << unknown.status().ToString();
+
+  // After one search the cache holds exactly the queries it asked each model.
+  SearchOptions so = (*tree)->search_options();
+  so.queries_per_model = 4;
+  so.seed = 5;
+  SearchResult r;
+  {
+    auto ev = MakeEvaluator(**tree, "gsm8k", cache->get());
+    ASSERT_TRUE(ev.ok());
+    ASSERT_TRUE(Search(so, ev->get(), &r).ok());
+  }
+  auto counts = CountCachedAnswers(**tree, "gsm8k", **cache);
+  ASSERT_TRUE(counts.ok()) << counts.status().ToString();
+  uint64_t answered = 0;
+  for (uint32_t i = 0; i < n; ++i) {
+    EXPECT_EQ((*counts)[i].answered, std::vector<uint32_t>{r.pulls[i]}) << "model " << i;
+    EXPECT_EQ((*counts)[i].correct, std::vector<uint32_t>{r.wins[i]}) << "model " << i;
+    answered += (*counts)[i].answered[0];
+  }
+  EXPECT_EQ(answered, r.spent);
+  auto other_task = CountCachedAnswers(**tree, "mbpp", **cache);
+  ASSERT_TRUE(other_task.ok());
+  EXPECT_EQ((*other_task)[0].answered, std::vector<uint32_t>{0}) << "another task's index";
+
+  // After an exhaustive one every model is complete, with the replayed matrix's accuracy.
+  so.method = "uniform";
+  so.queries_per_model = 30;
+  {
+    auto ev = MakeEvaluator(**tree, "gsm8k", cache->get());
+    ASSERT_TRUE(ev.ok());
+    ASSERT_TRUE(Search(so, ev->get(), &r).ok());
+  }
+  counts = CountCachedAnswers(**tree, "gsm8k", **cache);
+  ASSERT_TRUE(counts.ok());
+  const ResponseMatrix& matrix = *(*tree)->FindTask("gsm8k")->population.matrix;
+  for (uint32_t i = 0; i < n; ++i) {
+    ASSERT_TRUE((*counts)[i].complete) << "model " << i;
+    EXPECT_EQ((*counts)[i].answered, std::vector<uint32_t>{30});
+    EXPECT_EQ((*counts)[i].correct, std::vector<uint32_t>{matrix.RowCount(i)}) << "model " << i;
+  }
 }
 
 }  // namespace

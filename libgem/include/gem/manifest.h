@@ -28,6 +28,9 @@ struct ModelMeta {
   int64_t downloads = -1;  // -1 = unknown
   std::string parent;      // the name of the model it was derived from ("" = unknown)
   std::vector<std::string> tags;
+  // How it derives from its parent: "finetune", "adapter", "quantization" or "merge" ("" =
+  // not stated). Informational: registration loads by CandidateKind. Written by tree scans.
+  std::string relation;
 };
 
 enum class CandidateKind : uint8_t {
@@ -43,6 +46,10 @@ struct ManifestEntry {
   Status resolve_status;  // why `path` could not be resolved (OK otherwise)
   CandidateKind kind = CandidateKind::kAuto;
   ModelMeta meta;
+  // The digest registration must find (hex; "" = not stated): the weights digest of a model, the
+  // LoRA digest of an adapter. A tree scan writes it; registration refuses a candidate whose
+  // files no longer have it.
+  std::string digest;
 };
 
 struct TreeManifest {

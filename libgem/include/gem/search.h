@@ -63,6 +63,8 @@ struct RoundTrace {
   uint32_t queries_per_survivor = 0;  // new queries each survivor got in this round (max)
   uint64_t spent = 0;                 // evaluations in this round
   std::vector<double> means;          // empirical mean of each survivor after the round
+  std::vector<uint32_t> pulls;        // queries each survivor was asked so far (after the round)
+  std::vector<uint32_t> wins;         // correct answers of each survivor so far
   bool correlated = false;            // every survivor answered the identical queries
 };
 

@@ -15,6 +15,7 @@
 // Either way MakeEvaluator() builds the whole evaluator stack, the cache in front, so repeated and
 // overlapping searches (by any program on the same store) pay only for what nobody evaluated
 // before; search_options() gives the options gem::Search needs beyond method, budget and seed.
+// CountCachedAnswers() says what the cache holds of a task, model by model (a report's data).
 //
 // The tree record. Registration returns a tree whose record() holds all that is needed to open
 // it again: the replay file's bytes, the simulation parameters, the tasks' JSONL, the
@@ -186,6 +187,16 @@ struct SearchableModel {
   Digest digest;          // its cache identity
   double popularity = 0;  // downloads (manifest; 0 when unknown) or the CSV's popularity
   std::string kind;       // manifest trees: "base", "finetune" or "adapter"; replay: ""
+  // Whether `popularity` was given (the manifest states the model's downloads, the CSV has a
+  // popularity column) rather than 0 for unknown.
+  bool popularity_known = false;
+  // Manifest trees (replay trees: -1, "", ""): the model its manifest entry names as `parent`,
+  // as an index into models() (-1 for the base, and for a parent that is not a model of the
+  // tree); the manifest's `relation` to it ("" when it states none; docs/MANIFEST.md); and its
+  // folder (for fine-tunes and adapters the directory the manifest named).
+  int parent = -1;
+  std::string relation;
+  std::string folder;
 };
 
 // One task of a tree.
@@ -314,6 +325,26 @@ Result<std::vector<TreeRecord>> ReadStoredTrees(const Store& store,
 // Opens the tree stored under `name` (NotFound naming it when there is none).
 Result<std::shared_ptr<const SearchableTree>> OpenStoredTree(Cache* cache, std::string_view name,
                                                              const SearchableOptions& options);
+
+// ---------------------------------------------------------------------------------------------
+// What the cache holds of a tree
+
+// One model's cached results for one task of a tree.
+struct CachedAnswers {
+  std::vector<uint32_t> answered;  // per variant (config_digest(v)): queries with a result
+  std::vector<uint32_t> correct;   // per variant: the correct ones among them
+  bool complete = false;  // every query of the task has a result in every variant (and it has some)
+};
+
+// What `cache` holds of `task` for each model of `tree` (by model index): the data of a tree's
+// hidden-gem report (gem/report.h, docs/REPORT.md; gemd's report.tree). It walks the task's index
+// in the cache (the results written for this task, as cache export reads them) and reads each
+// result found, so its cost grows with what was evaluated, not with models x queries: 0.1 s for
+// a 450-model replay tree with 4,499 results, 5 s with all its 1.1 million (a 2-core machine
+// under load). Results of other models, queries or configs under the task are not counted.
+// Errors: NotFound for an unknown task (listing the tree's); the cache's IOError or Corruption.
+Result<std::vector<CachedAnswers>> CountCachedAnswers(const SearchableTree& tree,
+                                                      std::string_view task, const Cache& cache);
 
 // ---------------------------------------------------------------------------------------------
 // The evaluator stack

@@ -164,7 +164,11 @@ void SearchRun::AddRound(std::vector<uint32_t> survivors, uint32_t queries_per_s
   t.spent = spent;
   t.correlated = correlated;
   t.means.reserve(survivors.size());
-  for (uint32_t m : survivors) t.means.push_back(Mean(m));
+  for (uint32_t m : survivors) {
+    t.means.push_back(Mean(m));
+    t.pulls.push_back(result_->pulls[m]);
+    t.wins.push_back(result_->wins[m]);
+  }
   t.survivors = std::move(survivors);
   result_->rounds.push_back(std::move(t));
 }

@@ -1,5 +1,6 @@
 // Copyright the gem authors. Manifest trees: real models on a resident base (internal.h).
 #include <algorithm>
+#include <map>
 
 #include "searchable/internal.h"
 
@@ -48,19 +49,39 @@ Result<std::shared_ptr<SearchableTree>> TreeBuilder::Manifest(const TreeRecord& 
   auto candidates = CandidatesFromTree(reg, options.data_dir, DeltaForm::kXor);
   if (!candidates.ok()) return candidates.status();
   tree->candidates_ = std::move(*candidates);
-  auto downloads = [](int64_t d) { return static_cast<double>(std::max<int64_t>(d, 0)); };
-  tree->models_.push_back({tree->candidates_[0].name, tree->candidates_[0].digest,
-                           downloads(reg.base_meta.downloads), "base"});
+  // The models: the base, then the registered candidates in manifest order.
+  std::vector<const ModelMeta*> metas;
+  auto add = [&](const std::string& name, std::string kind, const std::string& folder,
+                 const ModelMeta& meta) {
+    SearchableModel m;
+    m.name = name;
+    m.kind = std::move(kind);
+    m.folder = folder;
+    tree->models_.push_back(std::move(m));
+    metas.push_back(&meta);
+  };
+  add(tree->candidates_[0].name, "base", reg.base_path, reg.base_meta);
   for (const auto& c : reg.candidates) {
-    if (!c.registered) continue;
-    tree->models_.push_back(
-        {c.name, Digest(), downloads(c.meta.downloads), CandidateKindName(c.kind)});
+    if (c.registered) add(c.name, CandidateKindName(c.kind), c.path, c.meta);
   }
   if (tree->models_.size() != tree->candidates_.size()) {
     return Status::Corruption("tree '" + record.name + "'", "its candidates and models disagree");
   }
+  std::map<std::string, int> index_of;  // by name (a ModelMeta::parent names one)
   for (size_t i = 0; i < tree->models_.size(); ++i) {
-    tree->models_[i].digest = tree->candidates_[i].digest;
+    index_of.emplace(tree->models_[i].name, static_cast<int>(i));
+  }
+  for (size_t i = 0; i < tree->models_.size(); ++i) {
+    SearchableModel& m = tree->models_[i];
+    const ModelMeta& meta = *metas[i];
+    m.digest = tree->candidates_[i].digest;
+    m.popularity_known = meta.downloads >= 0;
+    m.popularity = static_cast<double>(std::max<int64_t>(meta.downloads, 0));
+    m.relation = meta.relation;
+    const auto parent = index_of.find(meta.parent);  // the base has none, nor has a self-loop
+    if (i > 0 && parent != index_of.end() && parent->second != static_cast<int>(i)) {
+      m.parent = parent->second;
+    }
   }
 
   for (const auto& source : record.source.tasks) {

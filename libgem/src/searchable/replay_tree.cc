@@ -7,6 +7,16 @@
 namespace gem::searchable_internal {
 namespace {
 
+// A model of a replay tree: a name and, when the file has a popularity column, its popularity.
+SearchableModel ReplayModel(const std::string& name, const std::vector<double>& popularity,
+                            size_t row) {
+  SearchableModel m;
+  m.name = name;
+  m.popularity = row < popularity.size() ? popularity[row] : 0.0;
+  m.popularity_known = !popularity.empty();
+  return m;
+}
+
 bool EndsWith(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
 }
@@ -34,8 +44,7 @@ Status AccuracyTasks(const TreeRecord& record, const std::string& label,
     if (models->empty()) {
       *has_popularity = !table->popularity.empty();
       for (size_t i = 0; i < table->model_ids.size(); ++i) {
-        models->push_back({table->model_ids[i], Digest(),
-                           i < table->popularity.size() ? table->popularity[i] : 0.0, ""});
+        models->push_back(ReplayModel(table->model_ids[i], table->popularity, i));
       }
     } else if (models->size() != table->model_ids.size()) {
       return Status::InvalidArgument(label, "columns disagree on the number of models");
@@ -71,8 +80,7 @@ Result<std::shared_ptr<SearchableTree>> TreeBuilder::Replay(const TreeRecord& re
     SearchableTask task;
     task.name = record.source.task.empty() ? "matrix" : record.source.task;
     for (size_t i = 0; i < pop->model_ids.size(); ++i) {
-      tree->models_.push_back(
-          {pop->model_ids[i], Digest(), i < pop->popularity.size() ? pop->popularity[i] : 0.0, ""});
+      tree->models_.push_back(ReplayModel(pop->model_ids[i], pop->popularity, i));
     }
     has_popularity = !pop->popularity.empty();
     task.population = std::move(*pop);

@@ -9,6 +9,8 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "gem/digest.h"
+
 namespace gem {
 namespace {
 
@@ -35,7 +37,8 @@ Status ParseEntry(const std::string& file, const std::string& where, const json&
     return Status::InvalidArgument(file, where + ": " + what);
   };
   if (!j.is_object()) return bad("must be an object");
-  for (const char* key : {"path", "repo", "revision", "kind", "name", "parent"}) {
+  for (const char* key :
+       {"path", "repo", "revision", "kind", "name", "parent", "relation", "digest"}) {
     if (j.contains(key) && !j[key].is_string())
       return bad(std::string("'") + key + "' must be a string");
   }
@@ -56,6 +59,18 @@ Status ParseEntry(const std::string& file, const std::string& where, const json&
     e->kind = CandidateKind::kAdapter;
   else
     return bad("'kind' must be \"finetune\", \"adapter\" or \"auto\", not \"" + kind + "\"");
+  e->meta.relation = j.value("relation", "");
+  if (!e->meta.relation.empty() && e->meta.relation != "finetune" &&
+      e->meta.relation != "adapter" && e->meta.relation != "quantization" &&
+      e->meta.relation != "merge") {
+    return bad(
+        "'relation' must be \"finetune\", \"adapter\", \"quantization\" or \"merge\", not \"" +
+        e->meta.relation + "\"");
+  }
+  e->digest = j.value("digest", "");
+  if (!e->digest.empty() && !Digest::FromHex(e->digest).ok()) {
+    return bad("'digest' must be 64 hex digits, not \"" + e->digest + "\"");
+  }
   e->meta.name = j.value("name", "");
   e->meta.parent = j.value("parent", "");
   e->meta.downloads = j.value("downloads", int64_t{-1});

@@ -39,7 +39,9 @@ std::string FileDigest(const std::string& path) {
 }
 
 json MetaToJson(const ModelMeta& m) {
-  return {{"name", m.name}, {"downloads", m.downloads}, {"parent", m.parent}, {"tags", m.tags}};
+  json j = {{"name", m.name}, {"downloads", m.downloads}, {"parent", m.parent}, {"tags", m.tags}};
+  if (!m.relation.empty()) j["relation"] = m.relation;
+  return j;
 }
 
 ModelMeta MetaFromJson(const json& j) {
@@ -48,6 +50,7 @@ ModelMeta MetaFromJson(const json& j) {
   m.downloads = j.value("downloads", int64_t{-1});
   m.parent = j.value("parent", "");
   if (j.contains("tags")) m.tags = j["tags"].get<std::vector<std::string>>();
+  m.relation = j.value("relation", "");
   return m;
 }
 
@@ -263,6 +266,11 @@ Result<RegisteredTree> RegisterTree(const TreeManifest& m, const std::string& da
   ctx.options = &options;
   ctx.Progress("base " + m.base.meta.name + ": hashing weights");
   ctx.base_digest = WeightsDigest(**base);
+  if (!m.base.digest.empty() && ctx.base_digest.Hex() != m.base.digest) {
+    return Status::FailedPrecondition(
+        m.base.path, "the base's digest is " + ctx.base_digest.Hex() + ", not the manifest's " +
+                         m.base.digest + " (the files changed since the manifest was written)");
+  }
   ctx.base_tokenizer_digest = FileDigest(m.base.path + "/tokenizer.json");
 
   RegisteredTree tree;
@@ -289,6 +297,12 @@ Result<RegisteredTree> RegisterTree(const TreeManifest& m, const std::string& da
                                                          : RegisterFinetune(ctx, &out);
       } catch (const std::exception& ex) {
         out.status = Status::Internal(e.path, ex.what());
+      }
+      if (out.status.ok() && !e.digest.empty() && out.digest.Hex() != e.digest) {
+        // A scanned manifest pins what was scanned (gem/tree_scan.h).
+        out.status = Status::FailedPrecondition(
+            e.path, "its digest is " + out.digest.Hex() + ", not the manifest's " + e.digest +
+                        " (the files changed since the manifest was written: scan again)");
       }
       if (out.kind == CandidateKind::kFinetune && out.status.ok()) {
         // A fine-tune without a tokenizer of its own (a delta checkpoint keeps one only when it

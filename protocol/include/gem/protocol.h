@@ -46,9 +46,10 @@ inline constexpr uint32_t kVersion = 1;
 // Compatible additions within kVersion (docs/PROTOCOL.md, "History"): a client may ask `info` for
 // the revision a gemd speaks before relying on a later revision's fields. Revision 3 added `info`,
 // tree.register without a name (gemd names the tree) and search.start with queries_per_model 0
-// (gemd's default). Revision 4 added executors: search.start `executor`, JobInfo `executor` and
-// `placements`, cluster.status, and info's `executors` and `default_executor`.
-inline constexpr uint32_t kRevision = 4;
+// (gemd's default); revision 4 added report.tree and report.search; revision 5 added executors:
+// search.start `executor`, JobInfo `executor` and `placements`, cluster.status, and info's
+// `executors` and `default_executor`.
+inline constexpr uint32_t kRevision = 5;
 
 // Default limit on one request frame. gemd's `max_message_bytes` setting overrides it.
 inline constexpr size_t kDefaultMaxFrameBytes = 64u << 20;
@@ -164,7 +165,7 @@ struct SearchStartRequest {
   uint32_t queries_per_model = 0;
   uint64_t seed = 0;
   std::string user;  // who starts it (the client's claim; see docs/PROTOCOL.md)
-  // Where its evaluations run (rev 4): "local" (gemd's own devices) or "slurm" (workers on the
+  // Where its evaluations run (rev 5): "local" (gemd's own devices) or "slurm" (workers on the
   // cluster, docs/CLUSTER.md); "" means gemd's default (InfoReply::default_executor).
   std::string executor;
   template <class V>
@@ -216,7 +217,7 @@ struct CacheStatsRequest {
   void Fields(V&) {}
 };
 
-// The slurm executor's workers and jobs (rev 4). Reply: ClusterStatusReply.
+// The slurm executor's workers and jobs (rev 5). Reply: ClusterStatusReply.
 struct ClusterStatusRequest {
   static constexpr const char* kType = "cluster.status";
   template <class V>
@@ -276,12 +277,39 @@ struct ShutdownRequest {
   void Fields(V&) {}
 };
 
+// ---- reports (rev 4; docs/PROTOCOL.md, "Reports"): the data of `gemctl tree report` and
+// `gemctl search report`; gemctl draws the page with libgem's report writer (gem/report.h) ----
+
+// A tree's models with their parents and folders, and what the cache holds of each for one task.
+// Reply: ReportTreeReply; NotFound for an unknown tree or task.
+struct ReportTreeRequest {
+  static constexpr const char* kType = "report.tree";
+  std::string tree;
+  std::string task;
+  template <class V>
+  void Fields(V& v) {
+    v.Req("tree", tree);
+    v.Req("task", task);
+  }
+};
+
+// A finished search: its result, its per-round trace, and its tree as report.tree gives it.
+// Reply: ReportSearchReply; NotFound for an unknown job, FailedPrecondition for one not done.
+struct ReportSearchRequest {
+  static constexpr const char* kType = "report.search";
+  uint64_t job = 0;
+  template <class V>
+  void Fields(V& v) {
+    v.Req("job", job);
+  }
+};
+
 using RequestBody =
     std::variant<HealthRequest, TreeRegisterRequest, TreeListRequest, TreeShowRequest,
                  SearchStartRequest, SearchStatusRequest, SearchWatchRequest, SearchCancelRequest,
                  SearchResultRequest, SearchResumeRequest, SearchListRequest, CacheStatsRequest,
                  CacheExportRequest, CacheImportRequest, ShutdownRequest, InfoRequest,
-                 ClusterStatusRequest>;
+                 ReportTreeRequest, ReportSearchRequest, ClusterStatusRequest>;
 
 struct Request {
   uint64_t id = 0;   // echoed in every reply
@@ -423,7 +451,7 @@ struct JobProgress {
 };
 
 // A search job as gemd reports (and persists) it.
-// Where a round's evaluations ran (slurm executor, rev 4): one entry per (round, worker).
+// Where a round's evaluations ran (slurm executor, rev 5): one entry per (round, worker).
 struct Placement {
   uint32_t round = 0;   // the search's round (1-based; 0 for methods without rounds)
   std::string worker;   // "123_4.0": Slurm job 123, array task 4, its first worker
@@ -467,8 +495,8 @@ struct JobInfo {
   std::string chosen_model_digest;
   std::string chosen_model_name;  // the tree's name for it
   std::string error;              // why it failed, was cancelled or interrupted
-  std::string executor;           // rev 4: "local" or "slurm" ("" in older records: local)
-  std::vector<Placement> placements;  // rev 4, slurm: where each round's units ran (last run)
+  std::string executor;           // rev 5: "local" or "slurm" ("" in older records: local)
+  std::vector<Placement> placements;  // rev 5, slurm: where each round's units ran (last run)
   template <class V>
   void Fields(V& v) {
     v.Req("id", id);
@@ -637,8 +665,8 @@ struct InfoReply {
   uint32_t replay_queries = 0;             // accuracy trees: queries simulated per task by default
   uint64_t replay_sim_seed = 0;            // ... with this seed
   double replay_agreement = 0;             // ... and this agreement
-  std::vector<std::string> executors;      // rev 4: executors search.start accepts here
-  std::string default_executor;            // rev 4: the executor of a search.start without one
+  std::vector<std::string> executors;      // rev 5: executors search.start accepts here
+  std::string default_executor;            // rev 5: the executor of a search.start without one
   template <class V>
   void Fields(V& v) {
     v.Opt("version", version);
@@ -658,7 +686,7 @@ struct InfoReply {
   }
 };
 
-// cluster.status (rev 4): a worker gemd talks to.
+// cluster.status (rev 5): a worker gemd talks to.
 struct ClusterWorker {
   std::string id;         // "123_4.0"
   std::string slurm_job;  // "123_4"
@@ -681,7 +709,7 @@ struct ClusterWorker {
   }
 };
 
-// cluster.status (rev 4): an array task of a worker job gemd submitted.
+// cluster.status (rev 5): an array task of a worker job gemd submitted.
 struct ClusterTask {
   std::string slurm_task;  // "123_4"
   std::string submission;  // "s3": its directory under the work dir
@@ -732,10 +760,107 @@ struct EmptyReply {  // the body of an error reply
   void Fields(V&) {}
 };
 
+// ---- report replies (rev 4; docs/PROTOCOL.md, "Reports") ------------------------------------
+
+// One model of a tree, for a report (ReportTreeReply::models).
+struct ReportModel {
+  uint32_t index = 0;
+  std::string name;
+  std::string kind;        // "base", "finetune", "adapter" (manifest trees); "" (replay trees)
+  std::string relation;    // manifest trees: the manifest's relation ("" when it states none)
+  int64_t parent = -1;     // the index of its parent in this tree; -1 none or not in the tree
+  double popularity = -1;  // downloads (or a replay file's proxy); -1 unknown
+  std::string digest;      // hex model digest (docs/GEMD.md)
+  std::string folder;      // manifest trees: the model's folder on gemd's host
+  // What the cache holds for the task: per config (prompt variant; replay trees have one), the
+  // queries with a result and the correct ones among them.
+  std::vector<uint32_t> answered;
+  std::vector<uint32_t> correct;
+  bool complete = false;  // every query has a result in every variant
+  template <class V>
+  void Fields(V& v) {
+    v.Req("index", index);
+    v.Opt("name", name);
+    v.Opt("kind", kind);
+    v.Opt("relation", relation);
+    v.Opt("parent", parent);
+    v.Opt("popularity", popularity);
+    v.Opt("digest", digest);
+    v.Opt("folder", folder);
+    v.Opt("answered", answered);
+    v.Opt("correct", correct);
+    v.Opt("complete", complete);
+  }
+};
+
+// report.tree (and the tree of report.search).
+struct ReportTreeReply {
+  TreeInfo tree;
+  std::string task;
+  uint32_t num_queries = 0;         // the task's queries
+  uint32_t variants = 1;            // configs per query (manifest trees: the two prompt variants)
+  std::vector<ReportModel> models;  // by index
+  template <class V>
+  void Fields(V& v) {
+    v.Req("tree", tree);
+    v.Opt("task", task);
+    v.Opt("num_queries", num_queries);
+    v.Opt("variants", variants);
+    v.Opt("models", models);
+  }
+};
+
+// One round of a search's trace (gem::RoundTrace): survivors by model index, and each survivor's
+// queries and correct answers so far.
+struct ReportRound {
+  uint32_t round = 0;
+  std::vector<uint32_t> survivors;
+  uint32_t queries_per_survivor = 0;
+  uint64_t spent = 0;
+  bool correlated = false;
+  std::vector<uint32_t> pulls;
+  std::vector<uint32_t> wins;
+  template <class V>
+  void Fields(V& v) {
+    v.Req("round", round);
+    v.Opt("survivors", survivors);
+    v.Opt("queries_per_survivor", queries_per_survivor);
+    v.Opt("spent", spent);
+    v.Opt("correlated", correlated);
+    v.Opt("pulls", pulls);
+    v.Opt("wins", wins);
+  }
+};
+
+// A search's per-round trace as gemd persists it (docs/GEMD.md, "Store layout": trace/<id>).
+struct SearchTraceRecord {
+  std::vector<ReportRound> rounds;
+  template <class V>
+  void Fields(V& v) {
+    v.Opt("rounds", rounds);
+  }
+};
+
+// report.search.
+struct ReportSearchReply {
+  SearchResultReply result;
+  ReportTreeReply tree;
+  bool trace_recorded = false;  // false: the job ran on a gemd that kept no trace
+  std::vector<ReportRound> rounds;
+  template <class V>
+  void Fields(V& v) {
+    v.Req("result", result);
+    v.Req("tree", tree);
+    v.Opt("trace_recorded", trace_recorded);
+    v.Opt("rounds", rounds);
+  }
+};
+
 using ReplyBody =
     std::variant<EmptyReply, HealthReply, TreeReply, TreeListReply, TreeShowReply, JobReply,
                  JobListReply, SearchResultReply, WatchEvent, CacheStatsReply, CacheExportReply,
-                 CacheImportReply, ShutdownReply, InfoReply, ClusterStatusReply>;
+                 CacheImportReply, ShutdownReply, InfoReply, ReportTreeReply, ReportSearchReply,
+                 ClusterStatusReply>;
 
 struct Reply {
   uint64_t id = 0;
@@ -747,9 +872,10 @@ struct Reply {
 
 // ---- records gemd persists (docs/GEMD.md, "Store layout") ----------------------------------
 
-// The msgpack encoding of a record: the same map as on the wire. Instantiated for JobInfo and
-// SearchResultReply (gemd's job records; tree records are libgem's, docs/SEARCHABLE.md).
-// DecodeRecord fails with Corruption naming the problem and leaves *record unspecified.
+// The msgpack encoding of a record: the same map as on the wire. Instantiated for JobInfo,
+// SearchResultReply and SearchTraceRecord (gemd's job records; tree records are libgem's,
+// docs/SEARCHABLE.md). DecodeRecord fails with Corruption naming the problem and leaves *record
+// unspecified.
 template <class M>
 std::string EncodeRecord(const M& record);
 template <class M>
