@@ -450,16 +450,15 @@ struct JobProgress {
   }
 };
 
-// A search job as gemd reports (and persists) it.
 // Where a round's evaluations ran (slurm executor, rev 5): one entry per (round, worker).
 struct Placement {
-  uint32_t round = 0;   // the search's round (1-based; 0 for methods without rounds)
-  std::string worker;   // "123_4.0": Slurm job 123, array task 4, its first worker
-  std::string node;     // the node it ran on
-  std::string gpu;      // the node's GPU index(es) Slurm gave the worker ("" none)
-  std::string device;   // what it evaluated on ("cpu:0", "cuda:0")
-  uint32_t units = 0;   // units of this round it ran
-  uint64_t results = 0; // results of this search it produced in the round
+  uint32_t round = 0;    // the search's round (1-based; 0 for methods without rounds)
+  std::string worker;    // "123_4.0": Slurm job 123, array task 4, its first worker
+  std::string node;      // the node it ran on
+  std::string gpu;       // the node's GPU index(es) Slurm gave the worker ("" none)
+  std::string device;    // what it evaluated on ("cpu:0", "cuda:0")
+  uint32_t units = 0;    // units of this round it ran
+  uint64_t results = 0;  // results of this search it produced in the round
   template <class V>
   void Fields(V& v) {
     v.Opt("round", round);
@@ -472,6 +471,7 @@ struct Placement {
   }
 };
 
+// A search job as gemd reports (and persists) it.
 struct JobInfo {
   uint64_t id = 0;
   std::string status;  // kJobQueued, ...
@@ -493,9 +493,9 @@ struct JobInfo {
   uint64_t evaluations_cached = 0;  // of the last run: pairs answered by the result cache
   int64_t chosen_model = -1;        // -1 until done
   std::string chosen_model_digest;
-  std::string chosen_model_name;  // the tree's name for it
-  std::string error;              // why it failed, was cancelled or interrupted
-  std::string executor;           // rev 5: "local" or "slurm" ("" in older records: local)
+  std::string chosen_model_name;      // the tree's name for it
+  std::string error;                  // why it failed, was cancelled or interrupted
+  std::string executor;               // rev 5: "local" or "slurm" ("" in older records: local)
   std::vector<Placement> placements;  // rev 5, slurm: where each round's units ran (last run)
   template <class V>
   void Fields(V& v) {
@@ -729,8 +729,8 @@ struct ClusterTask {
 };
 
 struct ClusterStatusReply {
-  bool enabled = false;   // the slurm executor is configured
-  std::string endpoint;   // what workers dial
+  bool enabled = false;  // the slurm executor is configured
+  std::string endpoint;  // what workers dial
   std::string default_executor;
   std::vector<ClusterWorker> workers;
   std::vector<ClusterTask> tasks;
@@ -856,11 +856,10 @@ struct ReportSearchReply {
   }
 };
 
-using ReplyBody =
-    std::variant<EmptyReply, HealthReply, TreeReply, TreeListReply, TreeShowReply, JobReply,
-                 JobListReply, SearchResultReply, WatchEvent, CacheStatsReply, CacheExportReply,
-                 CacheImportReply, ShutdownReply, InfoReply, ReportTreeReply, ReportSearchReply,
-                 ClusterStatusReply>;
+using ReplyBody = std::variant<EmptyReply, HealthReply, TreeReply, TreeListReply, TreeShowReply,
+                               JobReply, JobListReply, SearchResultReply, WatchEvent,
+                               CacheStatsReply, CacheExportReply, CacheImportReply, ShutdownReply,
+                               InfoReply, ReportTreeReply, ReportSearchReply, ClusterStatusReply>;
 
 struct Reply {
   uint64_t id = 0;
