@@ -3,15 +3,22 @@
 //
 // Apply: one synthetic weight matrix (--rows x --cols, default 4096 x 4096, bf16 words) with a
 // fine-tune-like change (every weight moved by N(0, --delta-std) then rounded to bf16). For each
-// form, the CPU twin (the kernel's element math) is timed on already-decoded data, and so is the
-// whole DeltaFile::Apply (zstd decompression included for xor). "Bytes" are those the op must
-// move: reads of the base (f32) and of the delta data, plus the f32 output; memcpy is timed
-// copying a buffer of half that size (it reads and writes it, so it moves the same bytes).
+// form, the CPU twin (the kernel's element math, one thread) is timed on already-decoded data,
+// and so is the whole DeltaFile::Apply (zstd decompression included for xor) on 1 and on
+// --threads threads, and Apply after Prefetch() (only the element pass left). "Bytes" are those
+// the op must move: reads of the base (f32) and of the delta data, plus the f32 output; memcpy
+// is timed (one thread) copying a buffer of half that size (it reads and writes it, so it moves
+// the same bytes). Every ratio is against that one-thread memcpy; memcpy on --threads threads is
+// printed for reference.
+//
+// The xor form is written twice: in today's frames (format version 2, --frame-elements), and
+// with one frame per tensor, which is how format version 1 stored it (the "before").
 //
 // Sizes: every fixture fine-tune of tests/fixtures/tree in every form, as a fraction of its
 // checkpoint's tensor bytes, plus the synthetic matrix.
 //
-// Single thread. Usage: gem-delta-bench [--rows N] [--cols N] [--delta-std X] [--reps N]
+// Usage: gem-delta-bench [--rows N] [--cols N] [--delta-std X] [--reps N] [--threads T]
+//                        [--frame-elements N] [--level L]
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -21,6 +28,7 @@
 #include <fstream>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "gem/delta.h"
@@ -56,12 +64,37 @@ void WriteSafetensors(const std::string& path, const std::string& name, size_t r
   out.write(reinterpret_cast<const char*>(words.data()), words.size() * 2);
 }
 
+// memcpy's rate (bytes moved per second) on `threads` threads, each copying its share.
+double MemcpyGbps(size_t moved, int threads, int reps) {
+  std::vector<char> src(moved / 2, 1), dst(moved / 2);
+  const size_t share = src.size() / threads;
+  const double s = BestSeconds(reps, [&] {
+    std::vector<std::thread> pool;
+    for (int t = 1; t < threads; ++t) {
+      pool.emplace_back([&, t] { std::memcpy(&dst[t * share], &src[t * share], share); });
+    }
+    std::memcpy(dst.data(), src.data(), share);
+    for (auto& th : pool) th.join();
+  });
+  return moved / s / 1e9;
+}
+
+int Usage(const char* argv0) {
+  std::fprintf(stderr,
+               "usage: %s [--rows N] [--cols N] [--delta-std X] [--reps N] [--threads T]\n"
+               "          [--frame-elements N] [--level L]\n",
+               argv0);
+  return 2;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   size_t rows = 4096, cols = 4096;
   double delta_std = 2e-4;
-  int reps = 5;
+  int reps = 5, threads = 2, level = 3;
+  uint32_t frame_elements = gem::DeltaWriteOptions().frame_elements;
+  if (argc % 2 == 0) return Usage(argv[0]);
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
     if (a == "--rows")
@@ -72,15 +105,16 @@ int main(int argc, char** argv) {
       delta_std = std::stod(argv[i + 1]);
     else if (a == "--reps")
       reps = std::stoi(argv[i + 1]);
-    else {
-      std::fprintf(stderr, "usage: %s [--rows N] [--cols N] [--delta-std X] [--reps N]\n", argv[0]);
-      return 2;
-    }
+    else if (a == "--threads")
+      threads = std::stoi(argv[i + 1]);
+    else if (a == "--frame-elements")
+      frame_elements = static_cast<uint32_t>(std::stoul(argv[i + 1]));
+    else if (a == "--level")
+      level = std::stoi(argv[i + 1]);
+    else
+      return Usage(argv[0]);
   }
-  if (argc % 2 == 0) {
-    std::fprintf(stderr, "usage: %s [--rows N] [--cols N] [--delta-std X] [--reps N]\n", argv[0]);
-    return 2;
-  }
+  if (threads < 1 || frame_elements < 1) return Usage(argv[0]);
   namespace ops = gem::ops;
   const size_t n = rows * cols;
   std::mt19937 rng(1);
@@ -97,13 +131,6 @@ int main(int argc, char** argv) {
   std::printf("synthetic %zu x %zu bf16 matrix, delta N(0, %g): %.1f%% of the words change\n", rows,
               cols, delta_std, 100.0 * changed / n);
 
-  // memcpy reference: copy `half` bytes (read + write = 2 * half moved).
-  auto memcpy_gbps = [&](size_t moved) {
-    std::vector<char> src(moved / 2, 1), dst(moved / 2);
-    const double s = BestSeconds(reps, [&] { std::memcpy(dst.data(), src.data(), src.size()); });
-    return moved / s / 1e9;
-  };
-
   std::filesystem::path tmp = std::filesystem::temp_directory_path() / "gem-delta-bench";
   std::filesystem::create_directories(tmp);
   WriteSafetensors(tmp / "base.safetensors", "w", rows, cols, base_w);
@@ -115,18 +142,40 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  std::printf("\n%-5s %10s %10s %10s %8s %12s %8s  %s\n", "form", "bytes", "twin GB/s", "memcpy",
-              "ratio", "Apply GB/s", "ratio", "size of fine-tune");
-  for (gem::DeltaForm form : {gem::DeltaForm::kXor, gem::DeltaForm::kInt8, gem::DeltaForm::kSign}) {
+  std::printf(
+      "zstd level %d, %u elements per frame, Apply on 1 and %d threads; ratios: x memcpy "
+      "on one thread\n",
+      level, frame_elements, threads);
+  std::printf("\n%-10s %10s %7s %7s %7s %10s %10s %10s %7s\n", "form", "bytes", "memcpy", "twin",
+              "Apply", "Apply", "prefetched", "memcpy", "size of");
+  std::printf("%-10s %10s %7s %7s %7s %10s %10s %10s %7s\n", "", "moved", "GB/s", "1 thr", "1 thr",
+              (std::to_string(threads) + " thr").c_str(),
+              (std::to_string(threads) + " thr").c_str(),
+              (std::to_string(threads) + " thr").c_str(), "ft");
+  struct Variant {
+    gem::DeltaForm form;
+    const char* label;
+    uint32_t frame_elements;
+  };
+  const uint32_t one_frame = static_cast<uint32_t>(std::min<size_t>(n, uint32_t{1} << 31));
+  for (const Variant& v : {Variant{gem::DeltaForm::kXor, "xor", frame_elements},
+                           Variant{gem::DeltaForm::kXor, "xor 1fr", one_frame},
+                           Variant{gem::DeltaForm::kInt8, "int8", frame_elements},
+                           Variant{gem::DeltaForm::kSign, "sign", frame_elements}}) {
+    const gem::DeltaForm form = v.form;
     const std::string path =
         (tmp / (std::string("synthetic.") + gem::DeltaFormName(form))).string();
-    auto stats = gem::WriteDelta(**base_set, **ft_set, form, path);
-    auto file = stats.ok() ? gem::DeltaFile::Open(path) : stats.status();
-    if (!file.ok()) {
+    gem::DeltaWriteOptions wo;
+    wo.zstd_level = level;
+    wo.frame_elements = v.frame_elements;
+    wo.threads = 0;
+    auto stats = gem::WriteDelta(**base_set, **ft_set, form, path, wo);
+    auto file1 = stats.ok() ? gem::DeltaFile::Open(path, {.threads = 1}) : stats.status();
+    auto file = stats.ok() ? gem::DeltaFile::Open(path, {.threads = threads}) : stats.status();
+    if (!file.ok() || !file1.ok()) {
       std::fprintf(stderr, "%s\n", file.status().ToString().c_str());
       return 1;
     }
-    const gem::DeltaTensor& t = (*file)->tensors().at(0);
     double twin_s = 0;
     size_t moved = 0;
     if (form == gem::DeltaForm::kXor) {
@@ -156,13 +205,27 @@ int main(int argc, char** argv) {
         ops::SignApply(base.data(), bits.data(), scales.data(), rows, cols, out.data());
       });
     }
-    const double apply_s = BestSeconds(reps, [&] {
-      if (!(*file)->Apply(t, base.data(), out.data()).ok()) std::abort();
-    });
-    const double mc = memcpy_gbps(moved);
-    const double twin = moved / twin_s / 1e9, apply = moved / apply_s / 1e9;
-    std::printf("%-5s %10zu %10.2f %10.2f %8.2f %12.2f %8.2f  %.1f%%\n", gem::DeltaFormName(form),
-                moved, twin, mc, twin / mc, apply, apply / mc, 100 * stats->size_fraction());
+    auto apply_seconds = [&](const gem::DeltaFile& f) {
+      return BestSeconds(reps, [&] {
+        if (!f.Apply(f.tensors().at(0), base.data(), out.data()).ok()) std::abort();
+      });
+    };
+    const double apply1_s = apply_seconds(**file1);
+    const double apply_s = apply_seconds(**file);
+    if (!(*file)->Prefetch().ok()) std::abort();
+    const double pre_s = apply_seconds(**file);
+    (*file)->ReleasePrefetched();
+    // The result is the fine-tune, exactly (xor) or within the form's error.
+    if (form == gem::DeltaForm::kXor) {
+      for (size_t i = 0; i < n; ++i) {
+        if (static_cast<uint16_t>(ops::f32_to_bf16(out[i])) != ft_w[i]) std::abort();
+      }
+    }
+    const double mc = MemcpyGbps(moved, 1, reps), mct = MemcpyGbps(moved, threads, reps);
+    auto x = [&](double seconds) { return moved / seconds / 1e9 / mc; };
+    std::printf("%-10s %10zu %7.2f %7.2f %7.2f %10.2f %10.2f %10.2f %6.1f%%\n", v.label, moved, mc,
+                x(twin_s), x(apply1_s), x(apply_s), x(pre_s), mct / mc,
+                100 * stats->size_fraction());
   }
   std::filesystem::remove_all(tmp);
 

@@ -4,13 +4,20 @@
 //   eval:   an evaluation round: P prompts of about L tokens (L-10 .. L+10, seeded), N new tokens
 //           each, all in one Generate call (batched prefill + batched greedy decode);
 //   single: one prompt of L tokens, then single-stream greedy decoding of D tokens; the decode
-//           rate excludes the prefill (it is timed separately).
+//           rate excludes the prefill (it is timed separately);
+//   mixed:  answers of mixed length, like GSM8K/MBPP: M prompts of about L tokens, each with its
+//           own number of new tokens drawn log-uniformly from [8, 512] (seeded), on S KV-cache
+//           slots (S < M, as when a model's queries outnumber the batch), run with today's
+//           continuous batching and with the waves it replaced, alternately, R times each, so
+//           that both see the same machine; the ratio of each pair is reported.
 // Prompts are random ids from the ordinary part of the vocabulary; EOS never stops a sequence,
 // so every sequence generates exactly its budget.
 #include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <random>
@@ -49,6 +56,70 @@ std::string DefaultModel() {
   return "";
 }
 
+// The mixed-length workload (see the top of the file): schedules alternated, `reps` times each.
+int RunMixed(gem::Model& model, const std::vector<gem::GenerateRequest>& reqs, int slots, int reps,
+             int threads) {
+  size_t prompt_tokens = 0, budget = 0;
+  for (const auto& r : reqs) {
+    prompt_tokens += r.prompt.size();
+    budget += r.max_new_tokens;
+  }
+  std::printf(
+      "mixed   threads=%d  %zu prompts, %zu prompt tokens, %zu new tokens (8..512), %d "
+      "slots\n",
+      threads, reqs.size(), prompt_tokens, budget, slots);
+  std::vector<double> ratios, cpu_ratios;
+  std::vector<gem::GenerateResult> first;
+  for (int rep = 0; rep < reps; ++rep) {
+    double sec[2] = {0, 0}, cpu[2] = {0, 0};
+    for (gem::Schedule schedule : {gem::Schedule::kWaves, gem::Schedule::kContinuous}) {
+      gem::GenerateOptions opt;
+      opt.schedule = schedule;
+      opt.max_batch_sequences = slots;
+      gem::GenerateStats stats;
+      opt.stats = &stats;
+      std::vector<gem::GenerateResult> out;
+      const double load = LoadAverage(), cpu0 = CpuSeconds();
+      auto a = Clock::now();
+      gem::Status s = gem::Generate(model, reqs, opt, &out);
+      auto b = Clock::now();
+      if (!s.ok()) {
+        std::fprintf(stderr, "%s\n", s.ToString().c_str());
+        return 1;
+      }
+      // Both schedules must produce the same tokens.
+      if (first.empty()) first = out;
+      for (size_t i = 0; i < out.size(); ++i) {
+        if (out[i].tokens != first[i].tokens) {
+          std::fprintf(stderr, "gem-bench-engine: request %zu differs between schedules\n", i);
+          return 1;
+        }
+      }
+      size_t gen = 0;
+      for (const auto& r : out) gen += r.tokens.size();
+      const int k = schedule == gem::Schedule::kContinuous;
+      sec[k] = Seconds(a, b);
+      cpu[k] = CpuSeconds() - cpu0;
+      std::printf(
+          "mixed   threads=%d  rep %d %-10s %7.2f s wall (%.2f s CPU, load avg %.1f "
+          "before, %.1f after), %llu steps, %.1f generated tok/s\n",
+          threads, rep + 1, k ? "continuous" : "waves", sec[k], cpu[k], load, LoadAverage(),
+          static_cast<unsigned long long>(stats.forward_steps), gen / sec[k]);
+      std::fflush(stdout);
+    }
+    ratios.push_back(sec[0] / sec[1]);
+    cpu_ratios.push_back(cpu[0] / cpu[1]);
+  }
+  std::sort(ratios.begin(), ratios.end());
+  std::sort(cpu_ratios.begin(), cpu_ratios.end());
+  std::printf(
+      "mixed   threads=%d  continuous batching vs waves: %.2fx faster in wall time (median of %d; "
+      "range %.2f-%.2f), %.2fx less CPU time (range %.2f-%.2f)\n",
+      threads, ratios[ratios.size() / 2], reps, ratios.front(), ratios.back(),
+      cpu_ratios[cpu_ratios.size() / 2], cpu_ratios.front(), cpu_ratios.back());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -61,6 +132,7 @@ int main(int argc, char** argv) {
   int prompts = 64, prompt_len = 100, new_tokens = 32, decode_tokens = 64;
   uint64_t seed = 1;
   std::string only;
+  int mixed_prompts = 64, mixed_slots = 16, mixed_reps = 3;
   app.add_option("--model", model_path, "Checkpoint to run")->capture_default_str();
   app.add_option("--threads", threads, "Thread counts to measure")->capture_default_str();
   app.add_option("--prompts", prompts, "eval: number of prompts")->capture_default_str();
@@ -68,8 +140,15 @@ int main(int argc, char** argv) {
   app.add_option("--new-tokens", new_tokens, "eval: new tokens per prompt")->capture_default_str();
   app.add_option("--decode-tokens", decode_tokens, "single: tokens decoded")->capture_default_str();
   app.add_option("--seed", seed, "Prompt seed")->capture_default_str();
-  app.add_option("--only", only, "Run one workload: eval or single")
-      ->check(CLI::IsMember({"eval", "single"}));
+  app.add_option("--only", only,
+                 "Run one workload: eval, single or mixed (mixed runs only when named)")
+      ->check(CLI::IsMember({"eval", "single", "mixed"}));
+  app.add_option("--mixed-prompts", mixed_prompts, "mixed: number of prompts")
+      ->capture_default_str();
+  app.add_option("--mixed-slots", mixed_slots, "mixed: KV-cache slots (max_batch_sequences)")
+      ->capture_default_str();
+  app.add_option("--reps", mixed_reps, "mixed: repetitions of each schedule")
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   if (model_path.empty()) {
     std::fprintf(stderr,
@@ -103,9 +182,22 @@ int main(int argc, char** argv) {
   single.prompt.resize(prompt_len);
   for (auto& t : single.prompt) t = id(rng);
   single.stop_at_eos = false;
+  // mixed: new tokens log-uniform in [8, 512] (most answers short, a long tail).
+  std::vector<gem::GenerateRequest> mixed(mixed_prompts);
+  std::uniform_real_distribution<double> log_new(std::log(8.0), std::log(513.0));
+  for (auto& r : mixed) {
+    r.prompt.resize(std::max(1, len(rng)));
+    for (auto& t : r.prompt) t = id(rng);
+    r.max_new_tokens = std::min(512, static_cast<int>(std::exp(log_new(rng))));
+    r.stop_at_eos = false;
+  }
 
   for (int t : threads) {
     model.SetThreads(t);
+    if (only == "mixed") {
+      if (RunMixed(model, mixed, mixed_slots, std::max(1, mixed_reps), t) != 0) return 1;
+      continue;
+    }
     std::vector<gem::GenerateResult> out;
     if (only.empty() || only == "eval") {
       auto a = Clock::now();

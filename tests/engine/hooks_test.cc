@@ -181,6 +181,26 @@ TEST(LinearHookTest, HookEqualsMergedWeightsAndRespectsSlots) {
   ASSERT_TRUE(Generate(m, std::span(&b, 1), {}, &alone_b).ok());
   EXPECT_EQ(batch[0].tokens, alone_a[0].tokens);
   EXPECT_EQ(batch[1].tokens, alone_b[0].tokens);
+  EXPECT_NE(alone_a[0].tokens, alone_b[0].tokens) << "the adapter changes the output";
+  // Same prompt tokens, shared prefixes on: a prefix is shared within an adapter slot, never
+  // across slots (its keys/values differ).
+  GenerateRequest c = a, d = b;
+  c.prompt.push_back(3);
+  d.prompt.push_back(4);
+  std::vector<GenerateRequest> four = {a, b, c, d};
+  GenerateOptions opt;
+  opt.min_shared_prefix = 1;
+  GenerateStats stats;
+  opt.stats = &stats;
+  ASSERT_TRUE(Generate(m, four, opt, &batch).ok());
+  EXPECT_EQ(stats.prefix_groups, 2u);
+  EXPECT_EQ(batch[0].tokens, alone_a[0].tokens);
+  EXPECT_EQ(batch[1].tokens, alone_b[0].tokens);
+  std::vector<GenerateResult> alone_c, alone_d;
+  ASSERT_TRUE(Generate(m, std::span(&c, 1), {}, &alone_c).ok());
+  ASSERT_TRUE(Generate(m, std::span(&d, 1), {}, &alone_d).ok());
+  EXPECT_EQ(batch[2].tokens, alone_c[0].tokens);
+  EXPECT_EQ(batch[3].tokens, alone_d[0].tokens);
   m.SetLinearHook(nullptr);
 }
 

@@ -78,10 +78,15 @@ TEST_F(SmolLM2Test, GreedyIdsEqualTransformersBatchedAndAlone) {
     reqs.push_back(r);
   }
   std::vector<GenerateResult> batched;
-  ASSERT_TRUE(Generate(*model_, reqs, {}, &batched).ok());
+  GenerateStats stats;
+  GenerateOptions with_stats;
+  with_stats.stats = &stats;
+  ASSERT_TRUE(Generate(*model_, reqs, with_stats, &batched).ok());
   for (size_t i = 0; i < reqs.size(); ++i) {
     EXPECT_EQ(batched[i].tokens, want[i]) << "case " << i << " (batched)";
   }
+  // The chat cases share the template's default system prompt: prefilled once.
+  EXPECT_GT(stats.shared_prefix_tokens, 20u);
   // The first case alone, with a different prefill split, gives the same ids.
   std::vector<GenerateResult> alone;
   GenerateOptions opt;

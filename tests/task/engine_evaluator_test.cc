@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <numeric>
+#include <random>
 #include <set>
 
 #include "gem/cache.h"
@@ -113,8 +115,8 @@ class EngineEvaluatorTest : public ::testing::Test {
     g.max_new_tokens = static_cast<int>(query.max_new_tokens);
     g.stop_strings = query.stop;
     std::vector<GenerateResult> out;
-    EXPECT_TRUE(Generate(*model_, std::span<const GenerateRequest>(&g, 1), GenerateOptions(), &out)
-                    .ok());
+    EXPECT_TRUE(
+        Generate(*model_, std::span<const GenerateRequest>(&g, 1), GenerateOptions(), &out).ok());
     ws.Deactivate(model_.get());
     return out.at(0).text;
   }
@@ -176,12 +178,13 @@ TEST_F(EngineEvaluatorTest, SearchRunsOnRealGenerationAndRepeatsFromTheCache) {
     for (const auto& r : first.rounds) model_rounds += r.survivors.size();
     EXPECT_LE(stats1.activations, model_rounds);
     EXPECT_EQ(stats1.generate_calls, model_rounds);
-    std::printf("search: %llu evaluations over %zu rounds, %llu sequences, %llu activations, "
-                "chosen %s\n",
-                static_cast<unsigned long long>(first.spent), first.rounds.size(),
-                static_cast<unsigned long long>(stats1.sequences),
-                static_cast<unsigned long long>(stats1.activations),
-                candidates_[first.chosen_model].name.c_str());
+    std::printf(
+        "search: %llu evaluations over %zu rounds, %llu sequences, %llu activations, "
+        "chosen %s\n",
+        static_cast<unsigned long long>(first.spent), first.rounds.size(),
+        static_cast<unsigned long long>(stats1.sequences),
+        static_cast<unsigned long long>(stats1.activations),
+        candidates_[first.chosen_model].name.c_str());
   }
 
   // Each reported answer is the output of an independent generation, graded the same way.
@@ -191,8 +194,8 @@ TEST_F(EngineEvaluatorTest, SearchRunsOnRealGenerationAndRepeatsFromTheCache) {
     auto key = std::make_tuple(s.request.model, s.request.query, s.detail.variant);
     if (!refs.count(key)) refs[key] = Reference(s.request.model, s.request.query, s.detail.variant);
     const std::string& ref = refs[key];
-    EXPECT_EQ(s.detail.output, ref) << candidates_[s.request.model].name << " "
-                                    << task_->query(s.request.query).id;
+    EXPECT_EQ(s.detail.output, ref)
+        << candidates_[s.request.model].name << " " << task_->query(s.request.query).id;
     auto g = GradeOutput(task_->query(s.request.query), ref);
     ASSERT_TRUE(g.ok());
     EXPECT_EQ(s.outcome.correct, g->correct ? 1 : 0);
@@ -205,10 +208,11 @@ TEST_F(EngineEvaluatorTest, SearchRunsOnRealGenerationAndRepeatsFromTheCache) {
   }
   EXPECT_EQ(checked, first.spent);
   EXPECT_GT(nonempty, checked / 2) << "the models generated mostly nothing";
-  std::printf("checked %zu answers against independent generation; %zu correct, %zu non-empty; "
-              "e.g. %s on '%s': \"%s\"\n",
-              checked, correct, nonempty, candidates_[seen[0].request.model].name.c_str(),
-              task_->query(seen[0].request.query).user.c_str(), seen[0].detail.output.c_str());
+  std::printf(
+      "checked %zu answers against independent generation; %zu correct, %zu non-empty; "
+      "e.g. %s on '%s': \"%s\"\n",
+      checked, correct, nonempty, candidates_[seen[0].request.model].name.c_str(),
+      task_->query(seen[0].request.query).user.c_str(), seen[0].detail.output.c_str());
 
   // The same search again, with a fresh engine evaluator: everything comes from the cache, the
   // engine generates nothing, and the result is the same.
@@ -258,6 +262,86 @@ TEST_F(EngineEvaluatorTest, BatchingDoesNotChangeAnswers) {
   }
 }
 
+TEST_F(EngineEvaluatorTest, OutcomesDoNotDependOnScheduleSlotsOrArrivalOrder) {
+  std::vector<EvalRequest> all;
+  for (uint32_t m = 0; m < candidates_.size(); ++m) {
+    for (uint32_t q = 0; q < task_->size(); ++q) all.push_back({m, q});
+  }
+  auto ev = EngineEvaluator::Create(model_.get(), candidates_, task_);
+  ASSERT_TRUE(ev.ok());
+  std::vector<EvalOutcome> want(all.size());
+  std::vector<EvalDetail> want_d;
+  ASSERT_TRUE((*ev)->variant(1)->Evaluate(all, want, &want_d).ok());
+  struct Config {
+    Schedule schedule;
+    int slots, budget, min_shared;
+  };
+  std::mt19937 rng(3);
+  for (const Config& c :
+       {Config{Schedule::kWaves, 2, 2048, 8}, Config{Schedule::kContinuous, 2, 5, 0},
+        Config{Schedule::kContinuous, 3, 7, 1}}) {
+    EngineEvalOptions o;
+    o.generate.schedule = c.schedule;
+    o.generate.max_batch_sequences = c.slots;
+    o.generate.max_prefill_tokens = c.budget;
+    o.generate.min_shared_prefix = c.min_shared;
+    auto other = EngineEvaluator::Create(model_.get(), candidates_, task_, o);
+    ASSERT_TRUE(other.ok());
+    std::vector<size_t> order(all.size());
+    std::iota(order.begin(), order.end(), 0);
+    std::shuffle(order.begin(), order.end(), rng);
+    std::vector<EvalRequest> shuffled;
+    for (size_t i : order) shuffled.push_back(all[i]);
+    std::vector<EvalOutcome> got(all.size());
+    std::vector<EvalDetail> got_d;
+    ASSERT_TRUE((*other)->variant(1)->Evaluate(shuffled, got, &got_d).ok());
+    for (size_t k = 0; k < order.size(); ++k) {
+      EXPECT_EQ(got[k].correct, want[order[k]].correct) << "slots " << c.slots;
+      EXPECT_EQ(got_d[k].output, want_d[order[k]].output) << "slots " << c.slots;
+    }
+  }
+}
+
+TEST_F(EngineEvaluatorTest, PrefetchingTheNextDeltaDoesNotChangeAnswers) {
+  EngineEvalOptions off;
+  off.prefetch_max_bytes = 0;
+  auto ev_on = EngineEvaluator::Create(model_.get(), candidates_, task_);
+  auto ev_off = EngineEvaluator::Create(model_.get(), candidates_, task_, off);
+  ASSERT_TRUE(ev_on.ok() && ev_off.ok());
+  std::vector<EvalRequest> all;
+  for (uint32_t m = 0; m < candidates_.size(); ++m) {
+    for (uint32_t q = 0; q < task_->size(); ++q) all.push_back({m, q});
+  }
+  size_t deltas_after_another = 0;  // a delta whose predecessor in the batch is some model
+  for (size_t m = 1; m < candidates_.size(); ++m) {
+    deltas_after_another += candidates_[m].kind == EngineCandidate::Kind::kDelta;
+  }
+  ASSERT_GT(deltas_after_another, 1u) << "the fixture tree has fine-tunes";
+  for (uint8_t v : {0, 1}) {
+    std::vector<EvalOutcome> o_on(all.size()), o_off(all.size());
+    std::vector<EvalDetail> d_on, d_off;
+    ASSERT_TRUE((*ev_on)->variant(v)->Evaluate(all, o_on, &d_on).ok());
+    ASSERT_TRUE((*ev_off)->variant(v)->Evaluate(all, o_off, &d_off).ok());
+    for (size_t i = 0; i < all.size(); ++i) {
+      EXPECT_EQ(o_on[i].correct, o_off[i].correct) << i;
+      EXPECT_EQ(d_on[i].output, d_off[i].output) << i;
+    }
+  }
+  // Variant 1 was answered from the pending results: one pass over the models.
+  EXPECT_EQ((*ev_on)->stats().prefetched, deltas_after_another);
+  EXPECT_EQ((*ev_off)->stats().prefetched, 0u);
+  EXPECT_EQ((*ev_on)->stats().activations, (*ev_off)->stats().activations);
+  // And both equal an independent generation.
+  std::vector<EvalOutcome> o(all.size());
+  std::vector<EvalDetail> d;
+  auto ev2 = EngineEvaluator::Create(model_.get(), candidates_, task_);
+  ASSERT_TRUE(ev2.ok());
+  ASSERT_TRUE((*ev2)->variant(0)->Evaluate(all, o, &d).ok());
+  for (size_t i = 0; i < all.size(); i += 5) {
+    EXPECT_EQ(d[i].output, Reference(all[i].model, all[i].query, 0)) << i;
+  }
+}
+
 TEST_F(EngineEvaluatorTest, ErrorsNameTheCandidate) {
   auto cands = candidates_;
   cands[1].path = data_.path() + "/missing.gemdelta";
@@ -266,6 +350,14 @@ TEST_F(EngineEvaluatorTest, ErrorsNameTheCandidate) {
   EvalRequest r{1, 0};
   EvalOutcome o;
   Status s = (*ev)->variant(0)->Evaluate(std::span(&r, 1), std::span(&o, 1), nullptr);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.ToString().find(cands[1].name), std::string::npos) << s.ToString();
+  // The same when the missing delta was to be decoded beside the model before it.
+  auto ev2 = EngineEvaluator::Create(model_.get(), cands, task_);
+  ASSERT_TRUE(ev2.ok());
+  EvalRequest both[2] = {{0, 0}, {1, 0}};
+  EvalOutcome o2[2];
+  s = (*ev2)->variant(0)->Evaluate(both, o2, nullptr);
   EXPECT_FALSE(s.ok());
   EXPECT_NE(s.ToString().find(cands[1].name), std::string::npos) << s.ToString();
   EXPECT_FALSE(EngineEvaluator::Create(model_.get(), {}, task_).ok());

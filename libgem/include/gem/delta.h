@@ -12,14 +12,22 @@
 // modified: Apply() writes the fine-tune's value of one tensor into a caller-owned buffer, which
 // the engine then uses in place of the base tensor (its tensor override).
 //
-// Thread-safety: WriteDelta is reentrant. A DeltaFile is immutable after Open(); its const methods
-// may be called concurrently.
+// Format version 2 (written today) stores each zstd-compressed tensor as independent frames of
+// a fixed number of elements, so that Apply() decodes them on several threads, each frame
+// applied while it is still in the cache; Prefetch() decodes a whole file ahead of its Apply()
+// calls (the engine evaluator does it for the next candidate while the current one runs).
+// Version 1 files (one zstd frame per tensor) are still read.
+//
+// Thread-safety: WriteDelta is reentrant. A DeltaFile's content is immutable after Open(); its
+// const methods may be called concurrently, also while one thread runs Prefetch() or
+// ReleasePrefetched() (which must not run concurrently with each other).
 #ifndef GEM_DELTA_H_
 #define GEM_DELTA_H_
 
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <string>
 #include <string_view>
@@ -93,6 +101,21 @@ struct DeltaWriteOptions {
   // checkpoint (gem/delta_checkpoint.h) keeps it, so that the fine-tune's file is rebuilt with
   // every tensor in its own dtype.
   bool keep_dtype_changes = false;
+  // Elements per zstd frame of the "xor" and "raw" encodings (docs/DELTA_FORMAT.md, version 2).
+  // 65536 (128 KiB of bf16 planes) keeps a frame in a core's L2 cache while it is applied and
+  // costs under 0.1% of size against one frame per tensor. > 0.
+  uint32_t frame_elements = 65536;
+  // Threads compressing the frames of one tensor; 0: the machine's hardware threads. The file's
+  // bytes do not depend on it. Default 1: gemd registers trees beside running evaluations,
+  // and the threads would come from the engine's worker pool (gem-delta make uses 0).
+  int threads = 1;
+};
+
+struct DeltaReadOptions {
+  // Threads that decode and apply the frames of one tensor (Apply, ReconstructRaw); 0: the
+  // machine's hardware threads. Results do not depend on it. They come from the engine's worker
+  // pool (one parallel job at a time per process).
+  int threads = 0;
 };
 
 // The content digest of a checkpoint's weights: SHA-256 over the tensors in name order, each as
@@ -114,15 +137,17 @@ Status CheckSameTensors(const SafetensorsSet& base, const SafetensorsSet& finetu
 
 class DeltaFile {
  public:
-  // Maps and validates `path`: magic, version, header JSON, every blob inside the data section,
-  // and the SHA-256 of the data section against the header's. Corruption naming the path
-  // otherwise.
-  static Result<std::unique_ptr<DeltaFile>> Open(const std::string& path);
+  // Maps and validates `path`: magic, version (1 or 2), header JSON, every blob inside the data
+  // section, every frame table (version 2), and the SHA-256 of the data section against the
+  // header's. Corruption naming the path otherwise; NotSupported for another version.
+  static Result<std::unique_ptr<DeltaFile>> Open(const std::string& path,
+                                                 const DeltaReadOptions& options = {});
   ~DeltaFile();
   DeltaFile(const DeltaFile&) = delete;
   DeltaFile& operator=(const DeltaFile&) = delete;
 
   DeltaForm form() const { return form_; }
+  uint32_t version() const { return version_; }  // the file's format version (1 or 2)
   const std::string& path() const { return path_; }
   const Digest& model_digest() const { return model_digest_; }
   const Digest& base_digest() const { return base_digest_; }
@@ -140,8 +165,10 @@ class DeltaFile {
   DeltaStats Stats() const;
 
   // Writes the fine-tune's value of `t` as f32 into out[0..t.numel()), given the base tensor as
-  // f32 (the values its stored words convert to). out may alias base. Corruption when a blob
-  // does not decompress to its expected size.
+  // f32 (the values its stored words convert to). out may alias base. `t` is one of tensors().
+  // Decodes the tensor's frames on the read options' threads, unless Prefetch() already did
+  // (then only the element pass runs). Corruption when a frame does not decompress to its
+  // expected size.
   Status Apply(const DeltaTensor& t, const float* base, float* out) const;
 
   // kXor only: the fine-tune's stored bytes of `t` from the base's stored bytes (as in its
@@ -150,13 +177,39 @@ class DeltaFile {
   Status ReconstructRaw(const DeltaTensor& t, std::span<const uint8_t> base_raw,
                         std::vector<uint8_t>* out) const;
 
+  // Bytes the zstd-compressed tensors decode to: what a full Prefetch() holds.
+  uint64_t decoded_bytes() const { return decoded_bytes_; }
+  // Decodes the zstd-compressed tensors, in order, into memory owned by this object, skipping a
+  // tensor that would take the total past max_bytes, on the calling thread only (it is meant to
+  // run beside other work), so that later Apply() calls of those tensors are only the element
+  // pass (the others decode as usual). Does nothing when already prefetched. Corruption as
+  // Apply (nothing is kept then).
+  Status Prefetch(uint64_t max_bytes = UINT64_MAX);
+  // Frees what Prefetch() decoded (Apply() decodes again afterwards).
+  void ReleasePrefetched();
+  bool prefetched() const;            // prefetched_bytes() > 0
+  uint64_t prefetched_bytes() const;  // what Prefetch() holds now
+
  private:
-  DeltaFile() = default;
+  struct Frames;
+  struct Decoded;
+  DeltaFile();
   std::span<const uint8_t> Blob(const DeltaTensor& t) const;
+  size_t IndexOf(const DeltaTensor& t) const;
+  Status ParseFrames(size_t index);
+  // Decodes frame f of tensors_[index] into dst (the frame's decoded bytes).
+  Status DecodeFrame(size_t index, size_t f, uint8_t* dst) const;
 
   std::string path_;
   std::unique_ptr<MappedFile> file_;
   uint64_t data_start_ = 0;
+  uint32_t version_ = 0;
+  int threads_ = 1;
+  uint64_t frame_elements_ = 0;  // version 2
+  std::vector<Frames> frames_;   // per tensors_ entry; empty for int8/sign
+  uint64_t decoded_bytes_ = 0;
+  mutable std::mutex mu_;
+  std::shared_ptr<const Decoded> decoded_;  // guarded by mu_; null unless prefetched
   DeltaForm form_ = DeltaForm::kXor;
   Digest model_digest_, base_digest_;
   std::vector<DeltaTensor> tensors_;

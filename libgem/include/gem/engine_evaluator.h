@@ -16,6 +16,10 @@
 // (below) asks the two in turn and reports each model's better variant, so one round activates
 // each model once.
 //
+// Switching candidates: while one model generates, the next fine-tune of the batch has its delta
+// opened and decoded on a background thread (DeltaFile::Prefetch), so that the switch is only
+// the element pass over the changed tensors.
+//
 // Determinism: greedy decoding, a fixed prompt rendering and deterministic graders: the same
 // (model, query, variant) always gives the same output and grade, whatever the batch.
 //
@@ -68,8 +72,13 @@ Result<std::vector<EngineCandidate>> CandidatesFromTree(const RegisteredTree& tr
 
 struct EngineEvalOptions {
   GenerateOptions generate;
-  SandboxHost sandbox;       // where MBPP code runs (e.g. hidden_paths = {data dir})
+  SandboxHost sandbox;        // where MBPP code runs (e.g. hidden_paths = {data dir})
   bool both_variants = true;  // generate both prompt variants together (see above)
+  // Decode the next candidate's delta in the background while the current one generates, up to
+  // this many decoded bytes (DeltaFile::Prefetch; tensors beyond it decode at the switch): the
+  // memory it holds until the switch. 0 turns prefetching off. Default 1 GiB. Outputs do not
+  // depend on it.
+  uint64_t prefetch_max_bytes = uint64_t{1} << 30;
   // Optional progress lines ("ft-math: 12 sequences"), on the evaluating thread.
   std::function<void(const std::string&)> progress;
 };
@@ -100,11 +109,12 @@ class EngineEvaluator {
   const std::vector<EngineCandidate>& candidates() const;
 
   struct Stats {
-    uint64_t activations = 0;      // model switches (activating the active model is free)
-    uint64_t generate_calls = 0;   // Generate() calls (one per model per batch)
-    uint64_t sequences = 0;        // sequences generated (each variant counts)
-    uint64_t tokens_out = 0;       // tokens generated
+    uint64_t activations = 0;            // model switches (activating the active model is free)
+    uint64_t generate_calls = 0;         // Generate() calls (one per model per batch)
+    uint64_t sequences = 0;              // sequences generated (each variant counts)
+    uint64_t tokens_out = 0;             // tokens generated
     uint64_t answered_from_pending = 0;  // requests answered by the other variant's generation
+    uint64_t prefetched = 0;  // activations whose delta was decoded ahead, in the background
   };
   Stats stats() const;
 

@@ -9,6 +9,19 @@
 // RoPE, attention over its own sequence's cache) is the same whether it runs alone or with
 // others; tests/engine/generate_test.cc checks batched == one-at-a-time.
 //
+// Scheduling (docs/ENGINE.md, "Scheduling"):
+//   * continuous batching (the default): at most max_batch_sequences sequences are in flight,
+//     each in a slot of the KV cache. When one finishes, the next waiting request (in request
+//     order) takes its slot at the next step; its prompt is prefilled in the same forward batch
+//     as the other sequences' decoding steps. Schedule::kWaves is the schedule before it: the
+//     next max_batch_sequences requests start only when the whole previous wave has finished.
+//   * shared prefixes: prompts of one call that begin with the same tokens (at least
+//     min_shared_prefix of them; a system prompt, few-shot examples) and use the same adapter
+//     slot have that prefix prefilled once; its keys and values are copied into each of their
+//     caches, and each prefills only the rest of its prompt.
+// Neither changes any result: a sequence's tokens do not depend on the other requests, on the
+// slot it gets, on the order of the requests or on these options.
+//
 // Stopping, per sequence, checked after every new token in this order:
 //   1. stop ids: the token is in stop_ids (or in Model::default_stop_ids() when stop_at_eos);
 //      the token is kept in `tokens` but its text is not part of `text`;
@@ -56,15 +69,39 @@ struct GenerateResult {
   FinishReason finish = FinishReason::kLength;
 };
 
+enum class Schedule : uint8_t {
+  kContinuous = 0,  // a finished sequence's slot goes to the next waiting request at once
+  kWaves = 1,       // requests run in waves of max_batch_sequences; a wave waits for its longest
+};
+
+// What one Generate() call did (GenerateOptions::stats).
+struct GenerateStats {
+  uint64_t forward_steps = 0;         // forward passes over a batch
+  uint64_t prompt_tokens = 0;         // sum of the prompts' lengths
+  uint64_t prefill_tokens = 0;        // prompt tokens run through the model (a shared prefix once)
+  uint64_t shared_prefix_tokens = 0;  // prompt tokens whose keys/values were copied instead
+  uint64_t prefix_groups = 0;         // shared prefixes
+  uint64_t decode_rows = 0;           // one-token decoding rows
+  uint64_t slots = 0;                 // KV-cache slots used (<= max_batch_sequences)
+};
+
 struct GenerateOptions {
-  // At most this many sequences are decoded together; more requests run in waves, in order.
-  // Default 64.
+  // At most this many sequences are in flight (hold a KV-cache slot) at once. Default 64.
   int max_batch_sequences = 64;
-  // Prefill batches hold at most this many prompt tokens (a longer prompt is prefilled alone in
-  // chunks of this size). Default 2048.
+  // A forward batch holds at most this many prompt tokens, besides one row per decoding
+  // sequence; longer prompts are prefilled in chunks over several steps. Default 2048.
   int max_prefill_tokens = 2048;
-  // Optional: called after each decoding step with (finished sequences, total sequences).
+  // See "Scheduling" above. Default kContinuous.
+  Schedule schedule = Schedule::kContinuous;
+  // Prompts sharing at least this many leading tokens share their prefill; <= 0 turns it off.
+  // Default 8.
+  int min_shared_prefix = 8;
+  // Optional: called after each step with (finished sequences, total sequences).
   std::function<void(size_t, size_t)> on_progress;
+  // Optional: called when request `index` starts, in the KV-cache slot `slot` (for tracing).
+  std::function<void(size_t index, int slot)> on_admit;
+  // Optional: filled with what the call did.
+  GenerateStats* stats = nullptr;
   // Optional: when it becomes true, Generate stops at the next step with Status::Aborted.
   const std::atomic<bool>* cancel = nullptr;
 };

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <future>
 #include <map>
 #include <utility>
 
@@ -54,9 +55,54 @@ struct EngineEvaluator::Impl {
   // Results generated for the other variant, waiting for that variant's next Evaluate().
   std::map<PairKey, Answer> pending[kNumPromptVariants];
   Stats stats;
+  // The delta being opened and decoded in the background for the next activation (one at a
+  // time). The prefetch thread writes prefetch_opened only; both are read after joining it.
+  int prefetch_model = -1;
+  std::unique_ptr<DeltaFile> prefetch_opened;
+  std::future<void> prefetch_done;
+
+  ~Impl() { FinishPrefetch(); }
+
+  // Starts decoding candidate m's delta on a background thread, unless m is not a delta, is
+  // active, or a prefetch is running. Errors are left for Activate(m), which repeats the work.
+  void StartPrefetch(int m) {
+    if (m < 0 || options.prefetch_max_bytes == 0 || prefetch_model >= 0 || m == active ||
+        cands[m].kind != EngineCandidate::Kind::kDelta) {
+      return;
+    }
+    auto it = deltas.find(m);
+    DeltaFile* open = it != deltas.end() ? it->second.get() : nullptr;
+    prefetch_model = m;
+    prefetch_done = std::async(std::launch::async, [this, open, path = cands[m].path,
+                                                    budget = options.prefetch_max_bytes] {
+      DeltaFile* d = open;
+      if (d == nullptr) {
+        auto r = DeltaFile::Open(path);
+        if (!r.ok()) return;
+        prefetch_opened = std::move(r).value();
+        d = prefetch_opened.get();
+      }
+      (void)d->Prefetch(budget);  // on failure nothing is kept and Apply() reports it
+    });
+  }
+
+  // Joins the prefetch; keeps the file it opened. Returns the candidate it was for (-1: none).
+  int FinishPrefetch() {
+    if (prefetch_model < 0) return -1;
+    prefetch_done.get();
+    const int m = prefetch_model;
+    prefetch_model = -1;
+    if (prefetch_opened) deltas[m] = std::move(prefetch_opened);
+    return m;
+  }
 
   Status Activate(int m) {
     if (active == m) return Status::OK();
+    const int prefetched = FinishPrefetch();
+    if (prefetched >= 0 && prefetched != m) {
+      auto it = deltas.find(prefetched);
+      if (it != deltas.end()) it->second->ReleasePrefetched();
+    }
     const EngineCandidate& c = cands[m];
     active = -1;  // until this succeeds
     switch (c.kind) {
@@ -70,7 +116,10 @@ struct EngineEvaluator::Impl {
           if (!r.ok()) return r.status().WithContext("candidate '" + c.name + "'");
           d = std::move(r).value();
         }
-        GEM_RETURN_IF_ERROR(ws.ActivateDelta(model, *d).WithContext("candidate '" + c.name + "'"));
+        if (d->prefetched()) stats.prefetched++;
+        Status s = ws.ActivateDelta(model, *d);
+        d->ReleasePrefetched();  // applied: the decoded copy is no longer needed
+        GEM_RETURN_IF_ERROR(s.WithContext("candidate '" + c.name + "'"));
         break;
       }
       case EngineCandidate::Kind::kMergedLora: {
@@ -99,8 +148,8 @@ struct EngineEvaluator::Impl {
     return tok->Encode(text, add_bos, /*parse_special=*/true);
   }
 
-  Status Evaluate(uint8_t v, std::span<const EvalRequest> requests,
-                  std::span<EvalOutcome> outcomes, std::vector<EvalDetail>* details) {
+  Status Evaluate(uint8_t v, std::span<const EvalRequest> requests, std::span<EvalOutcome> outcomes,
+                  std::vector<EvalDetail>* details) {
     const size_t n = requests.size();
     if (details) details->assign(n, EvalDetail{});
     std::map<PairKey, Answer> mine;
@@ -125,8 +174,9 @@ struct EngineEvaluator::Impl {
     for (const auto& [m, qs] : by_model) {
       if (static_cast<int>(m) != active) order.push_back(m);
     }
-    for (uint32_t m : order) {
-      GEM_RETURN_IF_ERROR(RunModel(v, m, by_model[m], &mine));
+    for (size_t i = 0; i < order.size(); ++i) {
+      const int next = i + 1 < order.size() ? static_cast<int>(order[i + 1]) : -1;
+      GEM_RETURN_IF_ERROR(RunModel(v, order[i], next, by_model[order[i]], &mine));
     }
     for (size_t i = 0; i < n; ++i) {
       const Answer& a = mine.at({requests[i].model, requests[i].query});
@@ -139,9 +189,12 @@ struct EngineEvaluator::Impl {
     return Status::OK();
   }
 
-  Status RunModel(uint8_t v, uint32_t m, const std::vector<uint32_t>& queries,
+  // Activates m, starts decoding `next` (the model after it, -1: none) in the background, and
+  // generates and grades m's queries.
+  Status RunModel(uint8_t v, uint32_t m, int next, const std::vector<uint32_t>& queries,
                   std::map<PairKey, Answer>* mine) {
     GEM_RETURN_IF_ERROR(Activate(static_cast<int>(m)));
+    StartPrefetch(next);
     std::vector<uint8_t> variants = {v};
     if (options.both_variants) variants.push_back(static_cast<uint8_t>(1 - v));
     std::vector<GenerateRequest> reqs;

@@ -215,6 +215,7 @@ Result<DeltaCheckpointInfo> WriteDeltaCheckpoint(const std::string& base_dir,
   wo.model_digest = info.model_digest;
   wo.base_digest = info.base_digest;
   wo.keep_dtype_changes = true;  // every tensor comes back in the fine-tune's own dtype
+  wo.threads = 0;                // a command-line tool: zstd level 19 on every core
   const std::string delta_path = out_dir + "/" + kDeltaCheckpointFile;
   auto stats = WriteDelta(**base, *ft, DeltaForm::kXor, delta_path, wo);
   if (!stats.ok()) return stats.status();

@@ -1,7 +1,9 @@
 // Copyright the gem authors. Helpers shared by the delta writer and reader.
 #include <zstd.h>
 
+#include <algorithm>
 #include <cmath>
+#include <thread>
 
 #include "kernel_math/word_math.h"
 #include "tree/delta_internal.h"
@@ -61,14 +63,39 @@ Result<DType> DTypeFromName(std::string_view name) {
   return Status::InvalidArgument("unsupported dtype '" + std::string(name) + "'");
 }
 
-Result<std::string> ZstdCompress(const void* src, size_t n, int level) {
-  ZSTD_CCtx* cctx = ZSTD_createCCtx();
+int ResolveThreads(int requested) {
+  if (requested > 0) return requested;
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+namespace {
+
+// One context per thread: creating a context costs more than compressing a small frame, and a
+// tensor of a large model is hundreds of frames.
+struct ZstdContexts {
+  ZSTD_CCtx* c = ZSTD_createCCtx();
+  ZSTD_DCtx* d = ZSTD_createDCtx();
+  ~ZstdContexts() {
+    ZSTD_freeCCtx(c);
+    ZSTD_freeDCtx(d);
+  }
+};
+
+ZstdContexts& Contexts() {
+  thread_local ZstdContexts ctx;
+  return ctx;
+}
+
+}  // namespace
+
+Result<std::string> ZstdCompress(const void* src, size_t n, int level, bool checksum) {
+  ZSTD_CCtx* cctx = Contexts().c;
   if (cctx == nullptr) return Status::ResourceExhausted("zstd: cannot create a context");
+  ZSTD_CCtx_reset(cctx, ZSTD_reset_session_and_parameters);
   ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, level);
-  ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1);
+  ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, checksum ? 1 : 0);
   std::string out(ZSTD_compressBound(n), '\0');
   const size_t got = ZSTD_compress2(cctx, out.data(), out.size(), src, n);
-  ZSTD_freeCCtx(cctx);
   if (ZSTD_isError(got)) return Status::Internal("zstd compress: ", ZSTD_getErrorName(got));
   out.resize(got);
   return out;
@@ -81,7 +108,9 @@ Status ZstdDecompress(std::span<const uint8_t> src, size_t expected, uint8_t* ds
     return Status::Corruption(
         what, "zstd frame does not hold the expected " + std::to_string(expected) + " bytes");
   }
-  const size_t got = ZSTD_decompress(dst, expected, src.data(), src.size());
+  ZSTD_DCtx* dctx = Contexts().d;
+  if (dctx == nullptr) return Status::ResourceExhausted("zstd: cannot create a context");
+  const size_t got = ZSTD_decompressDCtx(dctx, dst, expected, src.data(), src.size());
   if (ZSTD_isError(got)) return Status::Corruption(what, ZSTD_getErrorName(got));
   if (got != expected) return Status::Corruption(what, "zstd frame decompressed short");
   return Status::OK();

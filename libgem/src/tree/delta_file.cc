@@ -2,9 +2,12 @@
 //
 // A delta file is untrusted input like a checkpoint: Open() validates everything once (including
 // the data section's SHA-256, so a flipped bit is caught before any weight is produced), and
-// Apply() is then decompression plus one memory-bound pass.
+// Apply() is then decompression plus one memory-bound pass. Version 2 blobs are independent
+// frames: Apply() hands them to the worker pool, and each worker decodes a frame into a buffer
+// that stays in its cache and applies it at once, so the bytes are read from memory once.
 #include <cstring>
 
+#include "engine/thread_pool.h"
 #include "gem/delta.h"
 #include "kernel_math/delta_math.h"
 #include "tree/delta_internal.h"
@@ -26,28 +29,69 @@ void RowsCols(const std::vector<int64_t>& shape, size_t* rows, size_t* cols) {
   *cols = *rows ? n / *rows : 0;
 }
 
-// Bytes a blob of this encoding must hold (or must decompress to, for xor/raw).
+// Bytes an int8 or sign blob must hold (xor/raw blobs are checked frame by frame).
 uint64_t ExpectedBytes(const DeltaTensor& t) {
   const uint64_t n = static_cast<uint64_t>(t.numel());
   size_t rows, cols;
   RowsCols(t.shape, &rows, &cols);
-  if (t.encoding == "xor") return n * ops::word_bytes(tree_internal::WordKindOf(t.dtype));
-  if (t.encoding == "raw") return n * DTypeSize(t.dtype);
   if (t.encoding == "int8") return rows * 4 + n;
   return rows * 4 + rows * ops::sign_words_per_row(cols) * 4;  // sign
 }
 
+// Bytes per element of an "xor" or "raw" blob once decoded.
+size_t DecodedElementBytes(const DeltaTensor& t) {
+  return t.encoding == "xor" ? ops::word_bytes(tree_internal::WordKindOf(t.dtype))
+                             : DTypeSize(t.dtype);
+}
+
+bool IsZstd(const DeltaTensor& t) { return t.encoding == "xor" || t.encoding == "raw"; }
+
+// Collects the first error of a parallel loop.
+class FirstError {
+ public:
+  void Set(Status s) {
+    if (s.ok()) return;
+    std::lock_guard<std::mutex> l(mu_);
+    if (status_.ok()) status_ = std::move(s);
+  }
+  Status Get() {
+    std::lock_guard<std::mutex> l(mu_);
+    return status_;
+  }
+
+ private:
+  std::mutex mu_;
+  Status status_;  // guarded by mu_
+};
+
 }  // namespace
 
+// The zstd frames of one "xor" or "raw" blob: frame f holds elements [f * elems, ...) and its
+// bytes are blob[start[f], start[f + 1]).
+struct DeltaFile::Frames {
+  uint64_t elems = 0;
+  std::vector<uint64_t> start;
+  size_t count() const { return start.empty() ? 0 : start.size() - 1; }
+};
+
+// What Prefetch() decoded: per tensor, the concatenation of its decoded frames.
+struct DeltaFile::Decoded {
+  std::vector<std::vector<uint8_t>> bytes;  // per tensors_ entry; empty: not decoded
+  uint64_t total = 0;
+};
+
+DeltaFile::DeltaFile() = default;
 DeltaFile::~DeltaFile() = default;
 
 uint64_t DeltaFile::file_bytes() const { return file_->size(); }
 
-Result<std::unique_ptr<DeltaFile>> DeltaFile::Open(const std::string& path) {
+Result<std::unique_ptr<DeltaFile>> DeltaFile::Open(const std::string& path,
+                                                   const DeltaReadOptions& options) {
   auto mapped = MappedFile::Open(path);
   if (!mapped.ok()) return mapped.status();
   std::unique_ptr<DeltaFile> d(new DeltaFile());
   d->path_ = path;
+  d->threads_ = tree_internal::ResolveThreads(options.threads);
   d->file_ = std::move(mapped).value();
   const uint8_t* p = d->file_->data();
   const uint64_t size = d->file_->size();
@@ -57,10 +101,11 @@ Result<std::unique_ptr<DeltaFile>> DeltaFile::Open(const std::string& path) {
   }
   uint32_t version = 0;
   for (int i = 3; i >= 0; --i) version = version << 8 | p[8 + i];
-  if (version != tree_internal::kDeltaVersion) {
-    return Status::NotSupported(
-        path, "delta format version " + std::to_string(version) + " (this build reads version 1)");
+  if (version < tree_internal::kDeltaVersionOldest || version > tree_internal::kDeltaVersion) {
+    return Status::NotSupported(path, "delta format version " + std::to_string(version) +
+                                          " (this build reads versions 1 and 2)");
   }
+  d->version_ = version;
   uint64_t hlen = 0;
   for (int i = 7; i >= 0; --i) hlen = hlen << 8 | p[16 + i];
   if (hlen > size - tree_internal::kPrefixBytes) return Bad(path, "truncated header");
@@ -71,6 +116,16 @@ Result<std::unique_ptr<DeltaFile>> DeltaFile::Open(const std::string& path) {
   try {
     if (h.at("format").get<std::string>() != "gem-delta")
       return Bad(path, "format is not gem-delta");
+    if (h.at("version").get<uint32_t>() != version) {
+      return Bad(path, "header version differs from the file's version " + std::to_string(version));
+    }
+    if (version >= 2) {
+      d->frame_elements_ = h.at("frame_elements").get<uint64_t>();
+      if (d->frame_elements_ == 0 || d->frame_elements_ > (uint64_t{1} << 32)) {
+        return Bad(path,
+                   "frame_elements " + std::to_string(d->frame_elements_) + " outside [1, 2^32]");
+      }
+    }
     auto form = ParseDeltaForm(h.at("form").get<std::string>());
     if (!form.ok()) return form.status().WithContext(path);
     d->form_ = *form;
@@ -132,7 +187,71 @@ Result<std::unique_ptr<DeltaFile>> DeltaFile::Open(const std::string& path) {
   }
   std::sort(d->tensors_.begin(), d->tensors_.end(),
             [](const DeltaTensor& a, const DeltaTensor& b) { return a.name < b.name; });
+  d->frames_.resize(d->tensors_.size());
+  for (size_t i = 0; i < d->tensors_.size(); ++i) {
+    GEM_RETURN_IF_ERROR(d->ParseFrames(i));
+    if (IsZstd(d->tensors_[i])) {
+      d->decoded_bytes_ +=
+          static_cast<uint64_t>(d->tensors_[i].numel()) * DecodedElementBytes(d->tensors_[i]);
+    }
+  }
   return d;
+}
+
+Status DeltaFile::ParseFrames(size_t index) {
+  const DeltaTensor& t = tensors_[index];
+  if (!IsZstd(t)) return Status::OK();
+  Frames& fr = frames_[index];
+  const uint64_t n = static_cast<uint64_t>(t.numel());
+  if (version_ == 1) {  // the whole blob is one frame
+    fr.elems = n;
+    fr.start = {0, t.size};
+    return Status::OK();
+  }
+  // Version 2: a table of u64 frame sizes, then the frames.
+  const std::string where = "tensor '" + t.name + "': ";
+  fr.elems = frame_elements_;
+  const uint64_t count = (n + fr.elems - 1) / fr.elems;
+  if (count > t.size / 8) {
+    return Bad(path_, where + "blob of " + std::to_string(t.size) +
+                          " bytes cannot hold a table of " + std::to_string(count) + " frames");
+  }
+  const auto blob = Blob(t);
+  fr.start.resize(count + 1);
+  fr.start[0] = count * 8;
+  for (uint64_t f = 0; f < count; ++f) {
+    uint64_t size = 0;
+    for (int b = 7; b >= 0; --b) size = size << 8 | blob[f * 8 + b];
+    if (size > t.size - fr.start[f]) {
+      return Bad(path_, where + "frame " + std::to_string(f) + " lies outside its blob");
+    }
+    fr.start[f + 1] = fr.start[f] + size;
+  }
+  if (fr.start[count] != t.size) {
+    return Bad(path_, where + "frames hold " + std::to_string(fr.start[count]) +
+                          " bytes, the blob " + std::to_string(t.size));
+  }
+  return Status::OK();
+}
+
+size_t DeltaFile::IndexOf(const DeltaTensor& t) const {
+  if (&t >= tensors_.data() && &t < tensors_.data() + tensors_.size()) {
+    return static_cast<size_t>(&t - tensors_.data());
+  }
+  const DeltaTensor* found = Find(t.name);
+  return found ? static_cast<size_t>(found - tensors_.data()) : tensors_.size();
+}
+
+Status DeltaFile::DecodeFrame(size_t index, size_t f, uint8_t* dst) const {
+  const DeltaTensor& t = tensors_[index];
+  const Frames& fr = frames_[index];
+  const uint64_t n = static_cast<uint64_t>(t.numel());
+  const uint64_t first = f * fr.elems;
+  const uint64_t m = std::min(fr.elems, n - first);
+  const auto blob = Blob(t).subspan(fr.start[f], fr.start[f + 1] - fr.start[f]);
+  Status s = tree_internal::ZstdDecompress(blob, m * DecodedElementBytes(t), dst, "");
+  if (s.ok()) return s;
+  return s.WithContext(path_ + ": tensor '" + t.name + "' frame " + std::to_string(f));
 }
 
 const DeltaTensor* DeltaFile::Find(std::string_view name) const {
@@ -146,17 +265,46 @@ std::span<const uint8_t> DeltaFile::Blob(const DeltaTensor& t) const {
 }
 
 Status DeltaFile::Apply(const DeltaTensor& t, const float* base, float* out) const {
-  const size_t n = static_cast<size_t>(t.numel());
-  const std::string what = path_ + ": tensor '" + t.name + "'";
+  const size_t index = IndexOf(t);
+  if (index == tensors_.size()) {
+    return Status::InvalidArgument(path_, "tensor '" + t.name + "' is not in this delta");
+  }
   const auto blob = Blob(t);
-  if (t.encoding == "xor" || t.encoding == "raw") {
-    // Reused across calls: a fresh buffer per tensor would page-fault on every apply.
-    thread_local std::vector<uint8_t> buf;
-    buf.resize(ExpectedBytes(t));
-    GEM_RETURN_IF_ERROR(tree_internal::ZstdDecompress(blob, buf.size(), buf.data(), what));
-    if (t.encoding == "raw") return ConvertToF32(t.dtype, buf.data(), n, out);
-    ops::XorApply(base, buf.data(), n, tree_internal::WordKindOf(t.dtype), out);
-    return Status::OK();
+  if (IsZstd(t)) {
+    std::shared_ptr<const Decoded> decoded;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      decoded = decoded_;
+    }
+    if (decoded && decoded->bytes[index].empty()) decoded.reset();  // not within the budget
+    const Frames& fr = frames_[index];
+    const size_t n = static_cast<size_t>(t.numel());
+    const size_t eb = DecodedElementBytes(t);
+    const int kind = tree_internal::WordKindOf(t.dtype);
+    FirstError error;
+    // Frame f: decode (unless prefetched) into a per-thread buffer, then apply while it is hot.
+    ParallelParts(static_cast<int>(fr.count()), threads_, [&](int part) {
+      const size_t f = static_cast<size_t>(part);
+      const size_t first = f * fr.elems;
+      const size_t m = std::min<size_t>(fr.elems, n - first);
+      const uint8_t* bytes;
+      if (decoded) {
+        bytes = decoded->bytes[index].data() + first * eb;
+      } else {
+        // Reused across calls: a fresh buffer per frame would page-fault on every apply.
+        thread_local std::vector<uint8_t> buf;
+        buf.resize(m * eb);
+        Status s = DecodeFrame(index, f, buf.data());
+        if (!s.ok()) return error.Set(std::move(s));
+        bytes = buf.data();
+      }
+      if (t.encoding == "raw") {
+        error.Set(ConvertToF32(t.dtype, bytes, m, out + first));
+      } else {
+        ops::XorApply(base + first, bytes, m, kind, out + first);
+      }
+    });
+    return error.Get();
   }
   size_t rows, cols;
   RowsCols(t.shape, &rows, &cols);
@@ -189,21 +337,67 @@ Status DeltaFile::ReconstructRaw(const DeltaTensor& t, std::span<const uint8_t> 
   if (t.encoding != "xor" && t.encoding != "raw") {
     return Status::InvalidArgument(what, "is stored lossy (" + t.encoding + ")");
   }
+  const size_t index = IndexOf(t);
+  if (index == tensors_.size()) return Status::InvalidArgument(what, "is not in this delta");
   out->assign(static_cast<size_t>(t.numel()) * DTypeSize(t.dtype), 0);
-  if (t.encoding == "raw") {
-    return tree_internal::ZstdDecompress(Blob(t), out->size(), out->data(), what);
-  }
-  if (base_raw.size() != out->size()) {
+  if (t.encoding == "xor" && base_raw.size() != out->size()) {
     return Status::InvalidArgument(what, "base bytes have the wrong size");
   }
-  std::vector<uint8_t> planes(out->size());
-  GEM_RETURN_IF_ERROR(tree_internal::ZstdDecompress(Blob(t), planes.size(), planes.data(), what));
+  const Frames& fr = frames_[index];
   const size_t n = static_cast<size_t>(t.numel());
   const int wb = static_cast<int>(DTypeSize(t.dtype));
-  for (size_t i = 0; i < n; ++i) {
-    for (int p = 0; p < wb; ++p) (*out)[i * wb + p] = base_raw[i * wb + p] ^ planes[p * n + i];
+  FirstError error;
+  ParallelParts(static_cast<int>(fr.count()), threads_, [&](int part) {
+    const size_t f = static_cast<size_t>(part);
+    const size_t first = f * fr.elems;
+    const size_t m = std::min<size_t>(fr.elems, n - first);
+    uint8_t* dst = out->data() + first * wb;
+    if (t.encoding == "raw") return error.Set(DecodeFrame(index, f, dst));
+    thread_local std::vector<uint8_t> planes;
+    planes.resize(m * wb);
+    Status s = DecodeFrame(index, f, planes.data());
+    if (!s.ok()) return error.Set(std::move(s));
+    const uint8_t* b = base_raw.data() + first * wb;
+    for (size_t i = 0; i < m; ++i) {
+      for (int p = 0; p < wb; ++p) dst[i * wb + p] = b[i * wb + p] ^ planes[p * m + i];
+    }
+  });
+  return error.Get();
+}
+
+Status DeltaFile::Prefetch(uint64_t max_bytes) {
+  if (prefetched()) return Status::OK();
+  auto decoded = std::make_shared<Decoded>();
+  decoded->bytes.resize(tensors_.size());
+  for (size_t i = 0; i < tensors_.size(); ++i) {
+    const DeltaTensor& t = tensors_[i];
+    if (!IsZstd(t)) continue;
+    const size_t eb = DecodedElementBytes(t);
+    const uint64_t size = static_cast<uint64_t>(t.numel()) * eb;
+    if (size == 0 || size > max_bytes - decoded->total) continue;  // Apply decodes it then
+    decoded->total += size;
+    std::vector<uint8_t>& bytes = decoded->bytes[i];
+    bytes.resize(size);
+    for (size_t f = 0; f < frames_[i].count(); ++f) {
+      GEM_RETURN_IF_ERROR(DecodeFrame(i, f, bytes.data() + f * frames_[i].elems * eb));
+    }
   }
+  std::lock_guard<std::mutex> l(mu_);
+  decoded_ = std::move(decoded);
   return Status::OK();
+}
+
+void DeltaFile::ReleasePrefetched() {
+  std::shared_ptr<const Decoded> old;
+  std::lock_guard<std::mutex> l(mu_);
+  old.swap(decoded_);
+}
+
+bool DeltaFile::prefetched() const { return prefetched_bytes() > 0; }
+
+uint64_t DeltaFile::prefetched_bytes() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return decoded_ ? decoded_->total : 0;
 }
 
 }  // namespace gem

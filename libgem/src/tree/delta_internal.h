@@ -17,7 +17,10 @@ namespace gem::tree_internal {
 // docs/DELTA_FORMAT.md: "GEMDELTA", u32 version, u32 reserved, u64 header length, header JSON,
 // zero padding to a multiple of kAlign, data section.
 inline constexpr char kDeltaMagic[8] = {'G', 'E', 'M', 'D', 'E', 'L', 'T', 'A'};
-inline constexpr uint32_t kDeltaVersion = 1;
+// Version 2: "xor" and "raw" blobs are a frame table then independent zstd frames of
+// `frame_elements` elements each. Version 1 (still read): one zstd frame per blob.
+inline constexpr uint32_t kDeltaVersion = 2;
+inline constexpr uint32_t kDeltaVersionOldest = 1;
 inline constexpr uint64_t kAlign = 64;
 inline constexpr uint64_t kPrefixBytes = 24;
 
@@ -26,12 +29,17 @@ inline uint64_t AlignUp(uint64_t x) { return (x + kAlign - 1) / kAlign * kAlign;
 // gem::ops::WordKind of a stored dtype, -1 when it has no word form (F64, integers).
 int WordKindOf(DType dtype);
 
+// The threads to use for `requested` (0: the machine's hardware threads; at least 1).
+int ResolveThreads(int requested);
+
 // Parses a safetensors dtype name ("BF16", ...).
 Result<DType> DTypeFromName(std::string_view name);
 
-// zstd one-shot compression with the frame checksum on.
-Result<std::string> ZstdCompress(const void* src, size_t n, int level);
-// Decompresses a single frame that must hold exactly `expected` bytes.
+// zstd one-shot compression into one frame with its content size; `checksum` adds zstd's
+// XXH64 of the content (version 1 wrote it; version 2 relies on the data section's SHA-256).
+// Reuses a context per thread.
+Result<std::string> ZstdCompress(const void* src, size_t n, int level, bool checksum = true);
+// Decompresses a single frame that must hold exactly `expected` bytes (a context per thread).
 Status ZstdDecompress(std::span<const uint8_t> src, size_t expected, uint8_t* dst,
                       std::string_view what);
 

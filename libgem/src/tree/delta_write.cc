@@ -2,13 +2,16 @@
 //
 // Blobs are streamed to a side file as they are encoded, so memory stays at one tensor's worth
 // whatever the model size; the header (which needs every blob's offset) is written last, in
-// front of a copy of the side file, and the result renamed into place.
+// front of a copy of the side file, and the result renamed into place. The "xor" and "raw"
+// blobs are independent zstd frames (format version 2), compressed on several threads.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 
+#include "engine/thread_pool.h"
 #include "gem/delta.h"
 #include "kernel_math/delta_math.h"
 #include "tree/delta_internal.h"
@@ -76,6 +79,41 @@ void RowsCols(const std::vector<int64_t>& shape, size_t* rows, size_t* cols) {
   *cols = *rows ? n / *rows : 0;
 }
 
+// A framed blob (docs/DELTA_FORMAT.md, version 2): u64 sizes of the frames, then the frames.
+// Frame f holds elements [f * frame_elements, ...): `fill(first, m, dst)` writes their
+// `elem_bytes * m` decoded bytes, which are compressed into one zstd frame.
+Result<std::string> FramedBlob(size_t n, size_t elem_bytes, const DeltaWriteOptions& options,
+                               const std::function<void(size_t, size_t, uint8_t*)>& fill) {
+  const size_t fe = options.frame_elements;
+  const size_t count = (n + fe - 1) / fe;
+  std::vector<std::string> frames(count);
+  std::vector<Status> errors(count);
+  ParallelParts(static_cast<int>(count), tree_internal::ResolveThreads(options.threads),
+                [&](int part) {
+                  const size_t f = static_cast<size_t>(part);
+                  const size_t first = f * fe;
+                  const size_t m = std::min(fe, n - first);
+                  thread_local std::vector<uint8_t> bytes;
+                  bytes.resize(m * elem_bytes);
+                  fill(first, m, bytes.data());
+                  auto z = tree_internal::ZstdCompress(bytes.data(), bytes.size(),
+                                                       options.zstd_level, /*checksum=*/false);
+                  if (z.ok()) {
+                    frames[f] = std::move(z).value();
+                  } else {
+                    errors[f] = z.status();
+                  }
+                });
+  std::string blob(count * 8, '\0');
+  for (size_t f = 0; f < count; ++f) {
+    GEM_RETURN_IF_ERROR(errors[f]);
+    const uint64_t size = frames[f].size();
+    for (int b = 0; b < 8; ++b) blob[f * 8 + b] = static_cast<char>(size >> (8 * b));
+  }
+  for (const std::string& frame : frames) blob += frame;
+  return blob;
+}
+
 void Accumulate(const std::vector<float>& recon, const std::vector<float>& ft,
                 const std::vector<float>& base, ErrorAccum* acc) {
   for (size_t i = 0; i < ft.size(); ++i) acc->Add(recon[i], ft[i], base[i]);
@@ -123,6 +161,9 @@ Result<DeltaStats> WriteDelta(const SafetensorsSet& base, const SafetensorsSet& 
                               DeltaForm form, const std::string& path,
                               const DeltaWriteOptions& options) {
   GEM_RETURN_IF_ERROR(CheckSameTensors(base, finetune));
+  if (options.frame_elements == 0) {
+    return Status::InvalidArgument(path, "frame_elements must be positive");
+  }
   const std::string data_path = path + ".data.tmp";
   const std::string tmp_path = path + ".tmp";
   DataWriter data(data_path);
@@ -171,21 +212,24 @@ Result<DeltaStats> WriteDelta(const SafetensorsSet& base, const SafetensorsSet& 
     const bool lossy_2d = form != DeltaForm::kXor && t.shape.size() >= 2;
 
     if (!lossy_2d && same_dtype && kind >= 0 && form == DeltaForm::kXor) {
-      // XOR words as byte planes: plane p holds byte p of every word.
-      const int wb = ops::word_bytes(kind);
-      std::vector<uint8_t> planes(n * wb);
-      for (size_t i = 0; i < n; ++i) {
-        for (int p = 0; p < wb; ++p) {
-          planes[p * n + i] = f_bytes[i * wb + p] ^ b_bytes[i * wb + p];
+      // XOR words as byte planes, per frame: plane p holds byte p of every word of the frame.
+      const size_t wb = static_cast<size_t>(ops::word_bytes(kind));
+      auto z = FramedBlob(n, wb, options, [&](size_t first, size_t m, uint8_t* planes) {
+        const uint8_t* fb = f_bytes.data() + first * wb;
+        const uint8_t* bb = b_bytes.data() + first * wb;
+        for (size_t i = 0; i < m; ++i) {
+          for (size_t p = 0; p < wb; ++p) planes[p * m + i] = fb[i * wb + p] ^ bb[i * wb + p];
         }
-      }
-      auto z = tree_internal::ZstdCompress(planes.data(), planes.size(), options.zstd_level);
+      });
       if (!z.ok()) return z.status();
       blob = std::move(z).value();
       t.encoding = "xor";
     } else if (!lossy_2d) {
       // Exact: the fine-tune's own words (dtype change, F64, or a 1-D tensor of a lossy form).
-      auto z = tree_internal::ZstdCompress(f_bytes.data(), f_bytes.size(), options.zstd_level);
+      const size_t eb = DTypeSize(t.dtype);
+      auto z = FramedBlob(n, eb, options, [&](size_t first, size_t m, uint8_t* dst) {
+        std::memcpy(dst, f_bytes.data() + first * eb, m * eb);
+      });
       if (!z.ok()) return z.status();
       blob = std::move(z).value();
       t.encoding = "raw";
@@ -259,6 +303,7 @@ Result<DeltaStats> WriteDelta(const SafetensorsSet& base, const SafetensorsSet& 
   json header = {{"format", "gem-delta"},
                  {"version", tree_internal::kDeltaVersion},
                  {"form", DeltaFormName(form)},
+                 {"frame_elements", options.frame_elements},
                  {"model_digest", options.model_digest.Hex()},
                  {"base_digest", options.base_digest.Hex()},
                  {"tensors_total", stats.tensors_total},
