@@ -79,9 +79,8 @@ void RunJob(Context& ctx, uint64_t id, const std::string& device) {
                 : "tree '" + job->tree + "' is not registered");
     return;
   }
-  spdlog::info("job {} running on {}: tree {} task {} method {} N={} seed={} (user {}{})", id,
-               device, job->tree, job->task, job->method, job->queries_per_model, job->seed,
-               job->user, job->executor == "slurm" ? ", evaluations on the cluster" : "");
+  spdlog::info("job {} running on {}: tree {} task {} method {} N={} seed={} (user {})", id, device,
+               job->tree, job->task, job->method, job->queries_per_model, job->seed, job->user);
 
   gem::TreeEvaluatorOptions eo;
   eo.stop = stop.get();
@@ -96,6 +95,7 @@ void RunJob(Context& ctx, uint64_t id, const std::string& device) {
   std::map<std::string, proto::Placement> batch_placements;  // by worker; this thread only
   gem::Status setup;
   if (job->executor == "slurm") {
+    spdlog::info("job {}: evaluations on the cluster", id);
     auto spec =
         ctx.cluster
             ? ctx.cluster->Spec(*tree, *task)
@@ -193,9 +193,9 @@ void RunJob(Context& ctx, uint64_t id, const std::string& device) {
   Status st = ev ? gem::Search(opt, ev.get(), &result) : made.status();
   const uint64_t total_run = run(), total_cached = cached();
   ev.reset();  // releases a manifest tree's base for the next search
-  remote.reset();
   ctx.evaluations_run += total_run;
   ctx.evaluations_cached += total_cached;
+  remote.reset();  // after the evaluators above it
   (void)ctx.jobs->Update(
       id,
       [&](proto::JobInfo& j) {

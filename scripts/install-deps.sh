@@ -26,9 +26,10 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libopenblas-dev libpcre2-dev libicu-dev libzstd-dev libssl-dev
   libcli11-dev libspdlog-dev libfmt-dev libtomlplusplus-dev nlohmann-json3-dev libyaml-cpp-dev
-  libsystemd-dev systemd libpstreams-dev
+  libsystemd-dev systemd
   chromium  # the report test renders the HTML report headless (tests/report)
   python3 python3-venv
+  libpstreams-dev  # gemd runs Slurm's sbatch, squeue, scancel (cluster/slurm.cc)
 )
 
 missing=()

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -100,6 +101,35 @@ bool Eventually(double seconds, Pred pred) {
   return pred();
 }
 
+// The workers that finished units, in order (a search's on_unit). The last one has just been
+// given its next unit: cancelling its task now hits it mid-unit, where a worker picked only for
+// being busy may be a millisecond from done (both workers start their first units together).
+struct Finishers {
+  std::mutex mu;
+  std::vector<std::string> workers;  // guarded by mu
+  void Add(const Placement& p) {
+    std::lock_guard<std::mutex> lock(mu);
+    workers.push_back(p.worker);
+  }
+  std::string Last() {
+    std::lock_guard<std::mutex> lock(mu);
+    return workers.empty() ? "" : workers.back();
+  }
+};
+
+// The Slurm task of the worker that finished a unit last, once it is busy with its next one.
+std::string FreshlyBusyTask(Dispatcher& d, Finishers& f) {
+  std::string task;
+  Eventually(10, [&] {
+    const std::string last = f.Last();
+    for (const auto& w : d.workers()) {
+      if (!last.empty() && w.id == last && w.busy) task = w.slurm_job;
+    }
+    return !task.empty();
+  });
+  return task;
+}
+
 std::string Describe(const Provisioner& p) {
   std::string s;
   for (const auto& t : p.tasks()) {
@@ -126,10 +156,12 @@ TEST(ClusterProvisioner, DemandSubmitsWorkersScancelLosesNothingIdleTasksEnd) {
   std::vector<TripleResult> results;
   std::set<std::string> nodes;
   std::mutex mu;
+  Finishers finishers;
   Status st;
   std::thread search([&] {
     st = head.dispatcher->Evaluate(t.spec, triples, 1, nullptr, &results,
                                    [&](const Placement& p, uint32_t) {
+                                     finishers.Add(p);
                                      std::lock_guard<std::mutex> lock(mu);
                                      nodes.insert(p.node + " gpu " + p.gpu);
                                    });
@@ -137,11 +169,7 @@ TEST(ClusterProvisioner, DemandSubmitsWorkersScancelLosesNothingIdleTasksEnd) {
   // Both workers join (one per node), then one of them is cancelled mid-evaluation.
   ASSERT_TRUE(Eventually(30, [&] { return head.dispatcher->workers().size() == 2; }))
       << Describe(*head.provisioner) << cluster.LogTails();
-  ASSERT_TRUE(Eventually(10, [&] { return head.dispatcher->stats().units_done >= 1; }));
-  std::string victim;
-  for (const auto& w : head.dispatcher->workers()) {
-    if (w.busy) victim = w.slurm_job;
-  }
+  const std::string victim = FreshlyBusyTask(*head.dispatcher, finishers);
   ASSERT_FALSE(victim.empty());
   ASSERT_TRUE(head.slurm.Cancel(victim).ok());
   search.join();
@@ -188,16 +216,15 @@ TEST(ClusterProvisioner, APreemptedTaskIsRequeuedByItsJobAndItsUnitDoneElsewhere
   MatrixTree t = MakeMatrixTree("m", 6, 60, 10);
   auto triples = AllTriples(t);
   std::vector<TripleResult> results;
+  Finishers finishers;
   Status st;
-  std::thread search(
-      [&] { st = head.dispatcher->Evaluate(t.spec, triples, 1, nullptr, &results); });
+  std::thread search([&] {
+    st = head.dispatcher->Evaluate(t.spec, triples, 1, nullptr, &results,
+                                   [&](const Placement& p, uint32_t) { finishers.Add(p); });
+  });
   ASSERT_TRUE(Eventually(30, [&] { return head.dispatcher->workers().size() == 2; }))
       << Describe(*head.provisioner) << cluster.LogTails();
-  ASSERT_TRUE(Eventually(10, [&] { return head.dispatcher->stats().units_done >= 1; }));
-  std::string victim;
-  for (const auto& w : head.dispatcher->workers()) {
-    if (w.busy) victim = w.slurm_job;
-  }
+  const std::string victim = FreshlyBusyTask(*head.dispatcher, finishers);
   ASSERT_FALSE(victim.empty());
   // What preemption with PreemptMode=REQUEUE does: SIGTERM to the task, which goes back to the
   // queue (here: held for Slurm's requeue delay).

@@ -356,6 +356,14 @@ struct TreeEvaluatorOptions {
   // Replay trees: make each replayed (model, query) take this long, as a real evaluation would,
   // so progress and cancellation can be seen and tested. Sleeps in 20 ms slices. Default 0.
   double delay_ms = 0;
+  // Optional, the executor seam: what answers the cache's misses instead of the replayed matrix
+  // or this process's engine, e.g. gemd's Slurm workers (docs/CLUSTER.md). below_cache(v) is the
+  // evaluator of prompt variant v, for each v < tree.num_variants(); it must outlive the
+  // TreeEvaluator and write each result it produces to the cache itself (the caches above it
+  // do not write back, and pass a batch's misses at once: max_inner_batch and delay_ms are not
+  // used). In the stack below, below_cache(v) takes the place of the matrix or the engine
+  // variant; a manifest tree's base is then neither waited for nor used.
+  std::function<Evaluator*(uint32_t variant)> below_cache;
   // Send cache misses below in chunks of at most this many requests, each written to the cache
   // as it returns (CachedEvaluatorOptions::max_inner_batch; 0 = a batch's misses at once).
   uint32_t max_inner_batch = 0;
@@ -366,13 +374,6 @@ struct TreeEvaluatorOptions {
   // Optional: called after each chunk that went below the cache, on the evaluating thread (live
   // progress within a round: a round of a large tree can take long on a real engine).
   std::function<void()> after_chunk;
-  // Optional, the executor seam: what answers the cache's misses instead of the replayed matrix
-  // or this process's engine, e.g. gemd's Slurm workers (docs/CLUSTER.md). below_cache(v) is the
-  // evaluator of prompt variant v, for each v < tree.num_variants(); it must outlive the
-  // TreeEvaluator and write each result it produces to the cache itself (the caches above it
-  // do not write back, and pass a batch's misses at once: max_inner_batch and delay_ms are not
-  // used). A manifest tree's base is then neither waited for nor used.
-  std::function<Evaluator*(uint32_t variant)> below_cache;
 };
 
 // The stack MakeEvaluator builds, outermost first:
@@ -380,7 +381,6 @@ struct TreeEvaluatorOptions {
 //                    its answers count as evaluations run)
 //   manifest trees:  BetterVariantEvaluator -> per prompt variant v: CachedEvaluator (config v)
 //                    -> stop -> EngineEvaluator::variant(v) (both variants generated together)
-// With options.below_cache, below_cache(v) takes the place of the matrix or the engine variant.
 // It owns every layer and, for a manifest tree, holds the base (ResidentBase::mu) until it is
 // destroyed. Counters count results: one per (model, query) for replay trees, one per variant
 // (two per pair) for manifest trees.
