@@ -76,6 +76,7 @@ Dispatcher::~Dispatcher() { Stop(/*stop_workers=*/false); }
 Status Dispatcher::Start() {
   wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (wake_fd_ < 0) return Status::IOError("eventfd", "cannot create");
+  admission_open_ = !options_.hold_admission;
   auto s = std::make_unique<Sockets>();
   try {
     s->zap.set(zmq::sockopt::linger, 0);
@@ -116,6 +117,10 @@ void Dispatcher::Stop(bool stop_workers) {
 std::string Dispatcher::endpoint() const {
   std::lock_guard<std::mutex> lock(mu_);
   return bound_endpoint_;
+}
+
+void Dispatcher::OpenAdmission() {
+  if (!admission_open_.exchange(true)) Wake();
 }
 
 void Dispatcher::Wake() {
@@ -169,8 +174,10 @@ void Dispatcher::Run() {
   Sockets& s = *sockets_;
   const long tick_ms = std::clamp<long>(options_.heartbeat_ms / 4, 10, 250);
   while (true) {
+    // While admission is held, ZAP requests wait in their socket (the handshakes with them).
+    const bool admit = admission_open_.load();
     zmq::pollitem_t items[] = {{s.router.handle(), 0, ZMQ_POLLIN, 0},
-                               {s.zap.handle(), 0, ZMQ_POLLIN, 0},
+                               {s.zap.handle(), 0, static_cast<short>(admit ? ZMQ_POLLIN : 0), 0},
                                {nullptr, wake_fd_, ZMQ_POLLIN, 0}};
     try {
       zmq::poll(items, 3, std::chrono::milliseconds(tick_ms));
@@ -181,7 +188,9 @@ void Dispatcher::Run() {
       uint64_t n;
       (void)!::read(wake_fd_, &n, sizeof n);
     }
-    for (int k = 0; k < 64 && (items[1].revents & ZMQ_POLLIN); ++k) AnswerZap(s.zap, *keyring_);
+    for (int k = 0; k < 64 && admit && (items[1].revents & ZMQ_POLLIN); ++k) {
+      AnswerZap(s.zap, *keyring_);
+    }
     for (int k = 0; k < 256; ++k) {
       std::vector<zmq::message_t> frames;
       try {

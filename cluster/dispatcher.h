@@ -100,6 +100,10 @@ struct DispatcherOptions {
   uint32_t liveness = kDefaultLiveness;
   uint32_t unit_queries = 256;  // a model's queries are split into units of at most this many
   size_t max_message_bytes = 256u << 20;
+  // Hold workers' CURVE handshakes (they wait; they are not refused) until OpenAdmission(). A
+  // restarting gemd re-admits the keys of the jobs it adopts first: a worker refused once never
+  // reconnects (libzmq ends a session whose handshake failed).
+  bool hold_admission = false;
 };
 
 // Counters, for cache.stats and the tests.
@@ -135,6 +139,9 @@ class Dispatcher {
   void Stop(bool stop_workers);
   // The bound endpoint (with the port the OS chose for "*").
   std::string endpoint() const;
+  // Ends DispatcherOptions::hold_admission: waiting and later handshakes are answered from the
+  // keyring from now on. Thread-safe; idempotent.
+  void OpenAdmission();
 
   // Evaluates `triples` of `tree` on the workers and blocks until all are answered; results[i]
   // answers triples[i]. Each result is written to the cache on arrival (see above). `on_unit`
@@ -199,7 +206,8 @@ class Dispatcher {
   bool stop_workers_ = false;                                 // guarded by mu_
   std::vector<std::pair<std::string, std::string>> to_stop_;  // (slurm task, reason); mu_
 
-  int wake_fd_ = -1;  // eventfd: Evaluate() and Stop() wake the I/O thread
+  std::atomic<bool> admission_open_{true};  // hold_admission until OpenAdmission()
+  int wake_fd_ = -1;                        // eventfd: Evaluate() and Stop() wake the I/O thread
   std::thread thread_;
   struct Sockets;
   std::unique_ptr<Sockets> sockets_;  // touched only by the I/O thread after Start()

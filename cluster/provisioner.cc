@@ -155,6 +155,7 @@ Status Provisioner::Recover() {
     live_[s.name] = std::move(live);
     if (!any_live) Retire(s.name);
   }
+  dispatcher_->OpenAdmission();  // the adopted jobs' keys are in the keyring
   return Status::OK();
 }
 

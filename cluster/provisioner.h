@@ -106,8 +106,10 @@ class Provisioner {
   ~Provisioner();  // Stop()
 
   // Writes <work_dir>/server.pub and adopts or cancels the submissions a previous gemd left
-  // (see above). IOError when the work dir cannot be written; Slurm being unreachable is logged,
-  // not fatal (the records stay for the next try).
+  // (see above), then opens the dispatcher's admission (DispatcherOptions::hold_admission), so
+  // no worker of an adopted job is refused before its key is back. IOError when the work dir
+  // cannot be written; Slurm being unreachable is logged, not fatal (the records stay for the
+  // next try).
   Status Recover();
   void Start();  // the tick thread
   void Stop();   // joins it

@@ -62,6 +62,7 @@ Status ClusterExecutor::Start() {
   d.heartbeat_ms = c.heartbeat_ms;
   d.liveness = c.liveness;
   d.unit_queries = c.unit_queries;
+  d.hold_admission = true;  // until Recover() has re-admitted the keys of the jobs it adopts
   dispatcher_ = std::make_unique<gc::Dispatcher>(d, cache_, &keyring_);
   GEM_RETURN_IF_ERROR(dispatcher_->Start());
   advertised_ = Advertise(dispatcher_->endpoint(), c.advertise_endpoint);

@@ -37,7 +37,8 @@ std::string ReadFile(const std::string& path) {
 // A dispatcher on an ephemeral port, its keys on disk, a cache, and gem-workers on demand.
 class Cluster {
  public:
-  explicit Cluster(const std::string& dir, uint32_t heartbeat_ms = 100, uint32_t liveness = 4)
+  explicit Cluster(const std::string& dir, uint32_t heartbeat_ms = 100, uint32_t liveness = 4,
+                   bool hold_admission = false)
       : dir_(dir) {
     auto cache = Cache::Open(dir + "/db");
     if (!cache.ok()) std::abort();
@@ -49,11 +50,13 @@ class Cluster {
       std::abort();
     }
     if (!keyring_.Add("s1", worker->public_z85).ok()) std::abort();
+    worker_public_ = worker->public_z85;
     DispatcherOptions o;
     o.endpoint = "tcp://127.0.0.1:*";
     o.server_secret_key = server->secret_z85;
     o.heartbeat_ms = heartbeat_ms;
     o.liveness = liveness;
+    o.hold_admission = hold_admission;
     dispatcher_ = std::make_unique<Dispatcher>(o, cache_.get(), &keyring_);
     if (!dispatcher_->Start().ok()) std::abort();
   }
@@ -79,6 +82,8 @@ class Cluster {
   }
   Dispatcher& d() { return *dispatcher_; }
   Cache& cache() { return *cache_; }
+  Keyring& keyring() { return keyring_; }
+  const std::string& worker_public() const { return worker_public_; }
   std::string Logs() const {
     std::string s;
     for (const auto& e : std::filesystem::directory_iterator(dir_)) {
@@ -89,7 +94,7 @@ class Cluster {
   }
 
  private:
-  std::string dir_;
+  std::string dir_, worker_public_;
   std::unique_ptr<Cache> cache_;
   Keyring keyring_;
   std::unique_ptr<Dispatcher> dispatcher_;
@@ -244,6 +249,26 @@ TEST(ClusterDispatcher, KilledOrSignalledWorkersUnitGoesToAnother) {
     w1.reset();
     ASSERT_TRUE(c.WaitForWorkers(0, 5)) << c.Logs();
   }
+}
+
+// A restarting gemd binds the worker socket before it has re-admitted the keys of the jobs it
+// adopts. With hold_admission a worker that dials meanwhile waits in its handshake and joins once
+// its key is back and admission opens; refused instead, it would never join (libzmq does not
+// reconnect a client whose handshake failed).
+TEST(ClusterDispatcher, AWorkerDialingBeforeItsKeyIsReadmittedJoinsOnceAdmissionOpens) {
+  TempDir dir;
+  Cluster c(dir.path(), 100, 4, /*hold_admission=*/true);
+  c.keyring().Remove("s1");  // as after a crash: the job's key is not admitted yet
+  auto w = c.StartWorker("w1");
+  EXPECT_FALSE(c.WaitForWorkers(1, 1.0)) << "admission was held, yet a worker got in";
+  ASSERT_TRUE(c.keyring().Add("s1", c.worker_public()).ok());
+  c.d().OpenAdmission();
+  ASSERT_TRUE(c.WaitForWorkers(1, 10)) << c.Logs();
+  MatrixTree t = MakeMatrixTree("held", 2, 5);
+  auto triples = AllTriples(t);
+  std::vector<TripleResult> results;
+  ASSERT_TRUE(c.d().Evaluate(t.spec, triples, 1, nullptr, &results).ok()) << c.Logs();
+  ExpectAnswered(c, t, triples, results);
 }
 
 TEST(ClusterDispatcher, UnknownKeysNeverJoinAndStopEndsWaitingSearches) {

@@ -54,6 +54,7 @@ struct Head {
     d.server_secret_key = server->secret_z85;
     d.heartbeat_ms = 200;
     d.liveness = 5;
+    d.hold_admission = true;  // as gemd: Recover() opens it
     dispatcher = std::make_unique<Dispatcher>(d, cache, &keyring);
     Status st = dispatcher->Start();
     if (!st.ok()) std::abort();
