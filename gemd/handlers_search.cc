@@ -57,6 +57,9 @@ BodyResult Start(Context& ctx, const PeerInfo& peer, const proto::SearchStartReq
   job.tree = r.tree;
   job.task = r.task;
   job.method = method;
+  // A resume or restart runs the algorithm the job started with, even if a later build gives
+  // the name to another one (gem/search.h, "Method revisions").
+  job.method_revision = gem::SearchMethodRevision(method);
   job.queries_per_model = n;
   job.seed = r.seed;
   job.user = OwnerName(peer, r.user);

@@ -135,8 +135,15 @@ void RunJob(Context& ctx, uint64_t id, const std::string& device) {
     return answered - std::min(answered, remote->results_received());
   };
 
+  // The algorithm the job started with: a job recorded before method revisions (0) that says
+  // "gem" runs gem_v1, the algorithm "gem" named then.
+  auto algorithm = gem::ResolveSearchMethod(job->method, job->method_revision);
+  if (!algorithm.ok()) {
+    Finish(ctx, id, proto::kJobFailed, algorithm.status().ToString());
+    return;
+  }
   gem::SearchOptions opt = tree->search_options();
-  opt.method = job->method;
+  opt.method = *algorithm;
   opt.queries_per_model = job->queries_per_model;
   opt.seed = job->seed;
   opt.cancel = stop.get();
@@ -235,7 +242,8 @@ void RunJob(Context& ctx, uint64_t id, const std::string& device) {
           j.chosen_model_digest = tree->models().at(result.chosen_model).digest.Hex();
           j.chosen_model_name = tree->models().at(result.chosen_model).name;
           j.progress.leader = result.chosen_model;
-          if (result.method.size()) j.method = result.method;
+          // The name stays the one asked for; the revision says which algorithm ran.
+          if (j.method_revision == 0) j.method_revision = 1;
         },
         /*persist=*/false);
     r.job = *ctx.jobs->Get(id);

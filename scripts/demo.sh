@@ -28,8 +28,10 @@ per model on average? For each budget N and method it runs 100 searches with fre
 against a simulated models x queries answer matrix built from the tree's real per-model
 accuracies (docs/SEARCH.md), and reports the mean rank of the model it returned (1 = the best
 of the tree) and that model's accuracy, beside the paper's own figures (Table 2) where the
-paper has them. "paper" is the paper's method; random / best_base (the most downloaded model)
-/ best_available frame the range. A few minutes on 2 cores; progress below.
+paper has them. "paper" is the paper's method within the budget, "paper_table4" the same with
+the paper's Table 4 applied as printed (the spend column shows it uses more than N x K
+evaluations on these trees), "gem" ours (docs/GEM_METHOD.md); random / best_base (the most
+downloaded model) / best_available frame the range. A few minutes on 2 cores; progress below.
 
 EOF
 "$build/bin/gem-replay" --tree "$here/data/trees/qwen2.5_3b.csv" \

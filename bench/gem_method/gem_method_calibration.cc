@@ -8,8 +8,8 @@
 //   - mean reported P(top 3) vs the share whose choice has at most two models strictly above it;
 //   - the share of searches whose 95% interval contains the chosen model's exhaustive accuracy,
 //     and the interval's mean width.
-// Usage: gem_method_calibration [--agreement A] [--reps R] [--budgets 10,25,...]
-//                                TREE.csv[@population_mean] ...
+// Usage: gem_method_calibration [--method gem|gem_v1] [--agreement A] [--reps R]
+//                                [--budgets 10,25,...] TREE.csv[@population_mean] ...
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -23,11 +23,14 @@
 int main(int argc, char** argv) {
   double agreement = gem::SimulationOptions().agreement;
   uint32_t reps = 100;
+  std::string method = "gem";
   std::vector<uint32_t> budgets = {10, 25, 50, 100, 200};
   std::vector<std::string> trees;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    if (a == "--agreement" && i + 1 < argc) {
+    if (a == "--method" && i + 1 < argc) {
+      method = argv[++i];
+    } else if (a == "--agreement" && i + 1 < argc) {
       agreement = std::atof(argv[++i]);
     } else if (a == "--reps" && i + 1 < argc) {
       reps = static_cast<uint32_t>(std::atoi(argv[++i]));
@@ -38,8 +41,10 @@ int main(int argc, char** argv) {
       while (std::getline(ss, x, ','))
         budgets.push_back(static_cast<uint32_t>(std::atoi(x.c_str())));
     } else if (a == "--help" || a == "-h") {
-      std::printf("usage: %s [--agreement A] [--reps R] [--budgets LIST] TREE.csv[@mean] ...\n",
-                  argv[0]);
+      std::printf(
+          "usage: %s [--method gem|gem_v1] [--agreement A] [--reps R] [--budgets LIST] "
+          "TREE.csv[@mean] ...\n",
+          argv[0]);
       return 0;
     } else {
       trees.push_back(a);
@@ -49,7 +54,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "gem_method_calibration: name at least one tree CSV (--help)\n");
     return 2;
   }
-  std::printf("agreement %.2f, %u repetitions per cell, method gem\n\n", agreement, reps);
+  std::printf("agreement %.2f, %u repetitions per cell, method %s\n\n", agreement, reps,
+              method.c_str());
   std::printf(
       "| tree | N | truly best | mean P(best) | in top 3 | mean P(top 3) | CI covers | "
       "mean CI width | mean rank |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
@@ -79,7 +85,7 @@ int main(int argc, char** argv) {
       for (uint32_t r = 0; r < reps; ++r) {
         gem::MatrixEvaluator ev(pop->matrix);
         gem::SearchOptions o;
-        o.method = "gem";
+        o.method = method;
         o.queries_per_model = n;
         o.seed = 0x9e3779b97f4a7c15ull * (r + 1) ^ n;
         gem::SearchResult res;

@@ -8,7 +8,9 @@
 // comparison with the paper.
 //
 // Results do not depend on the thread count: every search's seed is a function of (seed, tree
-// name, N, repetition) and results are gathered by index.
+// name, N, repetition, and the matrix seed when --matrix-seeds is given) and results are
+// gathered by index. Rows that exist only in a replay (paper_table4, METHOD@table4):
+// replay_methods.h; a cell's figures over several matrices: cells.h.
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -25,9 +27,11 @@
 #include <thread>
 #include <vector>
 
+#include "cells.h"
 #include "gem/csv.h"
 #include "gem/population.h"
 #include "gem/search.h"
+#include "replay_methods.h"
 
 namespace {
 
@@ -112,6 +116,7 @@ const std::map<std::string, std::string>& PaperNames() {
       {"ucb_e", "UCB-E"},
       {"sequential_halving", "Sequential Halving"},
       {"paper", "Ours"},
+      {"paper_table4", "Ours"},
       {"random", "Random Selection"},
       {"best_base", "Best Base"},
       {"best_available", "Best Available"},
@@ -119,17 +124,24 @@ const std::map<std::string, std::string>& PaperNames() {
   return m;
 }
 
+// One input at one agreement: a population per matrix seed (one for a real matrix).
 struct Tree {
-  gem::Population pop;
-  std::vector<double> ranks;
-  std::string paper_column;  // "" when the paper has no figures for it
+  std::vector<gem::Population> pops;
+  std::vector<std::vector<double>> ranks;  // per population
+  std::string paper_column;                // "" when the paper has no figures for it
   double population_mean = NAN;
+  double agreement = NAN;  // NaN for a real matrix
+  const gem::Population& pop() const { return pops.front(); }
 };
 
 struct Row {
   std::string tree, n, method;
   double rank = 0, rank_se = 0, acc = 0, acc_se = 0;
   uint32_t reps = 0;
+  std::string agreement;  // "-" for a real matrix
+  double spend = NAN;     // mean evaluations / (N K); NaN for the reference rows
+  uint32_t matrices = 1;
+  double rank_min = NAN, rank_max = NAN;
 };
 
 uint64_t Mix(uint64_t x) {
@@ -170,10 +182,11 @@ int main(int argc, char** argv) {
       "  gem-replay --tree data/trees/qwen2.5_3b.csv --budgets 10,50 --reps 100 --out r.csv\n"};
   std::vector<std::string> tree_files, matrix_files;
   std::string metric = "routerbench_total_pct", budgets_arg = "10,25,50,100,200",
-              methods_arg = "all", out_path, paper_path, paper_column_arg;
+              methods_arg = "all", out_path, paper_path, paper_column_arg, matrix_seeds_arg;
   uint32_t reps = 100, queries = 2500;
   uint64_t seed = 0;
-  double agreement = gem::SimulationOptions().agreement, population_mean = NAN;
+  std::string agreements_arg = Fmt(gem::SimulationOptions().agreement, 2);
+  double population_mean = NAN;
   unsigned threads = std::min(2u, std::max(1u, std::thread::hardware_concurrency()));
   bool quiet = false;
   // A flag given twice takes its last value (scripts/demo.sh passes extra flags after its own).
@@ -200,21 +213,28 @@ int main(int argc, char** argv) {
              [] {
                std::string s;
                for (auto& m : gem::SearchMethods()) s += (s.empty() ? "" : ", ") + m;
+               for (auto& m : gem::replay::ReplayOnlyMethods()) s += ", " + m;
                return s;
              }() +
-             ")")
+             "). Replay only: paper_table4 applies the paper's Table 4 as printed (it may "
+             "spend more than N x K: see the spend column); METHOD@table4 runs METHOD with the "
+             "budget paper_table4 spends. Both only at N = 10, 25, 50, 100, 200")
       ->capture_default_str();
   app.add_option("--seed", seed, "base seed (simulation and searches)")->capture_default_str();
   app.add_option("--out", out_path,
                  "write results as CSV: tree,queries_per_model,method,mean_rank,rank_se,"
-                 "mean_acc,acc_se,reps");
+                 "mean_acc,acc_se,reps,agreement,matrices,spend,rank_min,rank_max");
   app.add_option("--queries", queries, "Q: queries in a simulated matrix")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
-  app.add_option("--agreement", agreement,
-                 "simulator: correlation of two models' propensities on a query, 0..1")
-      ->capture_default_str()
-      ->check(CLI::Range(0.0, 1.0));
+  app.add_option("--agreement", agreements_arg,
+                 "simulator: correlation of two models' propensities on a query, 0..1; a "
+                 "comma-separated list sweeps it (one table per tree and agreement)")
+      ->capture_default_str();
+  app.add_option("--matrix-seeds", matrix_seeds_arg,
+                 "simulator: comma-separated seeds, one simulated matrix each; every cell is "
+                 "averaged over them (R repetitions on each) and its spread reported "
+                 "(default: one matrix, from --seed)");
   app.add_option("--population-mean", population_mean,
                  "simulator: true mean accuracy (0..1) to impute clipped values; default: the "
                  "paper's Random Selection accuracy for the tree when paper_table2.csv has it");
@@ -250,23 +270,81 @@ int main(int argc, char** argv) {
       budgets.push_back(static_cast<uint32_t>(v));
     }
   }
-  std::vector<std::string> methods;
-  if (methods_arg == "all") {
-    methods = gem::SearchMethods();
-  } else {
-    const auto known = gem::SearchMethods();
-    std::stringstream ss(methods_arg);
-    std::string x;
-    while (std::getline(ss, x, ',')) {
-      if (std::find(known.begin(), known.end(), x) == known.end()) {
-        std::string k;
-        for (auto& m : known) k += (k.empty() ? "" : ", ") + m;
-        std::fprintf(stderr, "gem-replay: --methods: unknown method \"%s\" (known: %s, or all)\n",
-                     x.c_str(), k.c_str());
+  std::vector<gem::replay::ReplayMethod> methods;
+  const bool all_methods = methods_arg == "all";
+  {
+    std::vector<std::string> names;
+    if (all_methods) {
+      names = gem::SearchMethods();
+      for (auto& m : gem::replay::ReplayOnlyMethods()) names.push_back(m);
+    } else {
+      std::stringstream ss(methods_arg);
+      std::string x;
+      while (std::getline(ss, x, ',')) names.push_back(x);
+    }
+    for (const std::string& x : names) {
+      gem::replay::ReplayMethod m;
+      const gem::Status st = gem::replay::ParseReplayMethod(x, &m);
+      if (!st.ok()) {
+        std::fprintf(stderr, "gem-replay: --methods: %s\n", st.ToString().c_str());
         return 2;
       }
-      methods.push_back(x);
+      // A row named on purpose must exist at every budget asked for.
+      for (uint32_t n : budgets) {
+        if (!all_methods && !gem::replay::HasBudget(m, n)) {
+          std::fprintf(stderr,
+                       "gem-replay: --methods: %s exists only at Table 4's budgets (10, 25, 50, "
+                       "100, 200), not at N = %u\n",
+                       x.c_str(), n);
+          return 2;
+        }
+      }
+      methods.push_back(m);
     }
+  }
+  // Agreements and matrix seeds.
+  std::vector<double> agreements;
+  {
+    std::stringstream ss(agreements_arg);
+    std::string x;
+    while (std::getline(ss, x, ',')) {
+      char* end = nullptr;
+      const double v = std::strtod(x.c_str(), &end);
+      if (x.empty() || *end != '\0' || !(v >= 0 && v <= 1)) {
+        std::fprintf(stderr, "gem-replay: --agreement: \"%s\" is not a number in [0, 1]\n",
+                     x.c_str());
+        return 2;
+      }
+      agreements.push_back(v);
+    }
+    if (agreements.empty()) {
+      std::fprintf(stderr, "gem-replay: --agreement: give at least one value\n");
+      return 2;
+    }
+  }
+  std::vector<uint64_t> matrix_seeds;
+  const bool several_matrices = !matrix_seeds_arg.empty();
+  if (several_matrices) {
+    if (!matrix_files.empty()) {
+      std::fprintf(stderr,
+                   "gem-replay: --matrix-seeds applies to simulated trees (--tree), not to a "
+                   "--matrix file\n");
+      return 2;
+    }
+    std::stringstream ss(matrix_seeds_arg);
+    std::string x;
+    while (std::getline(ss, x, ',')) {
+      char* end = nullptr;
+      const unsigned long long v = std::strtoull(x.c_str(), &end, 10);
+      if (x.empty() || *end != '\0' || x[0] == '-') {
+        std::fprintf(stderr, "gem-replay: --matrix-seeds: \"%s\" is not a seed (0, 1, 2, ...)\n",
+                     x.c_str());
+        return 2;
+      }
+      matrix_seeds.push_back(v);
+    }
+  } else {
+    matrix_seeds.push_back(seed);
   }
 
   // Paper table.
@@ -301,27 +379,32 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "gem-replay: %s\n", t.status().ToString().c_str());
       return 1;
     }
-    Tree tr;
-    tr.paper_column = !paper_column_arg.empty() ? paper_column_arg
-                      : have_paper              ? PaperColumnFor(t->name, paper)
-                                                : "";
-    tr.population_mean = population_mean;
-    if (std::isnan(tr.population_mean) && have_paper && !tr.paper_column.empty() &&
-        metric == "routerbench_total_pct") {
-      tr.population_mean = paper.by["-|Random Selection"][tr.paper_column].acc;
+    for (double agreement : agreements) {
+      Tree tr;
+      tr.paper_column = !paper_column_arg.empty() ? paper_column_arg
+                        : have_paper              ? PaperColumnFor(t->name, paper)
+                                                  : "";
+      tr.population_mean = population_mean;
+      tr.agreement = agreement;
+      if (std::isnan(tr.population_mean) && have_paper && !tr.paper_column.empty() &&
+          metric == "routerbench_total_pct") {
+        tr.population_mean = paper.by["-|Random Selection"][tr.paper_column].acc;
+      }
+      for (uint64_t ms : matrix_seeds) {
+        gem::SimulationOptions so;
+        so.num_queries = queries;
+        so.seed = ms;
+        so.agreement = agreement;
+        so.population_mean = tr.population_mean;
+        auto p = gem::SimulatePopulation(*t, so);
+        if (!p.ok()) {
+          std::fprintf(stderr, "gem-replay: %s\n", p.status().ToString().c_str());
+          return 1;
+        }
+        tr.pops.push_back(std::move(*p));
+      }
+      trees.push_back(std::move(tr));
     }
-    gem::SimulationOptions so;
-    so.num_queries = queries;
-    so.seed = seed;
-    so.agreement = agreement;
-    so.population_mean = tr.population_mean;
-    auto p = gem::SimulatePopulation(*t, so);
-    if (!p.ok()) {
-      std::fprintf(stderr, "gem-replay: %s\n", p.status().ToString().c_str());
-      return 1;
-    }
-    tr.pop = std::move(*p);
-    trees.push_back(std::move(tr));
   }
   for (const std::string& f : matrix_files) {
     auto p = gem::LoadMatrixCsv(f);
@@ -330,44 +413,50 @@ int main(int argc, char** argv) {
       return 1;
     }
     Tree tr;
-    tr.pop = std::move(*p);
+    tr.pops.push_back(std::move(*p));
     tr.paper_column = !paper_column_arg.empty() ? paper_column_arg
-                      : have_paper              ? PaperColumnFor(tr.pop.name, paper)
+                      : have_paper              ? PaperColumnFor(tr.pop().name, paper)
                                                 : "";
     trees.push_back(std::move(tr));
   }
-  for (Tree& t : trees) t.ranks = gem::AverageRanks(t.pop.accuracy);
+  for (Tree& t : trees) {
+    for (const gem::Population& p : t.pops) t.ranks.push_back(gem::AverageRanks(p.accuracy));
+  }
 
-  // The work: one item per (tree, N, method, repetition), results gathered by index.
+  // The work: one item per (tree, matrix, N, method, repetition), results gathered by index.
   struct Item {
-    uint32_t tree, budget, method, rep;
+    uint32_t tree, matrix, budget, method, rep;
   };
   std::vector<Item> items;
   for (uint32_t t = 0; t < trees.size(); ++t)
-    for (uint32_t b = 0; b < budgets.size(); ++b)
-      for (uint32_t m = 0; m < methods.size(); ++m)
-        for (uint32_t r = 0; r < reps; ++r) items.push_back({t, b, m, r});
+    for (uint32_t x = 0; x < trees[t].pops.size(); ++x)
+      for (uint32_t b = 0; b < budgets.size(); ++b)
+        for (uint32_t m = 0; m < methods.size(); ++m)
+          if (gem::replay::HasBudget(methods[m], budgets[b]))
+            for (uint32_t r = 0; r < reps; ++r) items.push_back({t, x, b, m, r});
   // Costly items first (budget, then pull-by-pull methods) so threads finish together.
   std::vector<size_t> order(items.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    return gem::SearchBudget(budgets[items[a].budget], trees[items[a].tree].pop.size()) >
-           gem::SearchBudget(budgets[items[b].budget], trees[items[b].tree].pop.size());
+    return gem::SearchBudget(budgets[items[a].budget], trees[items[a].tree].pop().size()) >
+           gem::SearchBudget(budgets[items[b].budget], trees[items[b].tree].pop().size());
   });
   std::vector<uint64_t> tree_key;
   for (const Tree& t : trees) {
     uint64_t h = 1469598103934665603ull;  // FNV-1a of the tree's name
-    for (unsigned char c : t.pop.name) h = (h ^ c) * 1099511628211ull;
+    for (unsigned char c : t.pop().name) h = (h ^ c) * 1099511628211ull;
     tree_key.push_back(h << 1);
   }
-  std::vector<double> rank_of(items.size()), acc_of(items.size());
+  std::vector<double> rank_of(items.size()), acc_of(items.size()), spend_of(items.size());
   std::vector<std::string> error_of(items.size());
   std::atomic<size_t> next{0}, done{0};
   std::atomic<bool> failed{false};
   auto worker = [&] {
-    std::vector<std::unique_ptr<gem::MatrixEvaluator>> evals;
-    for (const Tree& t : trees)
-      evals.push_back(std::make_unique<gem::MatrixEvaluator>(t.pop.matrix));
+    std::vector<std::vector<std::unique_ptr<gem::MatrixEvaluator>>> evals(trees.size());
+    for (size_t t = 0; t < trees.size(); ++t) {
+      for (const gem::Population& p : trees[t].pops)
+        evals[t].push_back(std::make_unique<gem::MatrixEvaluator>(p.matrix));
+    }
     gem::SearchResult res;
     for (;;) {
       const size_t o = next.fetch_add(1);
@@ -375,22 +464,28 @@ int main(int argc, char** argv) {
       const size_t i = order[o];
       const Item& it = items[i];
       gem::SearchOptions so;
-      so.method = methods[it.method];
       so.queries_per_model = budgets[it.budget];
       // Common random numbers: every method sees the same seed in a repetition. The tree enters
-      // by name, so a tree's results do not depend on which other trees share the run.
+      // by name, so a tree's results do not depend on which other trees share the run; each
+      // matrix of --matrix-seeds gets its own searches.
       so.seed = Mix(seed ^ Mix(tree_key[it.tree] ^ uint64_t{budgets[it.budget]} << 24 ^ it.rep));
+      if (several_matrices)
+        so.seed = Mix(so.seed ^ Mix(0x6d61747269780000ull + matrix_seeds[it.matrix]));
       so.shuffle_queries = true;
       const Tree& t = trees[it.tree];
-      if (!t.pop.popularity.empty()) so.popularity = t.pop.popularity;
-      gem::Status s = gem::Search(so, evals[it.tree].get(), &res);
+      const gem::Population& pop = t.pops[it.matrix];
+      if (!pop.popularity.empty()) so.popularity = pop.popularity;
+      gem::Status s = gem::replay::RunReplayMethod(methods[it.method], so,
+                                                   evals[it.tree][it.matrix].get(), &res);
       if (!s.ok()) {
         error_of[i] = s.ToString();
         failed = true;
         break;
       }
-      rank_of[i] = t.ranks[res.chosen_model];
-      acc_of[i] = t.pop.accuracy[res.chosen_model];
+      rank_of[i] = t.ranks[it.matrix][res.chosen_model];
+      acc_of[i] = pop.accuracy[res.chosen_model];
+      spend_of[i] =
+          static_cast<double>(res.spent) / (static_cast<double>(budgets[it.budget]) * pop.size());
       done.fetch_add(1);
     }
   };
@@ -432,11 +527,24 @@ int main(int argc, char** argv) {
   std::vector<Row> rows;
   for (uint32_t t = 0; t < trees.size(); ++t) {
     const Tree& tr = trees[t];
-    const uint32_t k = tr.pop.size();
+    const gem::Population& pop = tr.pop();
+    const std::vector<double>& ranks = tr.ranks.front();
+    const uint32_t k = pop.size();
+    const std::string agreement = std::isnan(tr.agreement) ? "-" : Fmt(tr.agreement, 4);
+    auto make_row = [&](std::string n, std::string method) {
+      Row row;
+      row.tree = pop.name;
+      row.n = std::move(n);
+      row.method = std::move(method);
+      row.agreement = agreement;
+      row.reps = 1;
+      return row;
+    };
+    // The reference rows do not depend on the matrix (row means are the tree's accuracies).
     // Random Selection: the exact expectation over a uniform pick; SE of a mean of R picks.
     {
-      std::vector<double> r(tr.ranks), a(tr.pop.accuracy);
-      Row row{tr.pop.name, "-", "random"};
+      std::vector<double> r(ranks), a(pop.accuracy);
+      Row row = make_row("-", "random");
       double sd;
       MeanSe(r, &row.rank, &sd);
       row.rank_se = sd * std::sqrt(static_cast<double>(k)) / std::sqrt(static_cast<double>(reps));
@@ -445,33 +553,47 @@ int main(int argc, char** argv) {
       row.reps = reps;
       rows.push_back(row);
     }
-    if (!tr.pop.popularity.empty()) {
+    if (!pop.popularity.empty()) {
       const uint32_t base = static_cast<uint32_t>(
-          std::max_element(tr.pop.popularity.begin(), tr.pop.popularity.end()) -
-          tr.pop.popularity.begin());
-      rows.push_back(
-          {tr.pop.name, "-", "best_base", tr.ranks[base], 0, tr.pop.accuracy[base], 0, 1});
+          std::max_element(pop.popularity.begin(), pop.popularity.end()) - pop.popularity.begin());
+      Row row = make_row("-", "best_base");
+      row.rank = ranks[base];
+      row.acc = pop.accuracy[base];
+      rows.push_back(row);
     }
     for (uint32_t b = 0; b < budgets.size(); ++b) {
       for (uint32_t m = 0; m < methods.size(); ++m) {
-        std::vector<double> rk, ac;
+        if (!gem::replay::HasBudget(methods[m], budgets[b])) continue;
+        const size_t nm = tr.pops.size();
+        std::vector<std::vector<double>> rk(nm), ac(nm), sp(nm);
         for (size_t i = 0; i < items.size(); ++i) {
-          if (items[i].tree == t && items[i].budget == b && items[i].method == m) {
-            rk.push_back(rank_of[i]);
-            ac.push_back(acc_of[i]);
+          const Item& it = items[i];
+          if (it.tree == t && it.budget == b && it.method == m) {
+            rk[it.matrix].push_back(rank_of[i]);
+            ac[it.matrix].push_back(acc_of[i]);
+            sp[it.matrix].push_back(spend_of[i]);
           }
         }
-        Row row{tr.pop.name, std::to_string(budgets[b]), methods[m]};
-        MeanSe(rk, &row.rank, &row.rank_se);
-        MeanSe(ac, &row.acc, &row.acc_se);
+        const gem::replay::CellStats c = gem::replay::Aggregate(rk, ac, sp);
+        Row row = make_row(std::to_string(budgets[b]), methods[m].name);
+        row.rank = c.rank;
+        row.rank_se = c.rank_se;
+        row.acc = c.acc;
+        row.acc_se = c.acc_se;
         row.reps = reps;
+        row.spend = c.spend;
+        row.matrices = c.matrices;
+        row.rank_min = c.rank_min;
+        row.rank_max = c.rank_max;
         rows.push_back(row);
       }
     }
     const uint32_t best = static_cast<uint32_t>(
-        std::max_element(tr.pop.accuracy.begin(), tr.pop.accuracy.end()) - tr.pop.accuracy.begin());
-    rows.push_back(
-        {tr.pop.name, "-", "best_available", tr.ranks[best], 0, tr.pop.accuracy[best], 0, 1});
+        std::max_element(pop.accuracy.begin(), pop.accuracy.end()) - pop.accuracy.begin());
+    Row row = make_row("-", "best_available");
+    row.rank = ranks[best];
+    row.acc = pop.accuracy[best];
+    rows.push_back(row);
   }
 
   if (!out_path.empty()) {
@@ -480,11 +602,15 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "gem-replay: --out %s: cannot write\n", out_path.c_str());
       return 1;
     }
-    out << "tree,queries_per_model,method,mean_rank,rank_se,mean_acc,acc_se,reps\n";
+    // Format version 2 (docs/SEARCH.md, "Formats"): version 1's columns, then the agreement,
+    // the number of matrices, the spend and the range of the per-matrix mean ranks.
+    out << "tree,queries_per_model,method,mean_rank,rank_se,mean_acc,acc_se,reps,agreement,"
+           "matrices,spend,rank_min,rank_max\n";
     for (const Row& r : rows) {
       out << r.tree << ',' << r.n << ',' << r.method << ',' << Fmt(r.rank, 2) << ','
           << Fmt(r.rank_se, 2) << ',' << Fmt(r.acc, 4) << ',' << Fmt(r.acc_se, 4) << ',' << r.reps
-          << '\n';
+          << ',' << r.agreement << ',' << r.matrices << ',' << Fmt(r.spend, 3) << ','
+          << Fmt(r.rank_min, 2) << ',' << Fmt(r.rank_max, 2) << '\n';
     }
     if (!out) {
       std::fprintf(stderr, "gem-replay: --out %s: write failed\n", out_path.c_str());
@@ -492,13 +618,19 @@ int main(int argc, char** argv) {
     }
   }
 
-  // Markdown, one table per tree.
+  // Markdown, one table per tree and agreement.
+  const bool spread = matrix_seeds.size() > 1;
   for (const Tree& tr : trees) {
-    std::printf("\n### %s: %u models, %u queries per model in the matrix", tr.pop.name.c_str(),
-                tr.pop.size(), tr.pop.matrix->num_queries());
-    if (!tr.pop.target_accuracy.empty()) {
+    const gem::Population& pop = tr.pop();
+    const std::string agreement = std::isnan(tr.agreement) ? "-" : Fmt(tr.agreement, 4);
+    std::printf("\n### %s: %u models, %u queries per model in the matrix", pop.name.c_str(),
+                pop.size(), pop.matrix->num_queries());
+    if (!pop.target_accuracy.empty()) {
+      std::string seeds;
+      for (uint64_t ms : matrix_seeds) seeds += (seeds.empty() ? "" : ",") + std::to_string(ms);
       std::printf(
-          " (simulated, agreement %.2f%s)", agreement,
+          " (simulated, agreement %s, matrix seed%s %s%s)", agreement.c_str(),
+          matrix_seeds.size() > 1 ? "s" : "", seeds.c_str(),
           std::isnan(tr.population_mean)
               ? ""
               : (", clipped values imputed to a mean of " + Fmt(tr.population_mean, 3)).c_str());
@@ -506,13 +638,12 @@ int main(int argc, char** argv) {
     std::printf("\n\n");
     {
       // How alike the models' answers are: what decides how much correlated sampling helps.
-      std::vector<uint32_t> top(tr.pop.size());
+      std::vector<uint32_t> top(pop.size());
       for (uint32_t i = 0; i < top.size(); ++i) top[i] = i;
-      std::stable_sort(top.begin(), top.end(), [&](uint32_t a, uint32_t b) {
-        return tr.pop.accuracy[a] > tr.pop.accuracy[b];
-      });
+      std::stable_sort(top.begin(), top.end(),
+                       [&](uint32_t a, uint32_t b) { return pop.accuracy[a] > pop.accuracy[b]; });
       top.resize(std::min<size_t>(top.size(), 50));
-      const gem::AgreementStats st = gem::MeasureAgreement(*tr.pop.matrix, top);
+      const gem::AgreementStats st = gem::MeasureAgreement(*pop.matrix, top);
       std::printf(
           "Answers of the %zu best models: a pair agrees on %.1f%% of queries (independent "
           "models with these accuracies: %.1f%%); the stronger of a pair is right on "
@@ -520,22 +651,20 @@ int main(int argc, char** argv) {
           top.size(), 100 * st.agreement, 100 * st.agreement_independent, 100 * st.nestedness);
     }
     const bool cmp = !tr.paper_column.empty();
-    if (cmp) {
-      std::printf(
-          "Mean rank of the returned model (1 = best) and its accuracy over %u "
-          "repetitions, beside the paper's Table 2 (%s) where it has the cell.\n\n",
-          reps, tr.paper_column.c_str());
-      std::printf("| N | method | rank | ± se | paper rank | acc | paper acc |\n");
-      std::printf("|---|---|---:|---:|---:|---:|---:|\n");
-    } else {
-      std::printf(
-          "Mean rank of the returned model (1 = best) and its accuracy over %u "
-          "repetitions.\n\n",
-          reps);
-      std::printf("| N | method | rank | ± se | acc |\n|---|---|---:|---:|---:|\n");
-    }
+    std::printf(
+        "Mean rank of the returned model (1 = best) and its accuracy over %u "
+        "repetitions%s%s; spend: evaluations used / (N x K)%s.\n\n",
+        reps, spread ? " on each matrix" : "",
+        cmp ? (", beside the paper's Table 2 (" + tr.paper_column + ") where it has the cell")
+                  .c_str()
+            : "",
+        spread ? "; per-matrix: the range of the per-matrix mean ranks" : "");
+    std::printf("| N | method | rank | ± se |%s%s acc |%s spend |\n", spread ? " per-matrix |" : "",
+                cmp ? " paper rank |" : "", cmp ? " paper acc |" : "");
+    std::printf("|---|---|---:|---:|%s%s---:|%s---:|\n", spread ? "---:|" : "", cmp ? "---:|" : "",
+                cmp ? "---:|" : "");
     for (const Row& r : rows) {
-      if (r.tree != tr.pop.name) continue;
+      if (r.tree != pop.name || r.agreement != agreement) continue;
       PaperCell pc;
       if (cmp) {
         auto name = PaperNames().find(r.method);
@@ -545,13 +674,18 @@ int main(int argc, char** argv) {
           auto it = paper.by.find(key);
           if (it != paper.by.end()) pc = it->second[tr.paper_column];
         }
-        std::printf("| %s | %s | %s | %s | %s | %s | %s |\n", r.n.c_str(), r.method.c_str(),
-                    Fmt(r.rank, 1).c_str(), Fmt(r.rank_se, 1).c_str(), Fmt(pc.rank, 1).c_str(),
-                    Fmt(r.acc, 3).c_str(), Fmt(pc.acc, 3).c_str());
-      } else {
-        std::printf("| %s | %s | %s | %s | %s |\n", r.n.c_str(), r.method.c_str(),
-                    Fmt(r.rank, 1).c_str(), Fmt(r.rank_se, 1).c_str(), Fmt(r.acc, 3).c_str());
       }
+      std::string line =
+          "| " + r.n + " | " + r.method + " | " + Fmt(r.rank, 1) + " | " + Fmt(r.rank_se, 1) + " |";
+      if (spread) {
+        line += std::isnan(r.rank_min) ? " |"
+                                       : " " + Fmt(r.rank_min, 1) + "-" + Fmt(r.rank_max, 1) + " |";
+      }
+      if (cmp) line += " " + Fmt(pc.rank, 1) + " |";
+      line += " " + Fmt(r.acc, 3) + " |";
+      if (cmp) line += " " + Fmt(pc.acc, 3) + " |";
+      line += " " + Fmt(r.spend, 2) + " |";
+      std::printf("%s\n", line.c_str());
     }
   }
   std::fflush(stdout);

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "gem/population.h"
+#include "gem/schedule.h"
 #include "gem/search.h"
 #include "search/test_util.h"
 
@@ -25,12 +26,54 @@ INSTANTIATE_TEST_SUITE_P(Search, EveryMethod, ::testing::ValuesIn(SearchMethods(
 TEST(SearchMethods, ListsEveryMethodOnceWithTheDefaultAmongThem) {
   const auto m = SearchMethods();
   EXPECT_EQ(std::set<std::string>(m.begin(), m.end()).size(), m.size());
-  for (const char* want :
-       {"uniform", "ucb", "ucb_e", "ucb_stddev", "ttts", "successive_rejects", "bayes_elim",
-        "sequential_halving", "paper", "paper_no_corr", "paper_sh_schedule"}) {
+  for (const char* want : {"uniform", "ucb", "ucb_e", "ucb_stddev", "ttts", "successive_rejects",
+                           "bayes_elim", "sequential_halving", "paper", "paper_no_corr",
+                           "paper_sh_schedule", "paper_sh_round", "gem", "gem_v1"}) {
     EXPECT_NE(std::find(m.begin(), m.end(), want), m.end()) << want;
   }
   EXPECT_NE(std::find(m.begin(), m.end(), kDefaultSearchMethod), m.end());
+}
+
+// A stored search runs the algorithm it was started with: "gem" recorded before the adaptive
+// default took the name (revision 0: no revision recorded, or 1) runs gem_v1; at revision 2, gem.
+TEST(SearchMethods, RevisionsResolveToTheAlgorithmASearchStartedWith) {
+  EXPECT_EQ(SearchMethodRevision("gem"), 2u);
+  EXPECT_EQ(SearchMethodRevision("gem_v1"), 1u);
+  EXPECT_EQ(SearchMethodRevision("paper"), 1u);
+  EXPECT_EQ(SearchMethodRevision("no_such_method"), 0u);
+  for (const std::string& m : SearchMethods()) {
+    const uint32_t current = SearchMethodRevision(m);
+    ASSERT_GE(current, 1u) << m;
+    auto now = ResolveSearchMethod(m, current);
+    ASSERT_TRUE(now.ok()) << m << ": " << now.status().ToString();
+    EXPECT_EQ(*now, m) << "the current revision of a name is the name itself";
+    auto newer = ResolveSearchMethod(m, current + 1);
+    EXPECT_FALSE(newer.ok()) << m;
+    EXPECT_NE(newer.status().ToString().find("newer build"), std::string::npos)
+        << newer.status().ToString();
+  }
+  EXPECT_EQ(*ResolveSearchMethod("gem", 0), "gem_v1");
+  EXPECT_EQ(*ResolveSearchMethod("gem", 1), "gem_v1");
+  EXPECT_EQ(*ResolveSearchMethod("gem", 2), "gem");
+  EXPECT_EQ(*ResolveSearchMethod("paper", 0), "paper");
+  EXPECT_EQ(*ResolveSearchMethod("gem_v1", 0), "gem_v1");
+  EXPECT_FALSE(ResolveSearchMethod("no_such_method", 1).ok());
+
+  // And the two really are different algorithms on the same options.
+  std::vector<double> acc;
+  for (int i = 0; i < 40; ++i) acc.push_back(0.40 + 0.3 * i / 39.0);
+  auto matrix = MakeMatrix(acc, 200);
+  ASSERT_NE(matrix, nullptr);
+  SearchResult by_name[2];
+  for (int v = 0; v < 2; ++v) {
+    MatrixEvaluator ev(matrix);
+    SearchOptions o;
+    o.method = *ResolveSearchMethod("gem", v + 1);
+    o.queries_per_model = 25;
+    o.seed = 3;
+    ASSERT_TRUE(Search(o, &ev, &by_name[v]).ok());
+  }
+  EXPECT_NE(by_name[0].pulls, by_name[1].pulls);
 }
 
 TEST_P(EveryMethod, FindsAClearlyBestModel) {
@@ -193,7 +236,7 @@ TEST(Search, CorrelatedRoundsGiveEverySurvivorTheSameQueries) {
   std::vector<double> acc;
   for (int i = 0; i < 250; ++i) acc.push_back(0.3 + 0.45 * ((i * 101) % 250) / 250.0);
   auto matrix = MakeMatrix(acc, 2500);
-  for (const char* method : {"paper", "paper_sh_schedule", "paper_no_corr"}) {
+  for (const char* method : {"paper", "paper_sh_schedule", "paper_sh_round", "paper_no_corr"}) {
     MatrixEvaluator inner(matrix);
     RecordingEvaluator ev(&inner);
     SearchOptions o;
@@ -261,6 +304,48 @@ TEST(Search, ConfidenceFieldsDescribeTheChosenModel) {
   EXPECT_NEAR(r.estimated_accuracy, 0.85, 0.1);
   EXPECT_LE(r.ci_low, r.estimated_accuracy);
   EXPECT_GE(r.ci_high, r.estimated_accuracy);
+}
+
+TEST(ReplayPaperTable4, SpendsTheTablesCountsAndSharesPapersQueriesAndTies) {
+  std::vector<double> acc;
+  for (int i = 0; i < 246; ++i) acc.push_back(0.3 + 0.4 * ((i * 53) % 246) / 246.0);
+  auto matrix = MakeMatrix(acc, 2500);
+  for (uint32_t n : {10u, 50u}) {
+    MatrixEvaluator inner(matrix);
+    RecordingEvaluator ev(&inner);
+    SearchOptions o;
+    o.queries_per_model = n;
+    o.seed = 5;
+    SearchResult r;
+    ASSERT_TRUE(ReplayPaperTable4(o, &ev, &r).ok());
+    EXPECT_EQ(r.method, "paper_table4");
+    EXPECT_EQ(r.budget, 246ull * n) << "the nominal budget";
+    EXPECT_EQ(r.spent, ScheduleCost(PaperTable4Schedule(246, n, 2500)));
+    EXPECT_GT(r.spent, r.budget) << "Table 4 as printed overspends a 246-model tree";
+    EXPECT_EQ(r.spent, ev.total);
+    ASSERT_EQ(r.rounds.size(), 5u);
+    EXPECT_EQ(r.rounds.back().survivors.size(), 12u);
+    // Round 1 is `paper`'s round 1 (60% of N per model, the same seeded queries).
+    MatrixEvaluator inner2(matrix);
+    RecordingEvaluator paper(&inner2);
+    o.method = "paper";
+    SearchResult p;
+    ASSERT_TRUE(Search(o, &paper, &p).ok());
+    ASSERT_FALSE(paper.batches.empty());
+    EXPECT_EQ(paper.batches[0].size(), ev.batches[0].size());
+    for (size_t i = 0; i < ev.batches[0].size(); ++i) {
+      EXPECT_EQ(paper.batches[0][i].query, ev.batches[0][i].query);
+    }
+  }
+  MatrixEvaluator ev(matrix);
+  SearchOptions o;
+  o.queries_per_model = 30;
+  SearchResult r;
+  const Status s = ReplayPaperTable4(o, &ev, &r);
+  EXPECT_TRUE(s.IsInvalidArgument());
+  EXPECT_NE(s.ToString().find("N = 30"), std::string::npos) << s.ToString();
+  o.method = "paper_table4";
+  EXPECT_TRUE(Search(o, &ev, &r).IsInvalidArgument()) << "not a method a real search runs";
 }
 
 }  // namespace

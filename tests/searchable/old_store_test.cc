@@ -1,7 +1,8 @@
 // Copyright the gem authors. A store written before the searchable part (main at 534050d,
 // tests/fixtures/old_store) opened with the searchable API: its version 1 tree records still open,
 // and each search the old gemd ran is answered entirely from the old store's results (0
-// evaluations run) with the same choice and the same trace. So the cache keys (model, query,
+// evaluations run) with the same choice and the same trace, when run with the algorithm its record
+// names: "gem" without a method revision, which is gem_v1. So the cache keys (model, query,
 // config digests) of existing stores are still the keys the code computes.
 #include "searchable/old_store.h"
 
@@ -9,6 +10,7 @@
 
 #include <map>
 
+#include "gem/search.h"
 #include "gem/searchable_tree.h"
 #include "task/test_util.h"
 
@@ -52,7 +54,14 @@ TEST(OldStore, EveryRecordOpensAndEverySearchIsAnsweredFromIt) {
     auto ev = MakeEvaluator(*tree, task, cache->get());
     ASSERT_TRUE(ev.ok()) << ev.status().ToString();
     SearchOptions so = tree->search_options();
-    so.method = old.value("method", "");
+    // The job record says "gem" and no method revision (the old gemd had none): it runs the
+    // algorithm "gem" named then, gem_v1 (gem/search.h, "Method revisions").
+    ASSERT_EQ(old.value("method", ""), "gem");
+    ASSERT_FALSE(old.contains("method_revision"));
+    auto algorithm = ResolveSearchMethod(old.value("method", ""), 0);
+    ASSERT_TRUE(algorithm.ok()) << algorithm.status().ToString();
+    EXPECT_EQ(*algorithm, "gem_v1");
+    so.method = *algorithm;
     so.queries_per_model = old.value("queries_per_model", 0u);
     so.seed = old.value("seed", uint64_t{0});
     SearchResult r;

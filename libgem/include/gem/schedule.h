@@ -40,6 +40,16 @@ std::vector<RoundPlan> PaperSchedule(uint32_t num_models, uint32_t queries_per_m
 std::vector<RoundPlan> HalvingSchedule(uint32_t num_models, uint32_t queries_per_model,
                                        uint32_t num_queries = std::numeric_limits<uint32_t>::max());
 
+// Table 4 of the hidden-gems paper applied as printed (replay only, gem-replay's `paper_table4`):
+// cumulative queries per surviving model s1..s5 for N = 10, 25, 50, 100, 200, with survivors
+// K, 100, 50, 25, 12 (each at most the previous round's: a tree of 60 models keeps 60, 60, 50,
+// 25, 12). Counts are capped at `num_queries`. Its cost is 0.6 N K + 312 N for K >= 100, which
+// is B = N K only at K = 780: smaller trees overspend (docs/CALIBRATION.md). Empty when N is not
+// one of the table's budgets or K == 0.
+std::vector<RoundPlan> PaperTable4Schedule(
+    uint32_t num_models, uint32_t queries_per_model,
+    uint32_t num_queries = std::numeric_limits<uint32_t>::max());
+
 // Total evaluations a schedule spends.
 uint64_t ScheduleCost(const std::vector<RoundPlan>& plan);
 

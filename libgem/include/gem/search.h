@@ -6,7 +6,8 @@
 //
 // Methods (docs/SEARCH.md documents each, with every choice its paper leaves open):
 //   uniform, ucb, ucb_e, ucb_stddev, ttts, successive_rejects, bayes_elim, sequential_halving,
-//   paper (correlated sampling + aggressive schedule), paper_no_corr, paper_sh_schedule, gem.
+//   paper (correlated sampling + aggressive schedule), paper_no_corr, paper_sh_schedule,
+//   paper_sh_round, gem (the default), gem_v1 (the default until issue 15).
 //
 // Thread-safety: Search() is reentrant; concurrent searches must use distinct evaluators.
 #ifndef GEM_SEARCH_H_
@@ -97,6 +98,31 @@ Status Search(const SearchOptions& options, Evaluator* evaluator, SearchResult* 
 
 // The method names Search() accepts, in a stable order.
 std::vector<std::string> SearchMethods();
+
+// Method revisions. A name may be given to a new algorithm: "gem" named gem_v1's algorithm
+// (revision 1) until issue 15 and names the adaptive default since (revision 2). A search that is
+// stored to be resumed or run again (gemd's jobs) records the revision of its method when it
+// starts, so that it runs the algorithm it was started with, whatever the name means by then
+// (docs/SEARCH.md, "Method revisions").
+//
+// The current revision of `method`: 1 for every name that never changed meaning, 2 for "gem".
+// 0 for a name Search() does not accept.
+uint32_t SearchMethodRevision(const std::string& method);
+// The name Search() runs for `method` recorded at `revision`. Revision 0 means "recorded before
+// revisions were kept" and is read as revision 1: a "gem" search stored then runs gem_v1. Fails
+// with InvalidArgument for a name Search() does not accept or a revision this build does not know
+// (a record written by a newer build).
+Result<std::string> ResolveSearchMethod(const std::string& method, uint32_t revision);
+
+// Replay only (gem-replay's `paper_table4` row): the paper's method, correlated sampling and
+// cumulative means as `paper`, on Table 4's per-model query counts applied as printed
+// (PaperTable4Schedule in gem/schedule.h) instead of a schedule fitted to the budget. It spends
+// the table's cost, which exceeds B = N x K on trees much smaller than 780 models: result->budget
+// is N x K and result->spent may be larger. A real search never exceeds its budget, so this is
+// not a method Search() accepts. Seeds as in Search(): with the same seed it sees `paper`'s query
+// order and tie-breaks. Fails with InvalidArgument when N is not one of Table 4's budgets (10,
+// 25, 50, 100, 200) and as Search() for a bad evaluator.
+Status ReplayPaperTable4(const SearchOptions& options, Evaluator* evaluator, SearchResult* result);
 
 }  // namespace gem
 

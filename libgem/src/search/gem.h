@@ -1,9 +1,13 @@
-// Copyright the gem authors. The `gem` search method (docs/GEM_METHOD.md): correlated sampling,
-// sequential halving down to a few finalists, queries already cached preferred, and an honest
-// report of how sure the choice is.
+// Copyright the gem authors. The `gem` search method (docs/GEM_METHOD.md): correlated sampling on
+// one shared query sequence, sequential halving down to two finalists that never leaves to a coin
+// the models level with the leader when the budget can afford them, an exact finish when the
+// budget can take the survivors through every query, queries already cached preferred, and an
+// honest report of how sure the choice is.
 //
-// Units: gem.cc (the search), gem_queries.cc (which shared queries a round takes: cached ones
-// first), gem_confidence.cc (estimate, interval, P(best), P(top 3)).
+// Units: gem.cc (the search), gem_prefixes.cc (the shared sequence and each model's prefix of
+// it), gem_queries.cc (which new queries the sequence takes: cached ones first),
+// gem_confidence.cc (estimate, interval, P(best), P(top 3)). gem_v1.cc is the first version of
+// the method, kept under its own name.
 #ifndef GEM_SEARCH_GEM_H_
 #define GEM_SEARCH_GEM_H_
 
@@ -16,16 +20,35 @@
 
 namespace gem::search_internal {
 
-// The constants of the method. One set for every tree: docs/GEM_METHOD.md says why each has its
-// value and what else was measured.
+// The constants of the method. One set for every tree; a few depend on N (the budget per model,
+// known to every search), none on the tree. docs/GEM_METHOD.md says why each has its value, on
+// which trees and seeds it was chosen and what else was measured (bench/search_families/gem_tune
+// sets them; the exploratory ones it measured are in the commit before they were removed).
 struct GemParams {
-  // The search halves its survivors each round until this many remain; the last round is theirs.
-  uint32_t finalists = 3;
-  // Round 1 gives every model at least min(N, this) queries, however many rounds follow.
+  // Halving: each round keeps ceil(S / eta) of its S survivors, down to `finalists`, who share
+  // what is left of the budget.
+  uint32_t finalists = 2;
+  double eta = 2;
+  // Every round gets an equal share of what is left (B_left / rounds to go); round 1 gives every
+  // model at least min(first_round_min, max(1, floor(first_round_min_frac x N)), N) queries.
   uint32_t first_round_min = 3;
+  double first_round_min_frac = 0.125;
+  // A cut also keeps every survivor tied with the leader on the prefix they share (protect_z = 0;
+  // a margin of protect_z paired standard errors when positive; never when negative), as long as
+  // that keeps at most a fraction `cap` of the survivors, where cap is 0.5 (a plain halving) at
+  // N <= protect_from_n, protect_cap at N >= protect_full_n and linear in log N between.
+  double protect_z = 0;
+  double protect_cap = 0.8;
+  double protect_from_n = 10, protect_full_n = 25;
+  // When the budget left can take at least as many survivors as the cut would keep through every
+  // query of the task, it takes as many as it can (the best first) and compares them exactly.
+  bool exhaustive_finish = true;
   // Monte Carlo draws of the Bayesian bootstrap behind P(best) and P(top 3).
   uint32_t confidence_draws = 256;
 };
+
+// The search with explicit constants (RunGem uses the defaults). For tuning benches.
+Status RunGemWithParams(SearchRun* run, const GemParams& params);
 
 // What a search knows at its end, in the form the confidence estimate needs: the shared query
 // sequence every model answered a prefix of (correlated sampling), and each model's answers on

@@ -94,6 +94,34 @@ std::vector<RoundPlan> HalvingSchedule(uint32_t k, uint32_t n, uint32_t num_quer
   return plan;
 }
 
+std::vector<RoundPlan> PaperTable4Schedule(uint32_t k, uint32_t n, uint32_t num_queries) {
+  // The paper's Appendix C, Table 4: cumulative queries per model in rounds s1..s5.
+  static constexpr struct {
+    uint32_t n, cum[5];
+  } kTable4[] = {{10, {6, 16, 30, 60, 120}},
+                 {25, {15, 40, 75, 150, 300}},
+                 {50, {30, 75, 150, 300, 600}},
+                 {100, {60, 150, 300, 600, 1200}},
+                 {200, {120, 300, 600, 1200, 2400}}};
+  static constexpr uint32_t kSurvivors[5] = {0, 100, 50, 25, 12};  // 0: all K
+  std::vector<RoundPlan> plan;
+  if (k == 0 || num_queries == 0) return plan;
+  for (const auto& row : kTable4) {
+    if (row.n != n) continue;
+    uint32_t prev_cum = 0, prev_s = k;
+    for (size_t r = 0; r < 5; ++r) {
+      RoundPlan p;
+      p.survivors = r == 0 ? k : std::min(kSurvivors[r], prev_s);
+      p.cumulative = std::max(prev_cum, std::min(row.cum[r], num_queries));
+      p.new_queries = p.cumulative - prev_cum;
+      plan.push_back(p);
+      prev_cum = p.cumulative;
+      prev_s = p.survivors;
+    }
+  }
+  return plan;
+}
+
 uint64_t ScheduleCost(const std::vector<RoundPlan>& plan) {
   uint64_t c = 0;
   for (const RoundPlan& p : plan) c += uint64_t{p.survivors} * p.new_queries;

@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <string>
+#include <vector>
 
 #include "search/search_internal.h"
 
@@ -31,7 +32,9 @@ constexpr Method kMethods[] = {
     {"paper", &search_internal::RunPaper},
     {"paper_no_corr", &search_internal::RunPaperNoCorr},
     {"paper_sh_schedule", &search_internal::RunPaperShSchedule},
+    {"paper_sh_round", &search_internal::RunPaperShRound},
     {"gem", &search_internal::RunGem},
+    {"gem_v1", &search_internal::RunGemV1},
 };
 
 }  // namespace
@@ -40,6 +43,55 @@ std::vector<std::string> SearchMethods() {
   std::vector<std::string> names;
   for (const Method& m : kMethods) names.emplace_back(m.name);
   return names;
+}
+
+namespace {
+
+// Names that were given to a new algorithm: `name` at revisions 1 .. size() ran `runs[r - 1]`.
+// The last entry is the current meaning. Append here (never edit an entry) when a name moves.
+struct Renamed {
+  const char* name;
+  std::vector<const char*> runs;
+};
+const std::vector<Renamed>& RenamedMethods() {
+  static const std::vector<Renamed> renamed = {
+      {"gem", {"gem_v1", "gem"}},  // issue 15: the adaptive default took the name
+  };
+  return renamed;
+}
+
+bool Registered(const std::string& method) {
+  for (const Method& m : kMethods) {
+    if (method == m.name) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+uint32_t SearchMethodRevision(const std::string& method) {
+  if (!Registered(method)) return 0;
+  for (const Renamed& r : RenamedMethods()) {
+    if (method == r.name) return static_cast<uint32_t>(r.runs.size());
+  }
+  return 1;
+}
+
+Result<std::string> ResolveSearchMethod(const std::string& method, uint32_t revision) {
+  const uint32_t current = SearchMethodRevision(method);
+  if (current == 0) {
+    return Status::InvalidArgument("unknown search method \"" + method + "\"");
+  }
+  if (revision > current) {
+    return Status::InvalidArgument(
+        "search method \"" + method + "\" revision " + std::to_string(revision),
+        "unknown to this build (its revision is " + std::to_string(current) +
+            "): the search was recorded by a newer build");
+  }
+  for (const Renamed& r : RenamedMethods()) {
+    if (method == r.name) return std::string(r.runs[revision == 0 ? 0 : revision - 1]);
+  }
+  return method;
 }
 
 Status Search(const SearchOptions& options, Evaluator* evaluator, SearchResult* result) {

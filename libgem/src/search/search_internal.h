@@ -145,7 +145,9 @@ Status RunSequentialHalving(SearchRun* run);
 Status RunPaper(SearchRun* run);
 Status RunPaperNoCorr(SearchRun* run);
 Status RunPaperShSchedule(SearchRun* run);
-Status RunGem(SearchRun* run);  // gem.cc (docs/GEM_METHOD.md)
+Status RunPaperShRound(SearchRun* run);
+Status RunGem(SearchRun* run);    // gem.cc (docs/GEM_METHOD.md)
+Status RunGemV1(SearchRun* run);  // gem_v1.cc: the default until issue 15
 
 }  // namespace gem::search_internal
 

@@ -46,10 +46,10 @@ inline constexpr uint32_t kVersion = 1;
 // Compatible additions within kVersion (docs/PROTOCOL.md, "History"): a client may ask `info` for
 // the revision a gemd speaks before relying on a later revision's fields. Revision 3 added `info`,
 // tree.register without a name (gemd names the tree) and search.start with queries_per_model 0
-// (gemd's default); revision 4 added report.tree and report.search; revision 5 added executors:
-// search.start `executor`, JobInfo `executor` and `placements`, cluster.status, and info's
-// `executors` and `default_executor`.
-inline constexpr uint32_t kRevision = 5;
+// (gemd's default); revision 4 added report.tree and report.search; revision 5 JobInfo's
+// method_revision; revision 6 added executors: search.start `executor`, JobInfo `executor` and
+// `placements`, cluster.status, and info's `executors` and `default_executor`.
+inline constexpr uint32_t kRevision = 6;
 
 // Default limit on one request frame. gemd's `max_message_bytes` setting overrides it.
 inline constexpr size_t kDefaultMaxFrameBytes = 64u << 20;
@@ -478,6 +478,9 @@ struct JobInfo {
   std::string tree;
   std::string task;
   std::string method;
+  // The method's revision when the job was created (gem::SearchMethodRevision; revision 5 of the
+  // protocol). 0: recorded before revision 5, read as revision 1 (a "gem" job runs gem_v1).
+  uint32_t method_revision = 0;
   uint32_t queries_per_model = 0;
   uint64_t seed = 0;
   std::string user;        // the client's claim
@@ -504,6 +507,7 @@ struct JobInfo {
     v.Opt("tree", tree);
     v.Opt("task", task);
     v.Opt("method", method);
+    v.Opt("method_revision", method_revision);
     v.Opt("queries_per_model", queries_per_model);
     v.Opt("seed", seed);
     v.Opt("user", user);
