@@ -9,6 +9,8 @@
 #include <set>
 #include <sstream>
 
+#include "gem/weight_types.h"
+
 namespace gemd {
 namespace {
 
@@ -31,6 +33,7 @@ const std::set<std::string> kKnownKeys = {
     "replay.agreement",
     "replay.eval_delay_ms",
     "engine.threads",
+    "engine.weights",
     "engine.tasks_dir",
     "store.sync",
     "log.level",
@@ -109,6 +112,7 @@ Status LoadToml(const std::string& file, Config* c) {
   GEM_RETURN_IF_ERROR(Read(t, "replay.agreement", file, &c->replay_agreement));
   GEM_RETURN_IF_ERROR(Read(t, "replay.eval_delay_ms", file, &c->replay_eval_delay_ms));
   GEM_RETURN_IF_ERROR(Read(t, "engine.threads", file, &c->engine_threads));
+  GEM_RETURN_IF_ERROR(Read(t, "engine.weights", file, &c->engine_weights));
   GEM_RETURN_IF_ERROR(Read(t, "engine.tasks_dir", file, &c->tasks_dir));
   GEM_RETURN_IF_ERROR(Read(t, "store.sync", file, &c->store_sync));
   GEM_RETURN_IF_ERROR(Read(t, "log.level", file, &c->log_level));
@@ -144,6 +148,12 @@ Status Validate(const Config& c) {
   if (c.engine_threads < 0 || c.engine_threads > 1024) {
     return Status::InvalidArgument("engine.threads", "must be between 0 (all cores) and 1024");
   }
+  if (c.engine_weights != "stored" && c.engine_weights != "f32" &&
+      !gem::ParseWeightType(c.engine_weights).ok()) {
+    return Status::InvalidArgument("engine.weights '" + c.engine_weights + "'",
+                                   "must be stored, f32 or a weight type (f16, bf16, q8_0, q4_0, "
+                                   "q4_1, q5_0, q5_1, q4_k, q6_k)");
+  }
   if (c.max_message_bytes < 1024) {
     return Status::InvalidArgument("max_message_bytes", "must be at least 1024");
   }
@@ -177,7 +187,7 @@ Status LoadConfig(int argc, char** argv, Config* config, bool* exit_now, int* ex
       log_file;
   std::optional<uint32_t> cpu_workers;
   std::optional<int> engine_threads;
-  std::string tasks_dir;
+  std::string tasks_dir, engine_weights;
   std::optional<double> delay_ms;
   std::optional<uint64_t> max_message;
   std::optional<double> hold_load_ms;
@@ -200,6 +210,9 @@ Status LoadConfig(int argc, char** argv, Config* config, bool* exit_now, int* ex
                  "Pretend each replayed (model, query) evaluation takes this long (tests, demos)");
   app.add_option("--engine-threads", engine_threads,
                  "Threads of the inference engine, per search (default 0: all cores)");
+  app.add_option("--engine-weights", engine_weights,
+                 "How resident bases hold their weights: stored (their checkpoint type, the "
+                 "default), f32 (the exact reference path) or a type to quantise to (q8_0, ...)");
   app.add_option("--tasks-dir", tasks_dir,
                  "Where the built-in benchmark tasks are (default: $GEM_TASKS_DIR, else the "
                  "source tree's data/tasks)");
@@ -232,6 +245,7 @@ Status LoadConfig(int argc, char** argv, Config* config, bool* exit_now, int* ex
   if (delay_ms) config->replay_eval_delay_ms = *delay_ms;
   if (max_message) config->max_message_bytes = *max_message;
   if (engine_threads) config->engine_threads = *engine_threads;
+  if (!engine_weights.empty()) config->engine_weights = engine_weights;
   if (!tasks_dir.empty()) config->tasks_dir = tasks_dir;
   if (hold_load_ms) config->debug_hold_load_ms = *hold_load_ms;
   if (!log_level.empty()) config->log_level = log_level;

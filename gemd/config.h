@@ -37,7 +37,10 @@ struct Config {
   double replay_eval_delay_ms = 0;  // eval_delay_ms: per (model, query)
   // [engine]
   int engine_threads = 0;  // threads: forward-pass threads per search (0 = all cores)
-  std::string tasks_dir;   // tasks_dir: built-in benchmarks ("" = gem::DefaultTasksDir())
+  // weights: how resident bases hold their weights (gem::LoadOptions::weights): "stored", "f32"
+  // or a weight type to quantise to ("q8_0", ...)
+  std::string engine_weights = "stored";
+  std::string tasks_dir;  // tasks_dir: built-in benchmarks ("" = gem::DefaultTasksDir())
   // [store]
   bool store_sync = true;  // sync: fsync the WAL on each write
   // [cluster], [slurm]: the slurm executor (cluster_config.h)

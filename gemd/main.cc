@@ -138,7 +138,8 @@ int AppMain(int argc, char** argv) {
   ctx.SetStage("loading trees");  // and the base models of manifest trees
   notify::Status(ctx.stage());
   ctx.bases = std::make_unique<gem::ResidentBases>(
-      ctx.config.engine_threads, [](const std::string& line) { spdlog::info("{}", line); });
+      ctx.config.engine_threads, [](const std::string& line) { spdlog::info("{}", line); },
+      ctx.config.engine_weights);
   ctx.trees = std::make_unique<TreeRegistry>(ctx.cache.get(), ctx.config, ctx.bases.get());
   st = ctx.trees->LoadAll();
   if (ctx.config.debug_hold_load_ms > 0) {  // lets tests observe the "starting" state

@@ -20,8 +20,10 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <random>
 
+#include "gem/backend.h"
 #include "gem/generate.h"
 #include "gem/model.h"
 
@@ -39,6 +41,29 @@ double CpuSeconds() {
   rusage u;
   getrusage(RUSAGE_SELF, &u);
   return u.ru_utime.tv_sec + u.ru_stime.tv_sec + 1e-6 * (u.ru_utime.tv_usec + u.ru_stime.tv_usec);
+}
+
+// Resident set size of this process (VmRSS), in bytes; 0 when /proc is unavailable.
+size_t ResidentBytes() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stoull(line.substr(6)) * 1024;
+  }
+  return 0;
+}
+
+// Bytes of the checkpoint's weight files (.safetensors / .gguf) at `path`.
+size_t CheckpointBytes(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::is_directory(path, ec)) return fs::file_size(path, ec);
+  size_t n = 0;
+  for (const auto& e : fs::directory_iterator(path, ec)) {
+    const auto ext = e.path().extension();
+    if (ext == ".safetensors" || ext == ".gguf") n += e.file_size(ec);
+  }
+  return n;
 }
 
 double LoadAverage() {
@@ -140,6 +165,11 @@ int main(int argc, char** argv) {
   app.add_option("--new-tokens", new_tokens, "eval: new tokens per prompt")->capture_default_str();
   app.add_option("--decode-tokens", decode_tokens, "single: tokens decoded")->capture_default_str();
   app.add_option("--seed", seed, "Prompt seed")->capture_default_str();
+  std::string weights = "stored";
+  app.add_option("--weights", weights,
+                 "How weights are held: stored (their checkpoint type), f32, or a type to "
+                 "quantise to (q8_0, q4_k, ...)")
+      ->capture_default_str();
   app.add_option("--only", only,
                  "Run one workload: eval, single or mixed (mixed runs only when named)")
       ->check(CLI::IsMember({"eval", "single", "mixed"}));
@@ -157,7 +187,9 @@ int main(int argc, char** argv) {
     return 1;
   }
   auto t0 = Clock::now();
-  auto loaded = gem::Model::Load(model_path);
+  gem::LoadOptions lo;
+  lo.weights = weights;
+  auto loaded = gem::Model::Load(model_path, lo);
   if (!loaded.ok()) {
     std::fprintf(stderr, "gem-bench-engine: %s\n", loaded.status().ToString().c_str());
     return 1;
@@ -165,6 +197,16 @@ int main(int argc, char** argv) {
   gem::Model& model = **loaded;
   std::printf("model %s (%s), loaded in %.2f s\n", model.source().c_str(),
               model.config().architecture.c_str(), Seconds(t0, Clock::now()));
+  // Memory: the process's resident set right after loading (mapped weights count once touched)
+  // and after the first workload has read every weight, against the checkpoint's bytes.
+  const double ckpt = static_cast<double>(CheckpointBytes(model_path));
+  std::printf("weights --weights %s: %s (kernels %s)\n", weights.c_str(),
+              model.WeightSummary().c_str(), gem::CpuKernelName());
+  std::printf(
+      "memory: checkpoint %.1f MB, weights held %.1f MB, RSS after load %.1f MB (%.3fx "
+      "checkpoint)\n",
+      ckpt / 1e6, model.WeightBytes() / 1e6, ResidentBytes() / 1e6,
+      ResidentBytes() / std::max(ckpt, 1.0));
 
   std::mt19937_64 rng(seed);
   const int lo_id = 200, hi_id = std::min(model.config().vocab_size - 1, 40000);
@@ -240,6 +282,8 @@ int main(int argc, char** argv) {
           t, prompt_len, prefill, prompt_len / prefill, decode_tokens, decode,
           decode_tokens / decode, cpu, LoadAverage());
     }
+    std::printf("memory: RSS after threads=%d %.1f MB (%.3fx checkpoint)\n", t,
+                ResidentBytes() / 1e6, ResidentBytes() / std::max(ckpt, 1.0));
     std::fflush(stdout);
   }
   return 0;

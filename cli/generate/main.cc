@@ -30,7 +30,7 @@ int main(int argc, char** argv) {
       "Greedy generation with the gem CPU engine. Loads a Hugging Face model directory (or HF "
       "cache folder models--ORG--NAME) or a GGUF file and continues one prompt.",
       "gem-generate"};
-  std::string model_path, prompt, prompt_ids, system, format = "text";
+  std::string model_path, prompt, prompt_ids, system, format = "text", weights = "stored";
   int max_new = 0, threads = 0;
   bool chat = false, no_eos = false, quiet = false;
   std::vector<std::string> stops;
@@ -51,6 +51,11 @@ int main(int argc, char** argv) {
   app.add_option("-t,--threads", threads, "Worker threads (0 = all cores)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
+  app.add_option("--weights", weights,
+                 "How weights are held: stored (their checkpoint type), f32 (the exact reference "
+                 "path) or a type to quantise to (q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q6_k, f16, "
+                 "bf16)")
+      ->capture_default_str();
   app.add_option("--format", format, "Output: text, ids (generated ids on one line) or json")
       ->capture_default_str()
       ->check(CLI::IsMember({"text", "ids", "json"}));
@@ -70,6 +75,7 @@ int main(int argc, char** argv) {
   auto t0 = std::chrono::steady_clock::now();
   gem::LoadOptions lo;
   lo.threads = threads;
+  lo.weights = weights;
   auto loaded = gem::Model::Load(model_path, lo);
   if (!loaded.ok()) return Fail(loaded.status().ToString());
   gem::Model& model = **loaded;
@@ -81,7 +87,7 @@ int main(int argc, char** argv) {
               << c.architecture << ", " << c.num_layers << " layers, hidden " << c.hidden_size
               << ", vocab " << c.vocab_size << ") in "
               << std::chrono::duration<double>(t1 - t0).count() << " s, " << model.threads()
-              << " threads\n";
+              << " threads\ngem-generate: weights " << model.WeightSummary() << "\n";
   }
 
   gem::GenerateRequest req;

@@ -34,6 +34,20 @@ TEST(GenerateCliTest, IdsFormatPrintsGreedyIdsOnOneLine) {
   EXPECT_EQ(r.out, want + "\n");
 }
 
+TEST(GenerateCliTest, WeightsOptionQuantisesAndReportsTheTypes) {
+  auto ref = testing::LoadReference(testing::FixtureDir("llama") + "/reference.json");
+  std::string ids;
+  for (int32_t id : ref.prompts[0]) ids += (ids.empty() ? "" : " ") + std::to_string(id);
+  CliRun r = RunCli("--model " + testing::FixtureDir("llama") + " --prompt-ids \"" + ids +
+                    "\" -n 2 --ignore-eos --format ids --threads 1 --weights q8_0");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("weights q8_0: 16 tensors"), std::string::npos) << r.out;
+  CliRun bad = RunCli("--model " + testing::FixtureDir("llama") + " --prompt-ids \"1\" -n 2 " +
+                      "--weights q3_k");
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_NE(bad.out.find("stored, f32 or a weight type"), std::string::npos) << bad.out;
+}
+
 TEST(GenerateCliTest, JsonFormat) {
   CliRun r = RunCli("--model " + testing::FixtureDir("qwen2") +
                     " --prompt-ids \"5 6 7\" -n 3 --ignore-eos --format json -q");

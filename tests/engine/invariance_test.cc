@@ -1,7 +1,7 @@
 // Copyright the gem authors. Bit-level batch invariance of the forward pass: a row's logits are
 // identical whether its sequence is prefilled at once, fed token by token, batched with other
-// sequences, or run on another number of threads. (Generation's "batched == one-at-a-time" ids
-// follow from this; generate_test.cc checks the ids.)
+// sequences, or run on another number of threads - for every weight type. (Generation's "batched ==
+// one-at-a-time" ids follow from this; generate_test.cc checks the ids.)
 #include <gtest/gtest.h>
 
 #include "engine/engine_test_util.h"
@@ -19,10 +19,18 @@ std::vector<float> Prefill(Model::Impl* m, const std::vector<int32_t>& ids) {
   return out;
 }
 
-class InvarianceTest : public ::testing::TestWithParam<std::string> {};
+struct Case {
+  std::string fixture;
+  std::string weights;  // LoadOptions::weights
+};
+
+class InvarianceTest : public ::testing::TestWithParam<Case> {};
 
 TEST_P(InvarianceTest, RowsAreBitIdenticalAcrossBatchings) {
-  auto model = Model::Load(testing::FixtureDir(GetParam()), {.threads = 1});
+  LoadOptions lo;
+  lo.threads = 1;
+  lo.weights = GetParam().weights;
+  auto model = Model::Load(testing::FixtureDir(GetParam().fixture), lo);
   ASSERT_TRUE(model.ok()) << model.status().ToString();
   Model::Impl* m = (*model)->impl();
   const int vocab = m->config.vocab_size;
@@ -57,8 +65,23 @@ TEST_P(InvarianceTest, RowsAreBitIdenticalAcrossBatchings) {
   EXPECT_EQ(Prefill(m, a), whole) << "2 threads differ from 1";
 }
 
-INSTANTIATE_TEST_SUITE_P(Fixtures, InvarianceTest,
-                         ::testing::Values("llama", "llama3", "mistral", "qwen2", "tiny_gguf"));
+std::vector<Case> Cases() {
+  std::vector<Case> cases = {
+      {"llama", "stored"},      {"llama3", "stored"},    {"mistral", "stored"},
+      {"qwen2", "stored"},      {"tiny_gguf", "stored"}, {"tiny_gguf", "f32"},
+      {"llama_bf16", "stored"}, {"llama_f16", "stored"}, {"tiny_gguf_k", "stored"}};
+  // Every weight type: tiny_gguf_k holds Q4_K, Q6_K, Q5_0 and Q5_1; the others, the fixture's f32
+  // matrices quantised at load.
+  for (const char* t : {"f16", "bf16", "q8_0", "q4_0", "q4_1", "q5_0", "q5_1"}) {
+    cases.push_back({"llama", t});
+  }
+  return cases;
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, InvarianceTest, ::testing::ValuesIn(Cases()),
+                         [](const auto& info) {
+                           return info.param.fixture + "_" + info.param.weights;
+                         });
 
 }  // namespace
 }  // namespace gem

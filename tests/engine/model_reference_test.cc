@@ -15,9 +15,14 @@ using testing::RelError;
 
 class ModelReferenceTest : public ::testing::TestWithParam<std::string> {};
 
+// Every fixture on the f32 path ("stored" for the safetensors fixtures: f32, f16 and bf16 weights
+// give the f32 path's bits; the GGUFs' quantisations are dequantised with "f32").
 TEST_P(ModelReferenceTest, LogitsAndGreedyMatchTransformers) {
   const std::string dir = FixtureDir(GetParam());
-  auto model = Model::Load(dir, {.threads = 1});
+  LoadOptions lo;
+  lo.threads = 1;
+  lo.weights = GetParam().starts_with("tiny_gguf") ? "f32" : "stored";
+  auto model = Model::Load(dir, lo);
   ASSERT_TRUE(model.ok()) << model.status().ToString();
   auto ref = LoadReference(dir + "/reference.json");
   ASSERT_EQ(ref.prompts.size(), ref.logits.size());
@@ -48,8 +53,8 @@ TEST_P(ModelReferenceTest, LogitsAndGreedyMatchTransformers) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, ModelReferenceTest,
-                         ::testing::Values("llama", "llama_bf16", "llama3", "mistral", "qwen2",
-                                           "tiny_gguf"));
+                         ::testing::Values("llama", "llama_bf16", "llama_f16", "llama3", "mistral",
+                                           "qwen2", "tiny_gguf", "tiny_gguf_k"));
 
 TEST(ModelConfigTest, ReadsArchitectureSpecifics) {
   auto llama3 = Model::Load(FixtureDir("llama3"));

@@ -177,6 +177,10 @@ TEST(ServiceHostile, SecondGemdOnSameDataDirOrEndpointIsRefused) {
   r = RunProgram({BinPath("gemd"), "--data-dir", dir.path() + "/d3", "--cpu-workers", "0"}, {}, 20);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("cpu_workers"), std::string::npos) << r.err;
+  r = RunProgram({BinPath("gemd"), "--data-dir", dir.path() + "/d4", "--engine-weights", "q3_k"},
+                 {}, 20);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("engine.weights 'q3_k'"), std::string::npos) << r.err;
   EXPECT_EQ(gemd.Stop(), 0);
 }
 

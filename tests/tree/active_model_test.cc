@@ -26,6 +26,7 @@ class ActiveModelTest : public ::testing::Test {
     ref_ = new nlohmann::json(testing::ReadJson(TreeFixture("reference.json")));
     LoadOptions lo;
     lo.threads = 1;
+    lo.weights = "f32";  // the f32 path (typed_base_test.cc: the base in its stored bf16, q8_0)
     auto m = Model::Load(TreeFixture("base"), lo);
     ASSERT_TRUE(m.ok()) << m.status().ToString();
     base_ = std::move(m).value().release();
@@ -122,6 +123,7 @@ TEST_F(ActiveModelTest, LosslessDeltaEqualsLoadingTheFineTune) {
 
     LoadOptions lo;
     lo.threads = 1;
+    lo.weights = "f32";
     auto direct = Model::Load(TreeFixture(ft), lo);
     ASSERT_TRUE(direct.ok()) << direct.status().ToString();
     // Every weight the fine-tune has, the active model has, bit for bit ...
@@ -151,6 +153,7 @@ TEST_F(ActiveModelTest, LossyDeltasStayCloseToTheFineTune) {
   ASSERT_TRUE(base_set.ok() && ft_set.ok());
   LoadOptions lo;
   lo.threads = 1;
+  lo.weights = "f32";
   auto direct = Model::Load(TreeFixture("ft_math"), lo);
   ASSERT_TRUE(direct.ok());
   const auto want = AllLogits(**direct);

@@ -63,6 +63,13 @@ class DeltaFramesTest : public ::testing::Test {
       // In place (out aliases base), as the header allows.
       ASSERT_TRUE(d.Apply(t, base->data(), base->data()).ok()) << t.name;
       ASSERT_EQ(0, std::memcmp(base->data(), want->data(), out.size() * 4)) << t.name;
+      // The stored words (what typed bf16/f16 bases install), through the same frames.
+      const auto b = base_->Find(t.name), f = ft.Find(t.name);
+      std::vector<uint8_t> raw(3, 0xAB);  // a reused buffer's old bytes must not leak through
+      ASSERT_TRUE(d.ReconstructRaw(t, b.file->Bytes(*b.info), &raw).ok()) << t.name;
+      const auto want_raw = f.file->Bytes(*f.info);
+      ASSERT_EQ(raw.size(), want_raw.size()) << t.name;
+      ASSERT_EQ(0, std::memcmp(raw.data(), want_raw.data(), raw.size())) << t.name;
     }
   }
   TempDir dir_;

@@ -2,8 +2,10 @@
 //
 // As in ggml (src/ggml-backend-impl.h), a backend is a struct of function pointers; the model
 // code calls only these, so a CUDA backend (kernels/, later) slots in by filling the same table.
-// All tensors are f32, row-major, in the backend's memory (host memory for the CPU backend).
-// Ops never fail on valid shapes; shape checks belong to the caller (the model checks at load).
+// Activations are f32, row-major; weight matrices are typed (Weight: f32, f16, bf16 or a ggml
+// block quantisation, gem/weight_types.h), as a ggml tensor carries its type; everything is in
+// the backend's memory (host memory for the CPU backend). Ops never fail on valid shapes; shape
+// checks belong to the caller (the model checks at load).
 //
 // Thread-safety: a backend's ops may be called from one thread at a time per BackendContext;
 // the ops themselves may use `ctx->threads` worker threads.
@@ -12,6 +14,8 @@
 
 #include <cstddef>
 #include <cstdint>
+
+#include "gem/weight_types.h"
 
 namespace gem {
 
@@ -29,12 +33,47 @@ struct AttentionSeq {
   int kv_len;      // cached positions including the new rows
 };
 
+// A weight matrix: `rows` x `cols` elements of `type` (a PyTorch Linear weight: rows =
+// out_features, cols = in_features). Row-major, each row WeightRowBytes(type, cols) bytes, unless
+// `packed`: then in the backend's own layout for the type (Backend::pack_weight). The descriptor
+// does not own `data`.
+struct Weight {
+  WeightType type = WeightType::kF32;
+  const void* data = nullptr;
+  int64_t rows = 0;
+  int64_t cols = 0;
+  bool packed = false;
+};
+
+// One product of a matmul call: y[m x w->rows] = x[m x w->cols] * w^T (accumulate: y += ...).
+struct MatmulJob {
+  const Weight* w;
+  float* y;
+  bool accumulate;
+};
+
 struct Backend {
   const char* name;  // "cpu"
 
-  // y[m x n] = x[m x k] * w[n x k]^T (accumulate: y += ...). w is a PyTorch Linear weight.
-  void (*matmul)(const BackendContext* ctx, const float* x, const float* w, float* y, int m, int n,
-                 int k, bool accumulate);
+  // The backend's own layout for matrices of a type, as ggml's buffer types repack weights for
+  // their kernels. packed_bytes: 0 when the backend reads the row-major layout as it is (then
+  // weights can stay in the checkpoint's memory mapping); else the bytes of a rows x cols matrix
+  // in its layout, which pack_weight fills from row-major data and unpack_row reads back (row r,
+  // WeightRowBytes(type, cols) bytes, bit for bit what was packed).
+  size_t (*packed_bytes)(WeightType type, int64_t rows, int64_t cols);
+  void (*pack_weight)(WeightType type, const void* row_major, int64_t rows, int64_t cols,
+                      void* out);
+  void (*unpack_row)(const Weight& w, int64_t r, void* out);
+
+  // For each job, y = x w^T (see MatmulJob). All jobs share x and its width (w->cols), so a
+  // backend prepares x once (the CPU backend quantises it per block for the integer types) and
+  // runs the jobs as one parallel step (q/k/v of a layer, gate/up). Per row, the result depends
+  // only on that row of x and on w: never on m, the other rows or the thread count.
+  void (*matmul)(const BackendContext* ctx, const float* x, int m, const MatmulJob* jobs,
+                 int num_jobs);
+  // y[i, :] = row ids[i] of w as f32 (an embedding lookup), for i < m. Dequantised values equal
+  // DequantizeRow's.
+  void (*get_rows)(const BackendContext* ctx, const Weight& w, const int32_t* ids, int m, float* y);
   // y[i, :] += b for each of m rows of n.
   void (*add_bias)(const BackendContext* ctx, float* y, const float* b, int m, int n);
   // y = x * rsqrt(mean(x^2) + eps) * w, per row (x may equal y).
@@ -57,10 +96,12 @@ struct Backend {
                     int num_heads, int num_kv_heads, int head_dim, float scale, int window);
 };
 
-// The CPU backend: an AVX-512 / AVX2 register-tiled GEMM whose per-element summation order is
-// fixed (so a row's result never depends on the other rows of the batch, the tiling or the
-// thread count), vectorised attention, plain loops elsewhere; a persistent worker pool.
+// The CPU backend: AVX-512 (VNNI) / AVX2 register-tiled kernels per weight type whose per-element
+// arithmetic is fixed (so a row's result never depends on the other rows of the batch, the tiling
+// or the thread count), vectorised attention, plain loops elsewhere; a persistent worker pool.
 const Backend* CpuBackend();
+// The CPU backend's matmul kernels on this machine: "avx512+vnni", "avx512", "avx2", "generic".
+const char* CpuKernelName();
 
 }  // namespace gem
 

@@ -173,7 +173,8 @@ class DeltaFile {
 
   // kXor only: the fine-tune's stored bytes of `t` from the base's stored bytes (as in its
   // checkpoint), bit for bit. InvalidArgument when base_raw has the wrong size or the form is
-  // lossy.
+  // lossy. Uses the prefetched planes when Prefetch decoded `t`, like Apply; `out` is resized
+  // (its capacity reused: typed bases reconstruct into the same buffer per candidate).
   Status ReconstructRaw(const DeltaTensor& t, std::span<const uint8_t> base_raw,
                         std::vector<uint8_t>* out) const;
 

@@ -7,8 +7,9 @@
 // returns, so a truncated or malformed file gives Status::Corruption naming the file and the
 // problem, never a crash.
 //
-// Dequantisation to f32 is supported for F32, F16, BF16, Q8_0, Q4_0 and Q4_1 (the block formats
-// of ggml-common.h); other types are listed but ReadF32 returns NotSupported naming the type.
+// Dequantisation to f32 is supported for F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K and
+// Q6_K (the block formats of ggml-common.h, gem/weight_types.h); other types are listed but
+// ReadF32 returns NotSupported naming the type.
 //
 // Thread-safety: immutable after Open(); const methods may be called concurrently.
 #ifndef GEM_GGUF_H_
@@ -23,6 +24,7 @@
 
 #include "gem/safetensors.h"
 #include "gem/status.h"
+#include "gem/weight_types.h"
 
 namespace gem {
 
@@ -47,9 +49,13 @@ enum class GgmlType : uint32_t {
 // "F32", "Q4_1", ... or "type<N>" for types we do not name.
 std::string GgmlTypeName(uint32_t type);
 
+// The engine's weight type for a ggml type; NotSupported naming the type (and the supported
+// ones) for types the engine has no kernels for (Q2_K, Q3_K, Q5_K, Q8_1, Q8_K, ...).
+Result<WeightType> WeightTypeOfGgml(uint32_t type);
+
 // Dequantises `count` elements of ggml type `type` at `src` into `dst`. REQUIRES: count is a
 // multiple of the type's block size and src holds GgmlRowBytes(type, count) bytes.
-// NotSupported for types other than F32, F16, BF16, Q8_0, Q4_0, Q4_1.
+// NotSupported for types WeightTypeOfGgml rejects.
 Status DequantizeGgml(uint32_t type, const void* src, size_t count, float* dst);
 // Bytes of `count` elements of `type`; 0 for unknown types or a count that is not a multiple of
 // the block size.
@@ -105,6 +111,10 @@ class GgufFile {
   // Dequantises tensor `t` of this file into dst (t.numel() floats). NotSupported for a type we
   // cannot dequantise (message names file, tensor and type).
   Status ReadF32(const GgufTensorInfo& t, float* dst) const;
+  // The stored bytes of tensor `t` (t.nbytes of them), inside the mapping. REQUIRES: `t` came
+  // from this file.
+  const uint8_t* TensorBytes(const GgufTensorInfo& t) const { return file_->data() + t.offset; }
+  const MappedFile* mapping() const { return file_.get(); }
 
  private:
   GgufFile() = default;

@@ -2,33 +2,45 @@
 //
 // Supported checkpoints (docs/ENGINE.md):
 //   * Hugging Face directories: config.json, model.safetensors or shards listed by
-//     model.safetensors.index.json (F32, F16 or BF16), tokenizer.json, tokenizer_config.json,
+//     model.safetensors.index.json (F32, F16, BF16 or F64), tokenizer.json, tokenizer_config.json,
 //     generation_config.json; also the Hugging Face cache layout models--ORG--NAME (the snapshot
 //     named by refs/main, else the only/newest one under snapshots/);
-//   * GGUF files (version 2 and 3) with F32, F16, BF16, Q8_0, Q4_0 and Q4_1 tensors and their
-//     embedded tokenizer.
+//   * GGUF files (version 2 and 3) with F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K and
+//     Q6_K tensors and their embedded tokenizer.
 // Architectures: LlamaForCausalLM (Llama 2, 3, 3.1 "llama3" rope scaling; also SmolLM2),
 // MistralForCausalLM, Qwen2ForCausalLM (q/k/v bias, tied embeddings).
 //
 // Weights. Every weight is held under its Hugging Face name (e.g.
-// "model.layers.3.self_attn.q_proj.weight", shape [out_features, in_features], row-major) as
-// f32: converted or dequantised at load (GGUF tensors are renamed to HF names, and the Q/K rows
-// that llama.cpp's converter permutes for its interleaved RoPE are put back in HF order), or,
-// for aligned F32 safetensors, read in place from the memory mapping. Base weights never change
-// after Load(). A tied lm_head has no tensor of its own: "lm_head.weight" is absent from
-// Tensors() and the head uses "model.embed_tokens.weight" (and its override, if any).
+// "model.layers.3.self_attn.q_proj.weight", shape [out_features, in_features], row-major). By
+// default (LoadOptions::weights = "stored") a weight matrix stays in the type it is stored in
+// (gem/weight_types.h: f32, f16, bf16 or a ggml quantisation), read in place from the file's
+// memory mapping where it can be (f32/f16/bf16 tensors; quantised ones are repacked, same bytes,
+// into the CPU backend's layout, and the mapped pages released);
+// "f32" converts every matrix to f32 at load (the exact reference path, and the only one before
+// typed weights); a type name quantises f32/f16/bf16 matrices to that type. 1-D tensors (norm
+// weights, biases) are always f32. GGUF tensors are renamed to HF names and the Q/K rows that
+// llama.cpp's converter permutes for its interleaved RoPE are put back in HF order. Base weights
+// never change after Load(). A tied lm_head has no tensor of its own: "lm_head.weight" is absent
+// from Tensors() and the head uses "model.embed_tokens.weight" (and its override, if any).
+//
+// Numerics. f32, f16 and bf16 matrices give bit-identical logits (f16/bf16 are converted exactly
+// in the kernel); the integer types quantise each row of activations per block (Q8, as ggml) and
+// differ from the f32 path within the tolerances of docs/ENGINE.md. Either way a row's result
+// never depends on the other rows of a batch, the chunking or the thread count.
 //
 // Two hooks let a caller run a variant of the model on the resident base (the tree part uses them
 // for fine-tune deltas and LoRA adapters):
-//   * SetTensorOverride(name, data): forward passes read `data` instead of the base tensor;
+//   * SetTensorOverride(name, ...): forward passes read the given tensor (f32, or any weight type)
+//     instead of the base tensor;
 //   * SetLinearHook(hook): after each of the seven linear layers of each decoder layer computes
 //     y = x W^T (+ b), the hook may ADD its contribution to y, per row, e.g. scale * (x A^T) B^T
-//     for the adapter of the sequence that row belongs to.
+//     for the adapter of the sequence that row belongs to. Hooks see f32 activations whatever
+//     the weight types.
 //
 // Thread-safety: Load() is reentrant. A Model is used by one thread at a time (the one that owns
 // it): Generate(), Logits(), the override and hook setters must not run concurrently. Const
-// accessors (config(), Tensors(), BaseTensor()) may be called from any thread while no setter
-// runs. Inside a forward pass the model uses its own worker threads (SetThreads()).
+// accessors (config(), Tensors(), BaseTensor(), BaseWeight()) may be called from any thread while
+// no setter runs. Inside a forward pass the model uses its own worker threads (SetThreads()).
 #ifndef GEM_MODEL_H_
 #define GEM_MODEL_H_
 
@@ -39,8 +51,10 @@
 #include <string_view>
 #include <vector>
 
+#include "gem/safetensors.h"
 #include "gem/status.h"
 #include "gem/tokenizer.h"
+#include "gem/weight_types.h"
 
 namespace gem {
 
@@ -86,6 +100,18 @@ struct TensorDesc {
   }
 };
 
+// A base tensor as held: `shape` (PyTorch order) of `type`. `data` (owned by the Model, valid for
+// its lifetime) is the row-major bytes (a matrix: shape[0] rows of WeightRowBytes(type,
+// shape[1]) bytes; a 1-D tensor: one f32 row), or nullptr when the backend holds the matrix in
+// its own layout (the CPU backend packs every quantised type for its kernels; read it
+// with Model::BaseTensorF32). `bytes`: what the tensor occupies.
+struct WeightView {
+  WeightType type = WeightType::kF32;
+  std::vector<int64_t> shape;
+  const void* data = nullptr;
+  size_t bytes = 0;
+};
+
 // A per-row addition to the output of a decoder layer's linear projections (LoRA and the like).
 // Implementations must be safe to call from the model's owning thread while the model is
 // running; Apply is never called concurrently for one model.
@@ -108,6 +134,12 @@ struct LoadOptions {
   // Worker threads for forward passes (0 = all hardware threads). Can be changed later with
   // Model::SetThreads().
   int threads = 0;
+  // How weight matrices are kept (see the file comment): "stored" (their checkpoint type), "f32"
+  // (converted: the exact reference path), or a weight type name ("q8_0", "q4_k", ...: f32, f16
+  // and bf16 matrices whose width is a multiple of the type's block are quantised to it with
+  // QuantizeRow; others stay as stored). Load fails with InvalidArgument for another value.
+  // Default: "stored".
+  std::string weights = "stored";
 };
 
 class Model {
@@ -135,15 +167,44 @@ class Model {
 
   // Every weight, in a stable order (embeddings, then per layer, then norm and head).
   std::vector<TensorDesc> Tensors() const;
-  // The immutable base tensor `hf_name` (f32, row-major), valid for the Model's lifetime;
-  // nullptr when there is no such tensor. When `shape` is non-null it receives the shape.
+  // The immutable base tensor `hf_name` as f32 (row-major), valid for the Model's lifetime;
+  // nullptr when there is no such tensor or when it is held in another type (see BaseWeight
+  // and BaseTensorF32). When `shape` is non-null it receives the shape (whenever the tensor
+  // exists).
   const float* BaseTensor(std::string_view hf_name, std::vector<int64_t>* shape = nullptr) const;
+  // The base tensor as held (its type and bytes); false when there is no such tensor.
+  bool BaseWeight(std::string_view hf_name, WeightView* out) const;
+  // Writes the base tensor's values as f32 (dequantised; numel floats) into out. NotFound for an
+  // unknown name.
+  Status BaseTensorF32(std::string_view hf_name, float* out) const;
+  // The tensor as stored in a safetensors checkpoint (which stays mapped): its dtype and bytes,
+  // whatever type the model holds it in. False for a GGUF checkpoint or an unknown name. (Fine-
+  // tune deltas are made against the checkpoint's stored words.)
+  bool CheckpointTensor(std::string_view hf_name, DType* dtype,
+                        std::span<const uint8_t>* bytes) const;
+  // Human-readable summary of the weights held: per type, tensors and bytes, e.g.
+  // "q4_1: 210 tensors, 66.4 MB; q8_0: 1 tensor, 30.1 MB; f32: 61 tensors, 0.1 MB".
+  std::string WeightSummary() const;
+  // Bytes of all base weights as held.
+  size_t WeightBytes() const;
+  // LoadOptions::weights as given ("stored", "f32", "q8_0", ...).
+  const std::string& weights_mode() const;
+  // "" when every matrix is f32, f16 or bf16 (logits equal the f32 path's); otherwise the
+  // integer weight types in use, e.g. "q4_1+q8_0": results computed with them differ from the
+  // f32 path's, so caches must key them apart.
+  std::string NumericsId() const;
 
   // Until cleared, forward passes read `data` (caller-owned, same shape as the base tensor,
   // f32 row-major; must outlive its use) instead of the base tensor `hf_name`. Setting an
   // override again replaces it. NotFound when the model has no such tensor. data == nullptr is
   // InvalidArgument.
   Status SetTensorOverride(std::string_view hf_name, const float* data);
+  // The same with a tensor of any weight type, row-major (a matrix: shape[0] rows of
+  // WeightRowBytes(type, shape[1]) bytes). For types the backend keeps in its own layout the
+  // Model packs a copy (so `data` may be reused as soon as this returns); other types are read
+  // from `data` in place, as above. InvalidArgument for a 1-D tensor of a type other than f32, or
+  // a row width that is not a multiple of the type's block.
+  Status SetTensorOverride(std::string_view hf_name, WeightType type, const void* data);
   // Drops the override of one tensor (no-op when there is none); NotFound for an unknown name.
   Status ClearTensorOverride(std::string_view hf_name);
   // Drops every override: the model is its base again.

@@ -79,6 +79,10 @@ class MappedFile {
   const uint8_t* data() const { return data_; }
   size_t size() const { return size_; }
   const std::string& path() const { return path_; }
+  // Tells the kernel that the whole pages inside [p, p + n) (a span of this mapping) will not be
+  // read again soon, so they leave this process's resident set (after their bytes were copied).
+  // Reading them again is still valid: they fault back in from the file.
+  void ReleasePages(const uint8_t* p, size_t n) const;
 
  private:
   MappedFile() = default;
@@ -120,6 +124,8 @@ class SafetensorsFile {
   }
   // Converts a tensor of this file to f32 into `dst` (t.numel() floats).
   Status ReadF32(const TensorInfo& t, float* dst) const;
+  // The file's mapping (for in-place use of tensor bytes).
+  const MappedFile* mapping() const { return file_.get(); }
   // Convenience: the tensor `name` as a new f32 vector; NotFound naming file and tensor.
   Result<std::vector<float>> ReadF32(std::string_view name) const;
 

@@ -99,9 +99,12 @@ struct ResidentBase {
 class ResidentBases {
  public:
   // `threads`: engine threads of each loaded model (0 = all cores). `log`, optional, gets a line
-  // per load ("base model <path> resident (1.2 s)"), on the loading thread.
-  explicit ResidentBases(int threads = 0, std::function<void(const std::string&)> log = {})
-      : threads_(threads), log_(std::move(log)) {}
+  // per load ("base model <path> resident (1.2 s; weights bf16 x112, f32 x1)"), on the loading
+  // thread. `weights`: how bases hold their weights (LoadOptions::weights: "stored", "f32" or a
+  // weight type to quantise to).
+  explicit ResidentBases(int threads = 0, std::function<void(const std::string&)> log = {},
+                         std::string weights = "stored")
+      : threads_(threads), log_(std::move(log)), weights_(std::move(weights)) {}
 
   // The resident base of `digest`, loading it from `path` (with its tokenizer) the first time.
   // Errors are the loader's (they name the file); InvalidArgument when it has no tokenizer.
@@ -112,6 +115,7 @@ class ResidentBases {
  private:
   const int threads_;
   const std::function<void(const std::string&)> log_;
+  const std::string weights_;
   mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<ResidentBase>> bases_;  // by digest hex; guarded by mu_
 };

@@ -107,7 +107,19 @@ Status CheckFinetuneFitsBase(const std::string& base_dir, const std::string& can
 Result<TensorShapes> ShapesOfCheckpoint(const std::string& model_dir);
 TensorShapes ShapesOfModel(const Model& model);
 
-// Working buffers for the tensors a descendant changes.
+// Working buffers for the tensors a descendant changes, in the type the resident base holds:
+//   * base held in f32 (an f32 checkpoint, or LoadOptions::weights "f32"): f32 buffers, as the
+//     fine-tune computes in f32;
+//   * base held in bf16 or f16: a lossless (xor) delta gives the fine-tune's own stored words
+//     (its dtype: bf16, f16 or f32), bit for bit; a lossy delta or a merged LoRA gives f32
+//     buffers, exactly what the f32 path computes (so results, and cached answers, do not depend
+//     on how the base is held);
+//   * base held in a ggml quantisation (a GGUF base, or LoadOptions::weights = a type): the
+//     fine-tune's f32 values (exact for xor, approximate for the lossy forms; the base values
+//     come from the checkpoint the delta was made against when the model still maps it) are
+//     re-quantised to the base's type with QuantizeRow - what quantising the fine-tune itself
+//     with the same quantiser gives (docs/ENGINE.md).
+// Unmerged LoRA (LoraSlots, a LinearHook) works on every base type: it adds to the f32 outputs.
 class WorkingSet {
  public:
   // Makes `model` run the fine-tune of `delta`: for each stored tensor, buffer = base (+) delta,
@@ -119,14 +131,19 @@ class WorkingSet {
   Status ActivateMergedLora(Model* model, const LoraAdapter& adapter);
   // The model is its base again (overrides cleared); buffers are kept for reuse.
   void Deactivate(Model* model);
-  // The materialised tensor `name`, nullptr when this set holds none.
+  // The materialised tensor `name` when it is held in f32, nullptr otherwise.
   const std::vector<float>* Buffer(std::string_view name) const;
+  // The type the tensor `name` was materialised in (false when this set holds none).
+  bool BufferType(std::string_view name, WeightType* type) const;
   // Bytes held by buffers.
   size_t bytes() const;
 
  private:
   std::vector<float>* Take(const std::string& name, size_t n);
-  std::map<std::string, std::vector<float>, std::less<>> buffers_;
+  // Installs f32 values of `name` in the model, in the type `held` (f32: kept as they are).
+  Status Install(Model* model, const std::string& name, WeightType held, std::vector<float>* f32);
+  std::map<std::string, std::vector<float>, std::less<>> buffers_;  // f32 materialisations
+  std::map<std::string, std::pair<WeightType, std::vector<uint8_t>>, std::less<>> typed_;
   std::vector<std::string> active_;
 };
 

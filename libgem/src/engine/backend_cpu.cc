@@ -1,8 +1,8 @@
 // Copyright the gem authors. The CPU backend: the op table of gem/backend.h on the host.
 //
-// matmul is our own register-tiled kernel (engine/gemm.cc), not OpenBLAS:
+// matmul is our own register-tiled kernels, one per weight type (engine/gemm*.cc), not OpenBLAS:
 // at equal speed on the batched evaluation workload and 3x faster for single-stream decoding on
-// our machine, it computes every output element in one fixed order, so results do not depend on
+// our machine, they compute every output element in one fixed order, so results do not depend on
 // batch composition, tiling or thread count (OpenBLAS changes kernels with matrix size).
 // Threads come from a persistent pool whose workers sleep between jobs (an OpenMP pool was tried
 // first; its spinning workers made a test 7x slower on the shared 2-core machine).
@@ -11,10 +11,12 @@
 // across rows), which is what makes generation independent of batching.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <thread>
 #include <vector>
 
 #include "engine/gemm.h"
+#include "engine/gemm_kernels.h"
 #include "engine/thread_pool.h"
 #include "gem/backend.h"
 
@@ -36,9 +38,38 @@ void ParallelFor(int n, int threads, const Fn& fn) {
   });
 }
 
-void MatMul(const BackendContext* ctx, const float* x, const float* w, float* y, int m, int n,
-            int k, bool accumulate) {
-  GemmNT(x, w, y, m, n, k, accumulate, ctx->threads);
+void MatMul(const BackendContext* ctx, const float* x, int m, const MatmulJob* jobs, int num_jobs) {
+  GemmNT(x, m, jobs, num_jobs, ctx->threads);
+}
+
+size_t PackedBytes(WeightType type, int64_t rows, int64_t cols) {
+  return gemm::IsPacked(type) ? gemm::PackedBytes(type, rows, cols) : 0;
+}
+
+void PackWeight(WeightType type, const void* row_major, int64_t rows, int64_t cols, void* out) {
+  gemm::PackRows(type, row_major, rows, cols, out);
+}
+
+void UnpackRow(const Weight& w, int64_t r, void* out) {
+  const size_t row_bytes = WeightRowBytes(w.type, w.cols);
+  if (w.packed) {
+    gemm::UnpackPackedRow(w.type, w.data, w.cols, r, out);
+  } else {
+    std::memcpy(out, static_cast<const uint8_t*>(w.data) + row_bytes * r, row_bytes);
+  }
+}
+
+void GetRows(const BackendContext*, const Weight& w, const int32_t* ids, int m, float* y) {
+  const size_t row_bytes = WeightRowBytes(w.type, w.cols);
+  std::vector<uint8_t> row(w.packed ? row_bytes : 0);
+  for (int i = 0; i < m; ++i) {
+    const uint8_t* src = static_cast<const uint8_t*>(w.data) + row_bytes * ids[i];
+    if (w.packed) {
+      gemm::UnpackPackedRow(w.type, w.data, w.cols, ids[i], row.data());
+      src = row.data();
+    }
+    DequantizeRow(w.type, src, w.cols, y + static_cast<size_t>(i) * w.cols);
+  }
 }
 
 void AddBias(const BackendContext*, float* y, const float* b, int m, int n) {
@@ -159,11 +190,13 @@ void Attention(const BackendContext* ctx, const AttentionSeq* seqs, int num_seqs
 }
 
 const Backend kCpu = {
-    "cpu", MatMul, AddBias, RmsNorm, Rope, SiluMul, Add, Attention,
+    "cpu",   PackedBytes, PackWeight, UnpackRow, MatMul, GetRows,
+    AddBias, RmsNorm,     Rope,       SiluMul,   Add,    Attention,
 };
 
 }  // namespace
 
 const Backend* CpuBackend() { return &kCpu; }
+const char* CpuKernelName() { return GemmKernelName(); }
 
 }  // namespace gem

@@ -1,193 +1,215 @@
-// Copyright the gem authors. Register-tiled NT GEMM with a fixed per-element summation order.
+// Copyright the gem authors. Matmul dispatch: activation quantisation, kernel choice per weight
+// type and CPU, and the split of the weight rows over threads (gemm.h, gemm_kernels.h).
 //
-// Both operands are contiguous along k (x rows, PyTorch Linear weight rows), so each output is a
-// dot product; a tile of RM rows x RN weight rows keeps RM*RN vector accumulators in registers
-// and streams k. Weight rows are processed in column blocks that stay in L2 while every row tile
-// passes over them. Per element the order is: lane l accumulates k = l, l+V, l+2V, ... (V = the
-// vector width), masked tail last, then the lanes are summed by a fixed tree - independent of
-// the tile a row lands in.
+// The split is over weight rows only: each output element is computed by one kernel call, so
+// neither the split nor the thread count can change a result. Column blocks are sized so a
+// block's weights stay in L2 while every row tile of x passes over them, and so that there are
+// enough blocks to keep every thread busy when x is a single row (decoding).
 #include "engine/gemm.h"
 
-#include <immintrin.h>
-
 #include <algorithm>
+#include <atomic>
+#include <vector>
 
+#include "engine/gemm_kernels.h"
 #include "engine/thread_pool.h"
 
 namespace gem {
+namespace gemm {
 namespace {
 
-constexpr int kRM = 6;  // rows per tile
-constexpr int kRN = 4;  // weight rows (outputs) per tile
-
-// ---- AVX-512 ----
-__attribute__((target("avx512f"))) inline float Hsum512(__m512 v) {
-  // Fixed tree: 16 -> 8 -> 4 -> 2 -> 1.
-  __m256 a = _mm256_add_ps(_mm512_castps512_ps256(v),
-                           _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
-  __m128 b = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
-  b = _mm_add_ps(b, _mm_movehl_ps(b, b));
-  b = _mm_add_ss(b, _mm_movehdup_ps(b));
-  return _mm_cvtss_f32(b);
+bool Supports(Isa isa) {
+  __builtin_cpu_init();
+  switch (isa) {
+    case Isa::kAvx512:
+      return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+             __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
+             __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    case Isa::kAvx2:
+      return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    case Isa::kGeneric:
+      return true;
+  }
+  return false;
 }
 
-template <int RM, int RN>
-__attribute__((target("avx512f"))) void Tile512(const float* x, const float* w, float* y, int k,
-                                                int ldy, bool accumulate) {
-  __m512 acc[RM][RN];
-  for (int i = 0; i < RM; ++i) {
-    for (int j = 0; j < RN; ++j) acc[i][j] = _mm512_setzero_ps();
-  }
-  int p = 0;
-  for (; p + 16 <= k; p += 16) {
-    __m512 xv[RM];
-    for (int i = 0; i < RM; ++i) xv[i] = _mm512_loadu_ps(x + static_cast<size_t>(i) * k + p);
-    for (int j = 0; j < RN; ++j) {
-      __m512 wv = _mm512_loadu_ps(w + static_cast<size_t>(j) * k + p);
-      for (int i = 0; i < RM; ++i) acc[i][j] = _mm512_fmadd_ps(xv[i], wv, acc[i][j]);
-    }
-  }
-  if (p < k) {
-    const __mmask16 mask = static_cast<__mmask16>((1u << (k - p)) - 1);
-    __m512 xv[RM];
-    for (int i = 0; i < RM; ++i) {
-      xv[i] = _mm512_maskz_loadu_ps(mask, x + static_cast<size_t>(i) * k + p);
-    }
-    for (int j = 0; j < RN; ++j) {
-      __m512 wv = _mm512_maskz_loadu_ps(mask, w + static_cast<size_t>(j) * k + p);
-      for (int i = 0; i < RM; ++i) acc[i][j] = _mm512_fmadd_ps(xv[i], wv, acc[i][j]);
-    }
-  }
-  for (int i = 0; i < RM; ++i) {
-    for (int j = 0; j < RN; ++j) {
-      float s = Hsum512(acc[i][j]);
-      float* out = y + static_cast<size_t>(i) * ldy + j;
-      *out = accumulate ? *out + s : s;
-    }
-  }
-}
-
-// ---- AVX2 + FMA ----
-__attribute__((target("avx2,fma"))) inline float Hsum256(__m256 v) {
-  __m128 b = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  b = _mm_add_ps(b, _mm_movehl_ps(b, b));
-  b = _mm_add_ss(b, _mm_movehdup_ps(b));
-  return _mm_cvtss_f32(b);
-}
-
-template <int RM, int RN>
-__attribute__((target("avx2,fma"))) void Tile256(const float* x, const float* w, float* y, int k,
-                                                 int ldy, bool accumulate) {
-  __m256 acc[RM][RN];
-  for (int i = 0; i < RM; ++i) {
-    for (int j = 0; j < RN; ++j) acc[i][j] = _mm256_setzero_ps();
-  }
-  int p = 0;
-  for (; p + 8 <= k; p += 8) {
-    __m256 xv[RM];
-    for (int i = 0; i < RM; ++i) xv[i] = _mm256_loadu_ps(x + static_cast<size_t>(i) * k + p);
-    for (int j = 0; j < RN; ++j) {
-      __m256 wv = _mm256_loadu_ps(w + static_cast<size_t>(j) * k + p);
-      for (int i = 0; i < RM; ++i) acc[i][j] = _mm256_fmadd_ps(xv[i], wv, acc[i][j]);
-    }
-  }
-  for (int i = 0; i < RM; ++i) {
-    for (int j = 0; j < RN; ++j) {
-      float s = Hsum256(acc[i][j]);
-      for (int q = p; q < k; ++q) {
-        s += x[static_cast<size_t>(i) * k + q] * w[static_cast<size_t>(j) * k + q];
-      }
-      float* out = y + static_cast<size_t>(i) * ldy + j;
-      *out = accumulate ? *out + s : s;
-    }
-  }
-}
-
-// ---- Portable fallback: the same structure with 8 scalar "lanes". ----
-template <int RM, int RN>
-void TileGeneric(const float* x, const float* w, float* y, int k, int ldy, bool accumulate) {
-  for (int i = 0; i < RM; ++i) {
-    for (int j = 0; j < RN; ++j) {
-      float lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-      const float* xr = x + static_cast<size_t>(i) * k;
-      const float* wr = w + static_cast<size_t>(j) * k;
-      int p = 0;
-      for (; p + 8 <= k; p += 8) {
-        for (int l = 0; l < 8; ++l) lane[l] += xr[p + l] * wr[p + l];
-      }
-      float s =
-          ((lane[0] + lane[4]) + (lane[2] + lane[6])) + ((lane[1] + lane[5]) + (lane[3] + lane[7]));
-      for (; p < k; ++p) s += xr[p] * wr[p];
-      float* out = y + static_cast<size_t>(i) * ldy + j;
-      *out = accumulate ? *out + s : s;
-    }
-  }
-}
-
-using TileFn = void (*)(const float*, const float*, float*, int, int, bool);
-
-struct Kernels {
-  const char* name;
-  TileFn tile[kRM + 1][kRN + 1];  // [rows][cols], 1-based
-};
-
-template <template <int, int> class T>
-struct Table;
-
-#define GEM_TILE_TABLE(FN)                                 \
-  {                                                        \
-    {nullptr, nullptr, nullptr, nullptr, nullptr},         \
-        {nullptr, FN<1, 1>, FN<1, 2>, FN<1, 3>, FN<1, 4>}, \
-        {nullptr, FN<2, 1>, FN<2, 2>, FN<2, 3>, FN<2, 4>}, \
-        {nullptr, FN<3, 1>, FN<3, 2>, FN<3, 3>, FN<3, 4>}, \
-        {nullptr, FN<4, 1>, FN<4, 2>, FN<4, 3>, FN<4, 4>}, \
-        {nullptr, FN<5, 1>, FN<5, 2>, FN<5, 3>, FN<5, 4>}, \
-        {nullptr, FN<6, 1>, FN<6, 2>, FN<6, 3>, FN<6, 4>}, \
-  }
-
-const Kernels kAvx512 = {"avx512", GEM_TILE_TABLE(Tile512)};
-const Kernels kAvx2 = {"avx2", GEM_TILE_TABLE(Tile256)};
-const Kernels kGeneric = {"generic", GEM_TILE_TABLE(TileGeneric)};
-
-const Kernels& Pick() {
-  static const Kernels* k = [] {
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f")) return &kAvx512;
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return &kAvx2;
-    return &kGeneric;
-  }();
-  return *k;
-}
-
-// Rows [0, m) x weight rows [n0, n1).
-void Block(const Kernels& kn, const float* x, const float* w, float* y, int m, int n, int k, int n0,
-           int n1, bool accumulate) {
-  for (int i = 0; i < m; i += kRM) {
-    const int rm = std::min(kRM, m - i);
-    for (int j = n0; j < n1; j += kRN) {
-      const int rn = std::min(kRN, n1 - j);
-      kn.tile[rm][rn](x + static_cast<size_t>(i) * k, w + static_cast<size_t>(j) * k,
-                      y + static_cast<size_t>(i) * n + j, k, n, accumulate);
-    }
-  }
-}
+std::atomic<int> g_isa{-1};
 
 }  // namespace
 
-const char* GemmKernelName() { return Pick().name; }
+const char* IsaName(Isa isa) {
+  switch (isa) {
+    case Isa::kAvx512:
+      return "avx512";
+    case Isa::kAvx2:
+      return "avx2";
+    case Isa::kGeneric:
+      return "generic";
+  }
+  return "?";
+}
 
-void GemmNT(const float* x, const float* w, float* y, int m, int n, int k, bool accumulate,
-            int threads) {
-  if (m <= 0 || n <= 0) return;
-  const Kernels& kn = Pick();
-  // Column blocks of weight rows that fit in ~256 KiB (L2), multiples of the tile width.
-  int nb = std::max(kRN, (65536 / std::max(k, 1)) / kRN * kRN);
-  const int blocks = (n + nb - 1) / nb;
-  const double work = static_cast<double>(m) * n * k;
-  const int t = work < 2e5 ? 1 : threads;
-  ParallelParts(blocks, t, [&](int b) {
-    const int n0 = b * nb, n1 = std::min(n, n0 + nb);
-    Block(kn, x, w, y, m, n, k, n0, n1, accumulate);
+bool IsaSupported(Isa isa) {
+  static const bool ok[3] = {Supports(Isa::kAvx512), Supports(Isa::kAvx2), true};
+  return ok[static_cast<int>(isa)];
+}
+
+Isa ActiveIsa() {
+  int v = g_isa.load(std::memory_order_relaxed);
+  if (v < 0) {
+    v = static_cast<int>(IsaSupported(Isa::kAvx512) ? Isa::kAvx512
+                         : IsaSupported(Isa::kAvx2) ? Isa::kAvx2
+                                                    : Isa::kGeneric);
+    g_isa.store(v, std::memory_order_relaxed);
+  }
+  return static_cast<Isa>(v);
+}
+
+bool ForceIsa(Isa isa) {
+  if (!IsaSupported(isa)) return false;
+  g_isa.store(static_cast<int>(isa), std::memory_order_relaxed);
+  return true;
+}
+
+KernelFn Kernel(Isa isa, WeightType type) {
+  switch (ActFormatOf(type)) {
+    case ActFormat::kF32:
+      return FloatKernel(isa, type);
+    case ActFormat::kQ8:
+      return Q32Kernel(isa, type);
+    case ActFormat::kQ8K:
+      return QKKernel(isa, type);
+  }
+  return nullptr;
+}
+
+}  // namespace gemm
+
+namespace {
+
+using gemm::ActFormat;
+
+// Per-thread scratch for quantised activations (grows, never shrinks).
+struct Scratch {
+  std::vector<uint8_t> q8, q8k;
+};
+thread_local Scratch t_scratch;
+
+// One unit of parallel work: weight rows [n0, n1) of one job.
+struct Part {
+  int job, n0, n1;
+};
+
+}  // namespace
+
+const char* GemmKernelName() {
+  const gemm::Isa isa = gemm::ActiveIsa();
+  if (isa == gemm::Isa::kAvx512) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512vnni") ? "avx512+vnni" : "avx512";
+  }
+  return gemm::IsaName(isa);
+}
+
+void GemmNT(const float* x, int m, const MatmulJob* jobs, int num_jobs, int threads) {
+  if (m <= 0 || num_jobs <= 0) return;
+  const gemm::Isa isa = gemm::ActiveIsa();
+  const int k = static_cast<int>(jobs[0].w->cols);
+
+  // Quantise x once per activation format the jobs need.
+  bool need_q8 = false, need_q8k = false;
+  double work = 0;
+  for (int j = 0; j < num_jobs; ++j) {
+    const ActFormat f = gemm::ActFormatOf(jobs[j].w->type);
+    need_q8 |= f == ActFormat::kQ8;
+    need_q8k |= f == ActFormat::kQ8K;
+    work += static_cast<double>(m) * jobs[j].w->rows * k;
+  }
+  const int t = work < 2e5 ? 1 : std::max(1, threads);
+  Scratch& s = t_scratch;
+  gemm::ActLayout l8, l8k;
+  if (need_q8) {
+    l8 = gemm::LayoutQ8(k);
+    s.q8.resize(l8.row_bytes * m);
+  }
+  if (need_q8k) {
+    l8k = gemm::LayoutQ8K(k);
+    s.q8k.resize(l8k.row_bytes * m);
+  }
+  if (need_q8 || need_q8k) {
+    // Rows are independent: split them over threads when there are many.
+    const int qparts = m >= 32 ? std::min(t, m / 16) : 1;
+    const int per = (m + qparts - 1) / qparts;
+    ParallelParts(qparts, t, [&](int p) {
+      const int r0 = p * per, r1 = std::min(m, r0 + per);
+      if (r0 >= r1) return;
+      const float* xr = x + static_cast<size_t>(r0) * k;
+      if (need_q8) gemm::QuantizeActQ8(xr, r1 - r0, k, s.q8.data() + l8.row_bytes * r0);
+      if (need_q8k) gemm::QuantizeActQ8K(xr, r1 - r0, k, s.q8k.data() + l8k.row_bytes * r0);
+    });
+  }
+
+  // Column blocks: at most about 256 KiB of weights each (L2), a multiple of 4 rows (the tile
+  // width), and about 4 blocks per thread overall so that threads finish together.
+  std::vector<Part> parts;
+  int total_rows = 0;
+  for (int j = 0; j < num_jobs; ++j) total_rows += static_cast<int>(jobs[j].w->rows);
+  const int balance_rows = std::max(4, (total_rows + 4 * t - 1) / (4 * t));
+  for (int j = 0; j < num_jobs; ++j) {
+    const Weight& w = *jobs[j].w;
+    const size_t row_bytes = WeightRowBytes(w.type, w.cols);
+    // Packed types compute 16 rows at once: blocks of whole groups.
+    const int unit = gemm::IsPacked(w.type) ? 16 : 4;
+    int nb = static_cast<int>(std::max<size_t>(4, (256 * 1024) / std::max<size_t>(row_bytes, 1)));
+    nb = std::min(nb, std::max(unit, balance_rows));
+    nb = std::max(unit, nb / unit * unit);
+    for (int n0 = 0; n0 < w.rows; n0 += nb) {
+      parts.push_back({j, n0, static_cast<int>(std::min<int64_t>(w.rows, n0 + nb))});
+    }
+  }
+  // A packed type handed over row-major (not through the model, which packs at load): pack a
+  // temporary copy, so the kernels always see their layout.
+  std::vector<std::vector<uint8_t>> repacked(num_jobs);
+  std::vector<Weight> weights(num_jobs);
+  for (int j = 0; j < num_jobs; ++j) {
+    weights[j] = *jobs[j].w;
+    if (gemm::IsPacked(weights[j].type) && !weights[j].packed) {
+      repacked[j].resize(gemm::PackedBytes(weights[j].type, weights[j].rows, weights[j].cols));
+      gemm::PackRows(weights[j].type, weights[j].data, weights[j].rows, weights[j].cols,
+                     repacked[j].data());
+      weights[j].data = repacked[j].data();
+      weights[j].packed = true;
+    }
+  }
+  ParallelParts(static_cast<int>(parts.size()), t, [&](int p) {
+    const Part& part = parts[p];
+    const MatmulJob& job = jobs[part.job];
+    const Weight& w = weights[part.job];
+    gemm::Args a;
+    switch (gemm::ActFormatOf(w.type)) {
+      case ActFormat::kF32:
+        a.act = reinterpret_cast<const uint8_t*>(x);
+        a.act_stride = static_cast<size_t>(k) * sizeof(float);
+        break;
+      case ActFormat::kQ8:
+        a.act = s.q8.data();
+        a.act_stride = l8.row_bytes;
+        break;
+      case ActFormat::kQ8K:
+        a.act = s.q8k.data();
+        a.act_stride = l8k.row_bytes;
+        break;
+    }
+    a.w = static_cast<const uint8_t*>(w.data);
+    a.w_stride = WeightRowBytes(w.type, w.cols);
+    a.y = job.y;
+    a.ldy = static_cast<int>(w.rows);
+    a.m = m;
+    a.n0 = part.n0;
+    a.n1 = part.n1;
+    a.k = k;
+    a.accumulate = job.accumulate;
+    gemm::Kernel(isa, w.type)(a);
   });
 }
 

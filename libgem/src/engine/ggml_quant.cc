@@ -1,9 +1,6 @@
-// Copyright the gem authors. ggml block formats, dequantised to f32 at load.
-//
-// Block layouts follow ggml-common.h: Q8_0 {f16 d; int8 q[32]} -> d*q; Q4_0 {f16 d; u8 qs[16]}
-// -> d*(nibble-8); Q4_1 {f16 d, m; u8 qs[16]} -> d*nibble + m. In Q4 blocks the low nibbles hold
-// elements 0..15 and the high nibbles 16..31. The arithmetic (one f32 multiply, then one add)
-// matches gguf-py's numpy dequantisation, which transformers' GGUF loader uses, bit for bit.
+// Copyright the gem authors. ggml tensor types: names, sizes, and the mapping onto the engine's
+// weight types (whose block formats, gem/weight_types.h, dequantise as gguf-py does, bit for
+// bit).
 #include <cstring>
 
 #include "gem/gguf.h"
@@ -67,12 +64,6 @@ bool Traits(uint32_t type, TypeTraits* t) {
   return false;
 }
 
-inline float F16At(const uint8_t* p) {
-  uint16_t h;
-  std::memcpy(&h, p, 2);
-  return HalfToFloat(h);
-}
-
 }  // namespace
 
 std::string GgmlTypeName(uint32_t type) {
@@ -117,47 +108,40 @@ uint64_t GgmlRowBytes(uint32_t type, uint64_t count) {
   return count / t.block * t.bytes;
 }
 
-Status DequantizeGgml(uint32_t type, const void* src, size_t count, float* dst) {
-  const auto* p = static_cast<const uint8_t*>(src);
+Result<WeightType> WeightTypeOfGgml(uint32_t type) {
   switch (static_cast<GgmlType>(type)) {
     case GgmlType::kF32:
-      return ConvertToF32(DType::kF32, src, count, dst);
+      return WeightType::kF32;
     case GgmlType::kF16:
-      return ConvertToF32(DType::kF16, src, count, dst);
+      return WeightType::kF16;
     case GgmlType::kBF16:
-      return ConvertToF32(DType::kBF16, src, count, dst);
+      return WeightType::kBF16;
     case GgmlType::kQ8_0:
-      for (size_t b = 0; b < count / 32; ++b, p += 34) {
-        const float d = F16At(p);
-        const auto* q = reinterpret_cast<const int8_t*>(p + 2);
-        for (int j = 0; j < 32; ++j) dst[b * 32 + j] = d * static_cast<float>(q[j]);
-      }
-      return Status::OK();
+      return WeightType::kQ8_0;
     case GgmlType::kQ4_0:
-      for (size_t b = 0; b < count / 32; ++b, p += 18) {
-        const float d = F16At(p);
-        const uint8_t* qs = p + 2;
-        for (int j = 0; j < 16; ++j) {
-          dst[b * 32 + j] = d * static_cast<float>((qs[j] & 0x0f) - 8);
-          dst[b * 32 + j + 16] = d * static_cast<float>((qs[j] >> 4) - 8);
-        }
-      }
-      return Status::OK();
+      return WeightType::kQ4_0;
     case GgmlType::kQ4_1:
-      for (size_t b = 0; b < count / 32; ++b, p += 20) {
-        const float d = F16At(p);
-        const float m = F16At(p + 2);
-        const uint8_t* qs = p + 4;
-        for (int j = 0; j < 16; ++j) {
-          dst[b * 32 + j] = d * static_cast<float>(qs[j] & 0x0f) + m;
-          dst[b * 32 + j + 16] = d * static_cast<float>(qs[j] >> 4) + m;
-        }
-      }
-      return Status::OK();
+      return WeightType::kQ4_1;
+    case GgmlType::kQ5_0:
+      return WeightType::kQ5_0;
+    case GgmlType::kQ5_1:
+      return WeightType::kQ5_1;
+    case GgmlType::kQ4_K:
+      return WeightType::kQ4_K;
+    case GgmlType::kQ6_K:
+      return WeightType::kQ6_K;
     default:
-      return Status::NotSupported("cannot dequantise ggml type " + GgmlTypeName(type) +
-                                  " (supported: F32, F16, BF16, Q8_0, Q4_0, Q4_1)");
+      return Status::NotSupported("ggml type " + GgmlTypeName(type) +
+                                  " (supported: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, "
+                                  "Q4_K, Q6_K)");
   }
+}
+
+Status DequantizeGgml(uint32_t type, const void* src, size_t count, float* dst) {
+  auto t = WeightTypeOfGgml(type);
+  if (!t.ok()) return Status::NotSupported("cannot dequantise " + t.status().message());
+  DequantizeRow(*t, src, static_cast<int64_t>(count), dst);
+  return Status::OK();
 }
 
 }  // namespace gem

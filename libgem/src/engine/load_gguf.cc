@@ -1,5 +1,6 @@
 // Copyright the gem authors. GGUF checkpoints: metadata -> ModelConfig, tensors renamed to
-// Hugging Face names and dequantised, the embedded vocabulary -> Tokenizer.
+// Hugging Face names (kept in their type or converted, LoadOptions::weights), the embedded
+// vocabulary -> Tokenizer.
 #include <cstring>
 
 #include "engine/model_impl.h"
@@ -47,23 +48,6 @@ std::string GgufName(const std::string& hf) {
     if (rest == h) return "blk." + layer + "." + g;
   }
   return "";
-}
-
-// llama.cpp's converter reorders the rows of q_proj/k_proj of each head from HF's
-// [half, i] (rotate_half RoPE) to [i, half] (interleaved RoPE). Put them back.
-void UnpermuteRows(std::vector<float>* w, int heads, int64_t rows, int64_t cols) {
-  const int64_t hd = rows / heads, half = hd / 2;
-  std::vector<float> out(w->size());
-  for (int h = 0; h < heads; ++h) {
-    for (int64_t i = 0; i < half; ++i) {
-      for (int64_t s = 0; s < 2; ++s) {
-        const float* src = w->data() + (h * hd + 2 * i + s) * cols;
-        float* dst = out.data() + (h * hd + s * half + i) * cols;
-        std::memcpy(dst, src, cols * sizeof(float));
-      }
-    }
-  }
-  w->swap(out);
 }
 
 Status ConfigFromGguf(const GgufFile& g, ModelConfig* c, std::string* arch_out) {
@@ -141,10 +125,12 @@ Result<std::unique_ptr<Tokenizer>> VocabFromGguf(const GgufFile& g) {
 
 }  // namespace
 
-Status LoadGguf(const std::string& path, const LoadOptions& options, Model::Impl* impl) {
+Status LoadGguf(const std::string& path, const LoadOptions& options, const WeightPolicy& policy,
+                Model::Impl* impl) {
   auto opened = GgufFile::Open(path);
   if (!opened.ok()) return opened.status();
-  const GgufFile& g = **opened;
+  impl->gguf = std::move(opened).value();  // keeps in-place tensors mapped
+  const GgufFile& g = *impl->gguf;
   std::string arch;
   GEM_RETURN_IF_ERROR(ConfigFromGguf(g, &impl->config, &arch));
   const ModelConfig& c = impl->config;
@@ -160,14 +146,16 @@ Status LoadGguf(const std::string& path, const LoadOptions& options, Model::Impl
       return Status::Corruption(path, "tensor '" + gname + "' has shape " + ShapeStr(t->shape()) +
                                           ", the metadata implies " + ShapeStr(want.shape));
     }
-    std::vector<float> data(static_cast<size_t>(want.numel()));
-    GEM_RETURN_IF_ERROR(g.ReadF32(*t, data.data()));
-    if (permuted && want.name.ends_with("q_proj.weight")) {
-      UnpermuteRows(&data, c.num_heads, want.shape[0], want.shape[1]);
-    } else if (permuted && want.name.ends_with("k_proj.weight")) {
-      UnpermuteRows(&data, c.num_kv_heads, want.shape[0], want.shape[1]);
+    auto type = WeightTypeOfGgml(t->type);
+    if (!type.ok()) {
+      return Status::NotSupported(path, "tensor '" + gname + "': " + type.status().message());
     }
-    AddWeight(impl, want, std::move(data), nullptr);
+    // llama.cpp's converter permutes q/k rows for its interleaved RoPE; put them back.
+    int heads = 0;
+    if (permuted && want.name.ends_with("q_proj.weight")) heads = c.num_heads;
+    if (permuted && want.name.ends_with("k_proj.weight")) heads = c.num_kv_heads;
+    Status added = AddWeight(impl, want, *type, g.TensorBytes(*t), policy, g.mapping(), heads);
+    if (!added.ok()) return added.WithContext(path);
   }
   WireWeights(impl);
   // Llama 3.1 GGUFs carry the rope scaling as per-frequency divisors instead of metadata.

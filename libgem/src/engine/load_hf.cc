@@ -40,7 +40,8 @@ void ReadGenerationConfig(const fs::path& dir, ModelConfig* c) {
 
 }  // namespace
 
-Status LoadHfDirectory(const std::string& dir_str, const LoadOptions& options, Model::Impl* impl) {
+Status LoadHfDirectory(const std::string& dir_str, const LoadOptions& options,
+                       const WeightPolicy& policy, Model::Impl* impl) {
   fs::path dir(dir_str);
   GEM_RETURN_IF_ERROR(ParseHfConfig((dir / "config.json").string(), &impl->config));
   ReadGenerationConfig(dir, &impl->config);
@@ -67,14 +68,20 @@ Status LoadHfDirectory(const std::string& dir_str, const LoadOptions& options, M
                                                       " (supported: F32, F16, BF16, F64)");
     }
     const uint8_t* bytes = e.file->Bytes(*e.info).data();
-    if (e.info->dtype == DType::kF32 && reinterpret_cast<uintptr_t>(bytes) % alignof(float) == 0) {
-      // Read in place from the mapping: no copy, pages shared with the page cache.
-      AddWeight(impl, want, {}, reinterpret_cast<const float*>(bytes));
+    Status added;
+    if (e.info->dtype == DType::kF64) {
+      // No f64 kernels: converted to f32 first.
+      std::vector<float> f(static_cast<size_t>(want.numel()));
+      GEM_RETURN_IF_ERROR(e.file->ReadF32(*e.info, f.data()));
+      added = AddWeight(impl, want, WeightType::kF32, reinterpret_cast<const uint8_t*>(f.data()),
+                        policy, nullptr);
     } else {
-      std::vector<float> data(static_cast<size_t>(want.numel()));
-      GEM_RETURN_IF_ERROR(e.file->ReadF32(*e.info, data.data()));
-      AddWeight(impl, want, std::move(data), nullptr);
+      const WeightType type = e.info->dtype == DType::kF32   ? WeightType::kF32
+                              : e.info->dtype == DType::kF16 ? WeightType::kF16
+                                                             : WeightType::kBF16;
+      added = AddWeight(impl, want, type, bytes, policy, e.file->mapping());
     }
+    if (!added.ok()) return added.WithContext(e.file->path());
   }
   WireWeights(impl);
 

@@ -40,6 +40,14 @@ Result<std::unique_ptr<MappedFile>> MappedFile::Open(const std::string& path) {
   return f;
 }
 
+void MappedFile::ReleasePages(const uint8_t* p, size_t n) const {
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  const auto begin = reinterpret_cast<uintptr_t>(p), end = begin + n;
+  const uintptr_t first = (begin + page - 1) / page * page, last = end / page * page;
+  if (data_ == nullptr || p < data_ || p + n > data_ + size_ || first >= last) return;
+  ::madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
+}
+
 MappedFile::~MappedFile() {
   if (data_ != nullptr) ::munmap(const_cast<uint8_t*>(data_), size_);
 }

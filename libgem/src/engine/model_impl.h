@@ -17,17 +17,25 @@
 namespace gem {
 
 // One named weight: the immutable base and what forward passes read (base or an override).
+// Matrices keep their stored type (or the one LoadOptions::weights asks for); 1-D tensors (norm
+// weights, biases) are always f32. A 1-D tensor is a Weight of one row.
 struct WeightEntry {
   std::string name;
   std::vector<int64_t> shape;
-  const float* base = nullptr;  // into `owned` or into a mapped f32 safetensors file
-  std::vector<float> owned;
-  const float* active = nullptr;
+  Weight base;                 // data: into `owned` or into a mapped checkpoint file
+  std::vector<uint8_t> owned;  // when the bytes had to be converted, quantised or permuted
+  Weight active;               // base, or an override (which may have another type)
   int64_t numel() const {
     int64_t n = 1;
     for (int64_t d : shape) n *= d;
     return n;
   }
+  size_t bytes() const {
+    return base.packed ? owned.size()
+                       : static_cast<size_t>(base.rows) * WeightRowBytes(base.type, base.cols);
+  }
+  // The active tensor as f32. REQUIRES: active.type == kF32 (1-D tensors always are).
+  const float* f32() const { return static_cast<const float*>(active.data); }
 };
 
 struct LayerWeights {
@@ -60,7 +68,12 @@ struct Model::Impl {
   std::vector<LayerWeights> layers;
   std::vector<float> inv_freq;  // head_dim / 2 RoPE frequencies, scaling applied
 
-  std::unique_ptr<SafetensorsSet> safetensors;  // keeps in-place f32 weights mapped
+  std::unique_ptr<SafetensorsSet> safetensors;  // keeps in-place weights mapped
+  std::unique_ptr<GgufFile> gguf;               // likewise for a GGUF checkpoint
+  std::string weights_mode;                     // LoadOptions::weights as resolved
+
+  // Packed copies of typed overrides, per tensor name (Model::SetTensorOverride).
+  std::map<std::string, std::vector<uint8_t>, std::less<>> override_storage;
 
   const LinearHook* hook = nullptr;
   const Backend* backend = nullptr;
@@ -82,12 +95,31 @@ std::vector<float> RopeInvFreq(const ModelConfig& c);
 // REQUIRES: every ExpectedTensors() entry is present with its shape.
 void WireWeights(Model::Impl* impl);
 
-// Adds a weight (takes `owned` data or points at `mapped`).
-WeightEntry* AddWeight(Model::Impl* impl, const TensorDesc& desc, std::vector<float> owned,
-                       const float* mapped);
+// What LoadOptions::weights asks of each matrix.
+struct WeightPolicy {
+  bool to_f32 = false;    // "f32": every matrix converted to f32
+  bool quantize = false;  // a type name: f32/f16/bf16 matrices quantised to `type`
+  WeightType type = WeightType::kF32;
+};
+Result<WeightPolicy> ParseWeightPolicy(const std::string& mode);
 
-Status LoadHfDirectory(const std::string& dir, const LoadOptions& options, Model::Impl* impl);
-Status LoadGguf(const std::string& path, const LoadOptions& options, Model::Impl* impl);
+// Adds a tensor from its stored bytes (`type`, rows of WeightRowBytes each): 1-D tensors are
+// converted to f32; matrices follow the policy. The bytes are used in place when they can be
+// (same type, aligned), else converted into the entry's own buffer; `mapping` (nullable) is
+// the file the bytes live in (in-place use needs one), whose pages are released after a copy.
+// unpermute_heads > 0: the rows are in llama.cpp's interleaved-RoPE order for that many heads
+// (GGUF q/k) and are put back in Hugging Face order.
+Status AddWeight(Model::Impl* impl, const TensorDesc& desc, WeightType type, const uint8_t* bytes,
+                 const WeightPolicy& policy, const MappedFile* mapping, int unpermute_heads = 0);
+// Adds a weight from bytes already prepared in `owned` (type, desc.shape; `packed`: in the
+// backend's layout).
+WeightEntry* AddOwnedWeight(Model::Impl* impl, const TensorDesc& desc, WeightType type,
+                            std::vector<uint8_t> owned, bool packed = false);
+
+Status LoadHfDirectory(const std::string& dir, const LoadOptions& options,
+                       const WeightPolicy& policy, Model::Impl* impl);
+Status LoadGguf(const std::string& path, const LoadOptions& options, const WeightPolicy& policy,
+                Model::Impl* impl);
 Status ParseHfConfig(const std::string& config_path, ModelConfig* c);
 
 // The per-sequence key/value cache.

@@ -12,14 +12,26 @@
 namespace gem {
 namespace {
 
-// y = x W^T (+ b), then the LoRA-style hook adds its part.
-void Linear(Model::Impl* m, int layer, const char* module, const float* x, int rows, int in,
-            const WeightEntry* w, const WeightEntry* b, float* y, int out,
-            const std::vector<int32_t>& row_adapter) {
-  m->backend->matmul(&m->ctx, x, w->active, y, rows, out, in, false);
-  if (b != nullptr) m->backend->add_bias(&m->ctx, y, b->active, rows, out);
-  if (m->hook != nullptr) {
-    m->hook->Apply(layer, module, x, rows, in, y, out, row_adapter);
+// One projection of a fused linear step.
+struct Proj {
+  const char* module;
+  const WeightEntry* w;
+  const WeightEntry* b;  // bias or nullptr
+  float* y;
+};
+
+// y = x W^T (+ b) for projections sharing the input x (q/k/v; gate/up: one matmul call, so x is
+// prepared once and the threads meet once), then the LoRA-style hook adds its part to each.
+void Linear(Model::Impl* m, int layer, const float* x, int rows, int in,
+            std::initializer_list<Proj> projs, const std::vector<int32_t>& row_adapter) {
+  MatmulJob jobs[3];
+  int n = 0;
+  for (const Proj& p : projs) jobs[n++] = MatmulJob{&p.w->active, p.y, false};
+  m->backend->matmul(&m->ctx, x, rows, jobs, n);
+  for (const Proj& p : projs) {
+    const int out = static_cast<int>(p.w->active.rows);
+    if (p.b != nullptr) m->backend->add_bias(&m->ctx, p.y, p.b->f32(), rows, out);
+    if (m->hook != nullptr) m->hook->Apply(layer, p.module, x, rows, in, p.y, out, row_adapter);
   }
 }
 
@@ -37,11 +49,10 @@ Status ForwardBatch(Model::Impl* m, std::vector<BatchSeq>& seqs, std::vector<flo
     R += s.n;
     L += s.logits == 2 ? s.n : (s.logits == 1 && s.n > 0 ? 1 : 0);
   }
-  std::vector<int32_t> pos(R), row_adapter(R);
+  std::vector<int32_t> pos(R), row_adapter(R), ids(R);
   std::vector<float> x(static_cast<size_t>(R) * H);
   {
     int r = 0;
-    const float* emb = m->embed->active;
     for (const BatchSeq& s : seqs) {
       if (static_cast<int>(s.cache->k.size()) != c.num_layers) {
         s.cache->k.resize(c.num_layers);
@@ -53,12 +64,12 @@ Status ForwardBatch(Model::Impl* m, std::vector<BatchSeq>& seqs, std::vector<flo
           return Status::InvalidArgument(
               "forward", "token id " + std::to_string(id) + " outside [0, vocab_size)");
         }
-        std::memcpy(&x[static_cast<size_t>(r) * H], emb + static_cast<size_t>(id) * H,
-                    H * sizeof(float));
+        ids[r] = id;
         pos[r] = s.cache->len + i;
         row_adapter[r] = s.adapter_slot;
       }
     }
+    be->get_rows(ctx, m->embed->active, ids.data(), R, x.data());
   }
 
   std::vector<float> h(static_cast<size_t>(R) * H), q(static_cast<size_t>(R) * Q),
@@ -70,10 +81,12 @@ Status ForwardBatch(Model::Impl* m, std::vector<BatchSeq>& seqs, std::vector<flo
 
   for (int l = 0; l < c.num_layers; ++l) {
     const LayerWeights& w = m->layers[l];
-    be->rms_norm(ctx, x.data(), w.in_norm->active, h.data(), R, H, c.rms_norm_eps);
-    Linear(m, l, "q_proj", h.data(), R, H, w.q, w.q_bias, q.data(), Q, row_adapter);
-    Linear(m, l, "k_proj", h.data(), R, H, w.k, w.k_bias, k.data(), KV, row_adapter);
-    Linear(m, l, "v_proj", h.data(), R, H, w.v, w.v_bias, v.data(), KV, row_adapter);
+    be->rms_norm(ctx, x.data(), w.in_norm->f32(), h.data(), R, H, c.rms_norm_eps);
+    Linear(m, l, h.data(), R, H,
+           {{"q_proj", w.q, w.q_bias, q.data()},
+            {"k_proj", w.k, w.k_bias, k.data()},
+            {"v_proj", w.v, w.v_bias, v.data()}},
+           row_adapter);
     be->rope(ctx, q.data(), R, c.num_heads, hd, pos.data(), m->inv_freq.data());
     be->rope(ctx, k.data(), R, c.num_kv_heads, hd, pos.data(), m->inv_freq.data());
     int r = 0;
@@ -96,13 +109,14 @@ Status ForwardBatch(Model::Impl* m, std::vector<BatchSeq>& seqs, std::vector<flo
     }
     be->attention(ctx, att.data(), static_cast<int>(att.size()), c.num_heads, c.num_kv_heads, hd,
                   scale, c.sliding_window);
-    Linear(m, l, "o_proj", attn.data(), R, Q, w.o, nullptr, tmp.data(), H, row_adapter);
+    Linear(m, l, attn.data(), R, Q, {{"o_proj", w.o, nullptr, tmp.data()}}, row_adapter);
     be->add(ctx, x.data(), tmp.data(), static_cast<size_t>(R) * H);
-    be->rms_norm(ctx, x.data(), w.post_norm->active, h.data(), R, H, c.rms_norm_eps);
-    Linear(m, l, "gate_proj", h.data(), R, H, w.gate, nullptr, gate.data(), I, row_adapter);
-    Linear(m, l, "up_proj", h.data(), R, H, w.up, nullptr, up.data(), I, row_adapter);
+    be->rms_norm(ctx, x.data(), w.post_norm->f32(), h.data(), R, H, c.rms_norm_eps);
+    Linear(m, l, h.data(), R, H,
+           {{"gate_proj", w.gate, nullptr, gate.data()}, {"up_proj", w.up, nullptr, up.data()}},
+           row_adapter);
     be->silu_mul(ctx, gate.data(), up.data(), gate.data(), static_cast<size_t>(R) * I);
-    Linear(m, l, "down_proj", gate.data(), R, I, w.down, nullptr, tmp.data(), H, row_adapter);
+    Linear(m, l, gate.data(), R, I, {{"down_proj", w.down, nullptr, tmp.data()}}, row_adapter);
     be->add(ctx, x.data(), tmp.data(), static_cast<size_t>(R) * H);
   }
   for (BatchSeq& s : seqs) s.cache->len += s.n;
@@ -121,10 +135,11 @@ Status ForwardBatch(Model::Impl* m, std::vector<BatchSeq>& seqs, std::vector<flo
       r += s.n;
     }
   }
-  be->rms_norm(ctx, sel.data(), m->final_norm->active, sel.data(), L, H, c.rms_norm_eps);
+  be->rms_norm(ctx, sel.data(), m->final_norm->f32(), sel.data(), L, H, c.rms_norm_eps);
   const WeightEntry* head = m->lm_head != nullptr ? m->lm_head : m->embed;
   logits->resize(static_cast<size_t>(L) * c.vocab_size);
-  be->matmul(ctx, sel.data(), head->active, logits->data(), L, c.vocab_size, H, false);
+  const MatmulJob job{&head->active, logits->data(), false};
+  be->matmul(ctx, sel.data(), L, &job, 1);
   return Status::OK();
 }
 

@@ -285,6 +285,10 @@ EvalConfig EngineEvaluator::config(uint8_t v) const {
   c.prompt_template = impl_->tok->chat_template();
   c.system_prompt = v == kWithSystemPrompt ? impl_->style.default_system : "";
   c.extra = "prompt_variant=" + std::to_string(v) + "\n";
+  // Integer weight types compute other logits than the f32 path (f32/f16/bf16 give its bits):
+  // their answers are keyed apart.
+  const std::string numerics = impl_->model->NumericsId();
+  if (!numerics.empty()) c.extra += "weights=" + numerics + "\n";
   return c;
 }
 

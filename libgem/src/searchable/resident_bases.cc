@@ -16,6 +16,7 @@ Result<std::shared_ptr<ResidentBase>> ResidentBases::Get(const std::string& path
   const auto t0 = std::chrono::steady_clock::now();
   LoadOptions lo;
   lo.threads = threads_;
+  lo.weights = weights_;
   auto model = Model::Load(path, lo);
   if (!model.ok()) return model.status().WithContext("base model");
   if ((*model)->tokenizer() == nullptr) {
@@ -30,7 +31,8 @@ Result<std::shared_ptr<ResidentBase>> ResidentBases::Get(const std::string& path
     char secs[32];
     std::snprintf(secs, sizeof secs, "%.1f",
                   std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-    log_("base model " + path + " resident (" + secs + " s)");
+    log_("base model " + path + " resident (" + secs + " s; weights " +
+         base->model->WeightSummary() + ")");
   }
   return base;
 }

@@ -339,10 +339,19 @@ Status DeltaFile::ReconstructRaw(const DeltaTensor& t, std::span<const uint8_t> 
   }
   const size_t index = IndexOf(t);
   if (index == tensors_.size()) return Status::InvalidArgument(what, "is not in this delta");
-  out->assign(static_cast<size_t>(t.numel()) * DTypeSize(t.dtype), 0);
+  // Every byte is written below: resize keeps a reused buffer's pages (no zero fill).
+  out->resize(static_cast<size_t>(t.numel()) * DTypeSize(t.dtype));
   if (t.encoding == "xor" && base_raw.size() != out->size()) {
     return Status::InvalidArgument(what, "base bytes have the wrong size");
   }
+  // The same frame loop as Apply (typed bases reconstruct through here): prefetched planes when
+  // Prefetch decoded this tensor, else each frame decoded on a worker while the words are hot.
+  std::shared_ptr<const Decoded> decoded;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    decoded = decoded_;
+  }
+  if (decoded && decoded->bytes[index].empty()) decoded.reset();  // not within the budget
   const Frames& fr = frames_[index];
   const size_t n = static_cast<size_t>(t.numel());
   const int wb = static_cast<int>(DTypeSize(t.dtype));
@@ -352,12 +361,31 @@ Status DeltaFile::ReconstructRaw(const DeltaTensor& t, std::span<const uint8_t> 
     const size_t first = f * fr.elems;
     const size_t m = std::min<size_t>(fr.elems, n - first);
     uint8_t* dst = out->data() + first * wb;
-    if (t.encoding == "raw") return error.Set(DecodeFrame(index, f, dst));
-    thread_local std::vector<uint8_t> planes;
-    planes.resize(m * wb);
-    Status s = DecodeFrame(index, f, planes.data());
-    if (!s.ok()) return error.Set(std::move(s));
+    const uint8_t* planes;
+    if (decoded) {
+      planes = decoded->bytes[index].data() + first * wb;
+    } else {
+      if (t.encoding == "raw") return error.Set(DecodeFrame(index, f, dst));
+      thread_local std::vector<uint8_t> buf;
+      buf.resize(m * wb);
+      Status s = DecodeFrame(index, f, buf.data());
+      if (!s.ok()) return error.Set(std::move(s));
+      planes = buf.data();
+    }
+    if (t.encoding == "raw") {
+      std::memcpy(dst, planes, m * wb);
+      return;
+    }
     const uint8_t* b = base_raw.data() + first * wb;
+    if (wb == 2) {  // bf16/f16 words: the planes are the low then the high bytes
+      const uint8_t* lo = planes;
+      const uint8_t* hi = planes + m;
+      for (size_t i = 0; i < m; ++i) {
+        dst[2 * i] = b[2 * i] ^ lo[i];
+        dst[2 * i + 1] = b[2 * i + 1] ^ hi[i];
+      }
+      return;
+    }
     for (size_t i = 0; i < m; ++i) {
       for (int p = 0; p < wb; ++p) dst[i * wb + p] = b[i * wb + p] ^ planes[p * m + i];
     }
