@@ -225,6 +225,12 @@ int Health(Globals& g) {
     std::printf("trees: %u   jobs: %u running, %u queued   devices: %s\n", h.trees, h.jobs_running,
                 h.jobs_queued, devices.c_str());
   }
+  if (!h.cuda.empty() || !h.spread.empty()) {  // revision 6
+    std::string gpus;
+    for (const auto& d : h.gpus) gpus += (gpus.empty() ? "" : "; ") + d;
+    std::printf("gpus: %s (%s)   spread: %s\n", gpus.empty() ? "none" : gpus.c_str(),
+                h.cuda.c_str(), h.spread.c_str());
+  }
   std::printf("you are: %s\n", h.peer.c_str());
   return 0;
 }

@@ -9,6 +9,7 @@
 #include <set>
 #include <sstream>
 
+#include "devices.h"
 #include "gem/weight_types.h"
 
 namespace gemd {
@@ -28,6 +29,9 @@ const std::set<std::string> kKnownKeys = {
     "server.max_message_bytes",
     "scheduler.cpu_workers",
     "scheduler.eval_batch",
+    "scheduler.spread",
+    "scheduler.gpus",
+    "scheduler.gpu_workers",
     "replay.queries",
     "replay.sim_seed",
     "replay.agreement",
@@ -107,6 +111,9 @@ Status LoadToml(const std::string& file, Config* c) {
   GEM_RETURN_IF_ERROR(Read(t, "server.max_message_bytes", file, &c->max_message_bytes));
   GEM_RETURN_IF_ERROR(Read(t, "scheduler.cpu_workers", file, &c->cpu_workers));
   GEM_RETURN_IF_ERROR(Read(t, "scheduler.eval_batch", file, &c->eval_batch));
+  GEM_RETURN_IF_ERROR(Read(t, "scheduler.spread", file, &c->spread));
+  GEM_RETURN_IF_ERROR(Read(t, "scheduler.gpus", file, &c->gpus));
+  GEM_RETURN_IF_ERROR(Read(t, "scheduler.gpu_workers", file, &c->gpu_workers));
   GEM_RETURN_IF_ERROR(Read(t, "replay.queries", file, &c->replay_queries));
   GEM_RETURN_IF_ERROR(Read(t, "replay.sim_seed", file, &c->replay_sim_seed));
   GEM_RETURN_IF_ERROR(Read(t, "replay.agreement", file, &c->replay_agreement));
@@ -143,6 +150,13 @@ Status Validate(const Config& c) {
     return Status::InvalidArgument("cpu_workers", "must be between 1 and 256");
   }
   if (c.eval_batch == 0) return Status::InvalidArgument("eval_batch", "must be at least 1");
+  if (c.spread != "gpu" && c.spread != "all" && c.spread != "none") {
+    return Status::InvalidArgument("spread '" + c.spread + "'", "must be gpu, all or none");
+  }
+  if (auto gpus = ParseGpuList(c.gpus); !gpus.ok()) return gpus.status();
+  if (c.gpu_workers == 0 || c.gpu_workers > 8) {
+    return Status::InvalidArgument("gpu_workers", "must be between 1 and 8");
+  }
   if (c.replay_queries == 0) return Status::InvalidArgument("replay.queries", "must be >= 1");
   if (c.replay_agreement > 1) return Status::InvalidArgument("replay.agreement", "must be <= 1");
   if (c.engine_threads < 0 || c.engine_threads > 1024) {
@@ -186,6 +200,8 @@ Status LoadConfig(int argc, char** argv, Config* config, bool* exit_now, int* ex
   std::string config_file, data_dir, endpoint, tcp_endpoint, curve_key, curve_auth, log_level,
       log_file;
   std::optional<uint32_t> cpu_workers;
+  std::string spread, gpus;
+  std::optional<uint32_t> gpu_workers;
   std::optional<int> engine_threads;
   std::string tasks_dir, engine_weights;
   std::optional<double> delay_ms;
@@ -206,6 +222,14 @@ Status LoadConfig(int argc, char** argv, Config* config, bool* exit_now, int* ex
                  "File ('<z85 public key> <name>' lines) or directory (<name>.pub files) of the "
                  "client keys allowed on tcp");
   app.add_option("--cpu-workers", cpu_workers, "Number of CPU devices (one scheduler worker each)");
+  app.add_option("--spread", spread,
+                 "Idle devices of its kind a search on a model tree spreads over: gpu (default: "
+                 "a search on a GPU, idle GPUs), all (a search on a CPU worker, idle CPU workers "
+                 "too, each with its own copy of the base), none");
+  app.add_option("--gpus", gpus,
+                 "GPUs that get workers (devices cuda:<i>): all (default: every GPU found), none, "
+                 "or ordinals like 0,2");
+  app.add_option("--gpu-workers", gpu_workers, "Workers per GPU (default 1)");
   app.add_option("--replay-eval-delay-ms", delay_ms,
                  "Pretend each replayed (model, query) evaluation takes this long (tests, demos)");
   app.add_option("--engine-threads", engine_threads,
@@ -242,6 +266,9 @@ Status LoadConfig(int argc, char** argv, Config* config, bool* exit_now, int* ex
   if (!curve_key.empty()) config->curve_secret_key_file = curve_key;
   if (!curve_auth.empty()) config->curve_authorized_keys = curve_auth;
   if (cpu_workers) config->cpu_workers = *cpu_workers;
+  if (!spread.empty()) config->spread = spread;
+  if (!gpus.empty()) config->gpus = gpus;
+  if (gpu_workers) config->gpu_workers = *gpu_workers;
   if (delay_ms) config->replay_eval_delay_ms = *delay_ms;
   if (max_message) config->max_message_bytes = *max_message;
   if (engine_threads) config->engine_threads = *engine_threads;
@@ -256,3 +283,4 @@ Status LoadConfig(int argc, char** argv, Config* config, bool* exit_now, int* ex
 }
 
 }  // namespace gemd
+#include "devices.h"

@@ -30,6 +30,18 @@ struct Config {
   // [scheduler]
   uint32_t cpu_workers = 1;  // cpu_workers: devices "cpu:0".."cpu:n-1"
   uint32_t eval_batch = 64;  // eval_batch: results written per chunk
+  // spread: which idle devices a search on a manifest tree spreads its rounds over, beside its
+  // own, always of its own kind: "gpu" (a search on a GPU: idle GPUs; the default), "all" (a
+  // search on a CPU worker: idle CPU workers too, each with its own copy of the base: CPU
+  // stand-ins for GPUs, tests), "none".
+  std::string spread = "gpu";
+  // gpus: the GPUs that get workers ("cuda:<i>"): "all" (every GPU this process sees: none on a
+  // machine without one, or in a build without CUDA), "none", or ordinals such as "0,2" (a GPU
+  // named that is not there stops gemd with an error).
+  std::string gpus = "all";
+  // gpu_workers: workers per GPU (1..8): "cuda:<i>", then "cuda:<i>.1", ..., each with its own
+  // copy of a base.
+  uint32_t gpu_workers = 1;
   // [replay]
   uint32_t replay_queries = gem::SimulationOptions().num_queries;  // queries: per task
   uint64_t replay_sim_seed = 0;                                    // sim_seed

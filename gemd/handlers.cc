@@ -7,6 +7,9 @@
 
 #include "gem/search.h"
 #include "gem/task.h"
+#if GEM_HAVE_CUDA
+#include "engine/cuda/device.h"
+#endif
 
 namespace gemd {
 
@@ -33,6 +36,26 @@ std::string OwnerName(const PeerInfo& peer, const std::string& claimed) {
   return "unknown";
 }
 
+// The machine's GPUs and CUDA versions, as health reports them.
+void DescribeGpus(std::vector<std::string>* gpus, std::string* cuda) {
+#if GEM_HAVE_CUDA
+  *cuda = gem::cuda::CudaVersions();
+  auto devices = gem::cuda::ListDevices();
+  if (!devices.ok()) {
+    *cuda += "; " + devices.status().ToString();
+    return;
+  }
+  for (const auto& d : *devices) {
+    char mem[32];
+    std::snprintf(mem, sizeof mem, "%.1f GiB", d.total_bytes / 1073741824.0);
+    gpus->push_back("cuda:" + std::to_string(d.ordinal) + " " + d.name + ", sm_" +
+                    std::to_string(d.sm) + ", " + mem);
+  }
+#else
+  *cuda = "not built with CUDA";
+#endif
+}
+
 BodyResult HandleHealth(Context& ctx, const PeerInfo& peer) {
   proto::HealthReply h;
   State s = ctx.state.load(std::memory_order_acquire);
@@ -51,6 +74,8 @@ BodyResult HandleHealth(Context& ctx, const PeerInfo& peer) {
       for (const auto& d : ctx.cluster_scheduler->devices()) h.devices.push_back(d);
     }
   }
+  h.spread = ctx.config.spread;
+  DescribeGpus(&h.gpus, &h.cuda);
   h.peer = peer.Describe();
   h.request_types = proto::RequestTypes();
   return proto::ReplyBody(std::move(h));

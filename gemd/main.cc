@@ -26,6 +26,7 @@
 #include "config.h"
 #include "context.h"
 #include "datadir_lock.h"
+#include "devices.h"
 #include "notify.h"
 #include "server.h"
 
@@ -172,9 +173,14 @@ int AppMain(int argc, char** argv) {
     }
   }
 
-  std::vector<std::string> devices;
-  for (uint32_t i = 0; i < ctx.config.cpu_workers; ++i)
-    devices.push_back("cpu:" + std::to_string(i));
+  const gem::Result<std::vector<int>> gpus_found = FoundGpus();
+  if (!gpus_found.ok()) spdlog::warn("GPUs: {}", gpus_found.status().ToString());
+  auto made_devices = SchedulerDevices(ctx.config, gpus_found);
+  if (!made_devices.ok()) {
+    server.Stop();
+    return Fail("devices", made_devices.status());
+  }
+  const std::vector<std::string> devices = std::move(*made_devices);
   Context* c = &ctx;
   ctx.scheduler = std::make_unique<Scheduler>(
       devices, [c](uint64_t job, const std::string& device) { RunJob(*c, job, device); });

@@ -23,7 +23,7 @@ bool Scheduler::Enqueue(uint64_t job) {
     if (interrupted_) return false;
     queue_.push_back(job);
   }
-  cv_.notify_one();
+  cv_.notify_all();  // notify_one might wake only a lent worker, which would not take it
   return true;
 }
 
@@ -59,20 +59,52 @@ size_t Scheduler::running() const {
   return running_;
 }
 
+size_t Scheduler::lent() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return lent_.size();
+}
+
+std::vector<std::string> Scheduler::Borrow(const std::string& own,
+                                           const std::function<bool(const std::string&)>& admit) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::string> got;
+  if (interrupted_) return got;
+  for (const std::string& d : devices_) {
+    if (d == own || busy_.count(d) || lent_.count(d) || !admit(d)) continue;
+    lent_.insert(d);
+    got.push_back(d);
+  }
+  return got;
+}
+
+void Scheduler::Release(const std::vector<std::string>& devices) {
+  if (devices.empty()) return;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const std::string& d : devices) lent_.erase(d);
+  }
+  cv_.notify_all();
+}
+
 void Scheduler::Worker(const std::string& device) {
   while (true) {
     uint64_t job;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [&] { return interrupted_ || !queue_.empty(); });
+      cv_.wait(lock, [&] { return interrupted_ || (!queue_.empty() && !lent_.count(device)); });
       if (interrupted_) return;
       job = queue_.front();
       queue_.pop_front();
       ++running_;
+      busy_.insert(device);
     }
     run_(job, device);
-    std::lock_guard<std::mutex> lock(mu_);
-    --running_;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      --running_;
+      busy_.erase(device);
+    }
+    cv_.notify_all();  // a device that was lent may have been skipped for this queue
   }
 }
 

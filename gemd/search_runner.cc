@@ -18,6 +18,7 @@
 
 #include "cluster/remote_evaluator.h"
 #include "context.h"
+#include "devices.h"
 #include "gem/search.h"
 #include "gem/searchable_tree.h"
 #include "report_data.h"
@@ -79,10 +80,59 @@ void RunJob(Context& ctx, uint64_t id, const std::string& device) {
                 : "tree '" + job->tree + "' is not registered");
     return;
   }
-  spdlog::info("job {} running on {}: tree {} task {} method {} N={} seed={} (user {})", id, device,
-               job->tree, job->task, job->method, job->queries_per_model, job->seed, job->user);
+  // A manifest tree's search on a GPU runs on that GPU's own copy of the base (the CUDA backend);
+  // on a CPU worker, on the copy trees open with.
+  // A slurm search's device ("slurm:N") is a slot of the cluster scheduler, not hardware: its
+  // evaluations run on the workers, so it neither loads a base here nor borrows local devices.
+  const bool manifest = tree->kind() == gem::SearchableTree::Kind::kManifest;
+  const bool local = job->executor != "slurm";
+  const std::string kind = DeviceKind(device);
+  std::shared_ptr<gem::ResidentBase> own_base;
+  if (manifest && local && kind != "cpu") {
+    auto b = ctx.bases->Get(tree->base()->path, tree->base()->digest, device);
+    if (!b.ok()) {
+      Finish(ctx, id, proto::kJobFailed, device + ": " + b.status().ToString());
+      return;
+    }
+    own_base = std::move(*b);
+  }
+  // It spreads its rounds over the idle devices the spread setting admits, each with its own
+  // resident copy of the base (loaded the first time a device needs it): GPUs over GPUs ("gpu",
+  // "all"), CPU workers over CPU workers ("all"). Never both in one search: all its results are
+  // cached under one numerics id (docs/GPU.md, "Cache sharing between backends").
+  std::vector<std::string> lent;
+  std::vector<std::shared_ptr<gem::ResidentBase>> more_bases;
+  const bool spread = ctx.config.spread == "all" || (ctx.config.spread == "gpu" && kind != "cpu");
+  if (manifest && local && spread) {
+    lent = ctx.scheduler->Borrow(device,
+                                 [&kind](const std::string& d) { return DeviceKind(d) == kind; });
+    std::vector<std::string> unused;
+    for (const std::string& d : lent) {
+      auto b = ctx.bases->Get(tree->base()->path, tree->base()->digest, d);
+      if (!b.ok()) {
+        spdlog::warn("job {}: not spreading to {}: {}", id, d, b.status().ToString());
+        unused.push_back(d);
+        continue;
+      }
+      more_bases.push_back(std::move(*b));
+    }
+    if (!unused.empty()) {  // a device without the base goes back to the queue now
+      std::erase_if(lent, [&](const std::string& d) {
+        return std::find(unused.begin(), unused.end(), d) != unused.end();
+      });
+      ctx.scheduler->Release(unused);
+    }
+  }
+  std::string devices = device;
+  for (const auto& b : more_bases) devices += "," + b->device;
+  if (devices != device) (void)ctx.jobs->Update(id, [&](proto::JobInfo& j) { j.device = devices; });
+  spdlog::info("job {} running on {}: tree {} task {} method {} N={} seed={} (user {})", id,
+               devices, job->tree, job->task, job->method, job->queries_per_model, job->seed,
+               job->user);
 
   gem::TreeEvaluatorOptions eo;
+  eo.base = std::move(own_base);
+  eo.more_bases = std::move(more_bases);
   eo.stop = stop.get();
   eo.delay_ms = ctx.config.replay_eval_delay_ms;
   eo.max_inner_batch = ctx.config.eval_batch;
@@ -199,7 +249,8 @@ void RunJob(Context& ctx, uint64_t id, const std::string& device) {
   gem::SearchResult result;
   Status st = ev ? gem::Search(opt, ev.get(), &result) : made.status();
   const uint64_t total_run = run(), total_cached = cached();
-  ev.reset();  // releases a manifest tree's base for the next search
+  ev.reset();  // releases a manifest tree's base (and its copies) for the next search
+  ctx.scheduler->Release(lent);
   ctx.evaluations_run += total_run;
   ctx.evaluations_cached += total_cached;
   remote.reset();  // after the evaluators above it

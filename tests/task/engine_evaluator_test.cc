@@ -17,6 +17,10 @@
 #include "gem/search.h"
 #include "gem/tokenizer.h"
 #include "task/test_util.h"
+#if GEM_HAVE_CUDA
+#include "engine/cuda/backend_cuda.h"
+#include "engine/cuda/device.h"
+#endif
 
 namespace gem {
 namespace {
@@ -362,6 +366,45 @@ TEST_F(EngineEvaluatorTest, ErrorsNameTheCandidate) {
   EXPECT_NE(s.ToString().find(cands[1].name), std::string::npos) << s.ToString();
   EXPECT_FALSE(EngineEvaluator::Create(model_.get(), {}, task_).ok());
 }
+
+#if GEM_HAVE_CUDA
+// The fixture tree's base through the CUDA backend's table (LoadOptions::backend): its answers
+// are cached under another config (numerics=cuda.v1) than the CPU backend's, and every candidate
+// (xor deltas, merged and unmerged LoRA adapters) runs through it. Without a GPU every op is the
+// CPU backend's, so the answers must also be the CPU's, output for output.
+TEST_F(EngineEvaluatorTest, TheCudaBackendRunsEveryCandidateAndIsKeyedApart) {
+  LoadOptions lo;
+  lo.threads = 1;
+  lo.backend = cuda::CudaBackend(0);
+  auto gm = Model::Load(tree_.base_path, lo);
+  ASSERT_TRUE(gm.ok()) << gm.status().ToString();
+  EXPECT_STREQ((*gm)->backend_name(), "cuda");
+  EXPECT_STREQ(model_->backend_name(), "cpu");
+  auto cpu_ev = EngineEvaluator::Create(model_.get(), candidates_, task_);
+  auto gpu_ev = EngineEvaluator::Create(gm->get(), candidates_, task_);
+  ASSERT_TRUE(cpu_ev.ok() && gpu_ev.ok());
+  for (uint8_t v : {0, 1}) {
+    EXPECT_NE(ConfigDigest((*cpu_ev)->config(v)), ConfigDigest((*gpu_ev)->config(v)));
+    EXPECT_NE((*gpu_ev)->config(v).extra.find("numerics=cuda.v1\n"), std::string::npos);
+    EXPECT_EQ((*cpu_ev)->config(v).extra.find("numerics="), std::string::npos);
+  }
+  auto gpus = cuda::ListDevices();
+  if (gpus.ok() && !gpus->empty()) GTEST_SKIP() << "a GPU: gem-gpu-check compares the numerics";
+  std::vector<EvalRequest> reqs;
+  for (uint32_t m = 0; m < candidates_.size(); ++m) {
+    for (uint32_t q = 0; q < 2; ++q) reqs.push_back({m, q});
+  }
+  std::vector<EvalOutcome> want(reqs.size()), got(reqs.size());
+  std::vector<EvalDetail> want_d, got_d;
+  ASSERT_TRUE((*cpu_ev)->variant(0)->Evaluate(reqs, want, &want_d).ok());
+  ASSERT_TRUE((*gpu_ev)->variant(0)->Evaluate(reqs, got, &got_d).ok());
+  for (size_t i = 0; i < reqs.size(); ++i) {
+    EXPECT_EQ(got[i].correct, want[i].correct) << "model " << reqs[i].model;
+    EXPECT_EQ(got_d.at(i).output, want_d.at(i).output) << "model " << reqs[i].model;
+  }
+  EXPECT_GT(cuda::CudaBackendFallbacks(0), 0u);  // the device was asked, and was not there
+}
+#endif
 
 }  // namespace
 }  // namespace gem

@@ -74,6 +74,31 @@ TEST_P(XorApplyTest, ReproducesTheFineTuneExactly) {
   EXPECT_EQ(0, std::memcmp(base_f.data(), out.data(), n * 4));
 }
 
+// On the stored words (a base kept in bf16/f16 on a GPU): the fine-tune's words, in place too.
+TEST_P(XorApplyTest, OnStoredWordsGivesTheFineTunesWords) {
+  const int kind = GetParam();
+  const int wb = word_bytes(kind);
+  std::mt19937 rng(21 + kind);
+  const size_t n = 999;
+  auto base = RandomWords(kind, n, rng);
+  auto ft = base;
+  for (size_t i = 0; i < n; i += 2) ft[i] = RandomWords(kind, 1, rng)[0];
+  std::vector<uint8_t> planes(n * wb), words(n * wb), out(n * wb);
+  for (size_t i = 0; i < n; ++i) {
+    const uint32_t x = base[i] ^ ft[i];
+    for (int p = 0; p < wb; ++p) planes[p * n + i] = static_cast<uint8_t>(x >> (8 * p));
+    std::memcpy(&words[i * wb], &base[i], wb);  // little-endian: the low bytes
+  }
+  XorApplyWords(words.data(), planes.data(), n, kind, out.data());
+  for (size_t i = 0; i < n; ++i) {
+    uint32_t w = 0;
+    std::memcpy(&w, &out[i * wb], wb);
+    ASSERT_EQ(w, ft[i]) << i;
+  }
+  XorApplyWords(words.data(), planes.data(), n, kind, words.data());
+  EXPECT_EQ(words, out);
+}
+
 INSTANTIATE_TEST_SUITE_P(Kinds, XorApplyTest, ::testing::Values(kWordBF16, kWordF16, kWordF32));
 
 TEST(DeltaOps, Int8AndSignMatchReferenceLoops) {

@@ -101,7 +101,9 @@ class EngineEvaluator {
   // The cache config of variant v's results: engine version, the chat template text, the
   // system prompt text (the model's default for v == 1, "" for v == 0), greedy decoding, and
   // extra = "prompt_variant=<v>\n" (plus "weights=<Model::NumericsId()>\n" when the base holds
-  // integer-quantised weights, whose logits differ from the f32 path's). max_new_tokens and stop
+  // integer-quantised weights, whose logits differ from the f32 path's; plus "numerics=cuda.v1\n"
+  // when the base runs on the CUDA backend, whose kernels' logits are close to the CPU's but not
+  // identical: docs/GPU.md). max_new_tokens and stop
   // strings are per query (in the query digest), so they are 0 / empty here.
   EvalConfig config(uint8_t v) const;
 

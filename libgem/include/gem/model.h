@@ -58,6 +58,8 @@
 
 namespace gem {
 
+struct Backend;  // gem/backend.h
+
 struct RopeScaling {
   // "" (none), "linear" (positions divided by factor) or "llama3" (Llama 3.1's frequency-
   // dependent scaling). Other types are rejected at load with NotSupported.
@@ -140,6 +142,10 @@ struct LoadOptions {
   // QuantizeRow; others stay as stored). Load fails with InvalidArgument for another value.
   // Default: "stored".
   std::string weights = "stored";
+  // The backend the forward passes run on (gem/backend.h); nullptr: the CPU backend. The CUDA
+  // backend of a GPU is engine/cuda/backend_cuda.h's CudaBackend(device). Not owned; a backend
+  // table lives as long as the process. Default: nullptr.
+  const Backend* backend = nullptr;
 };
 
 class Model {
@@ -193,6 +199,8 @@ class Model {
   // integer weight types in use, e.g. "q4_1+q8_0": results computed with them differ from the
   // f32 path's, so caches must key them apart.
   std::string NumericsId() const;
+  // The name of the backend the forward passes run on: "cpu", "cuda" (LoadOptions::backend).
+  const char* backend_name() const;
 
   // Until cleared, forward passes read `data` (caller-owned, same shape as the base tensor,
   // f32 row-major; must outlive its use) instead of the base tensor `hf_name`. Setting an

@@ -90,6 +90,8 @@ namespace gem {
 struct ResidentBase {
   std::string path;              // the checkpoint directory it was loaded from
   Digest digest;                 // its weights digest (RegisteredTree::base_digest)
+  std::string device;            // "" (the shared copy trees open with) or the device it is
+                                 // a copy for, e.g. "cpu:2" (ResidentBases::Get)
   std::mutex mu;                 // held while a search uses `model`
   std::unique_ptr<Model> model;  // with its tokenizer; used only under mu
 };
@@ -107,17 +109,23 @@ class ResidentBases {
       : threads_(threads), log_(std::move(log)), weights_(std::move(weights)) {}
 
   // The resident base of `digest`, loading it from `path` (with its tokenizer) the first time.
-  // Errors are the loader's (they name the file); InvalidArgument when it has no tokenizer.
-  Result<std::shared_ptr<ResidentBase>> Get(const std::string& path, const Digest& digest);
+  // `device` "" is the copy trees open with; any other name ("cpu:2") is a copy of its own for
+  // that device, loaded once and kept, so that a search can spread over several devices
+  // (TreeEvaluatorOptions::more_bases). A "cuda:<g>" or "cuda:<g>.<w>" copy runs through the CUDA
+  // backend of GPU g (engine/cuda/backend_cuda.h; NotSupported in a build without CUDA). Errors
+  // are the loader's (they name the file); InvalidArgument when it has no tokenizer.
+  Result<std::shared_ptr<ResidentBase>> Get(const std::string& path, const Digest& digest,
+                                            const std::string& device = "");
 
-  size_t size() const;  // bases loaded
+  size_t size() const;  // bases loaded (device copies included)
 
  private:
   const int threads_;
   const std::function<void(const std::string&)> log_;
   const std::string weights_;
   mutable std::mutex mu_;
-  std::map<std::string, std::shared_ptr<ResidentBase>> bases_;  // by digest hex; guarded by mu_
+  // By "<digest hex>@<device>"; guarded by mu_.
+  std::map<std::string, std::shared_ptr<ResidentBase>> bases_;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -378,16 +386,28 @@ struct TreeEvaluatorOptions {
   // Optional: called after each chunk that went below the cache, on the evaluating thread (live
   // progress within a round: a round of a large tree can take long on a real engine).
   std::function<void()> after_chunk;
+  // Manifest trees, optional: further resident copies of the tree's base, one per further
+  // device (ResidentBases::Get with that device's name). Each batch's models are then dealt over
+  // the tree's base and these (gem/spread_evaluator.h), one engine per copy running on a thread
+  // of its own; the search's result and its cache entries are the same as on one device. The
+  // evaluator holds every copy, like the tree's base, until it is destroyed. Default: none.
+  std::vector<std::shared_ptr<ResidentBase>> more_bases;
+  // Manifest trees, optional: the resident copy of the tree's base the search runs on instead of
+  // the one trees open with (a GPU worker's own copy, ResidentBases::Get with its name); more
+  // copies may still come from more_bases. Default: the tree's.
+  std::shared_ptr<ResidentBase> base;
 };
 
 // The stack MakeEvaluator builds, outermost first:
 //   replay trees:    CachedEvaluator -> stop/delay -> MatrixEvaluator (the replayed 0/1 matrix;
 //                    its answers count as evaluations run)
 //   manifest trees:  BetterVariantEvaluator -> per prompt variant v: CachedEvaluator (config v)
-//                    -> stop -> EngineEvaluator::variant(v) (both variants generated together)
-// It owns every layer and, for a manifest tree, holds the base (ResidentBase::mu) until it is
-// destroyed. Counters count results: one per (model, query) for replay trees, one per variant
-// (two per pair) for manifest trees.
+//                    -> stop -> EngineEvaluator::variant(v) (both variants generated together),
+//                    or, with more_bases, -> stop -> SpreadEvaluator over one EngineEvaluator
+//                    per resident copy
+// It owns every layer and, for a manifest tree, holds the base (ResidentBase::mu), and every
+// copy in more_bases, until it is destroyed. Counters count results: one per (model, query) for
+// replay trees, one per variant (two per pair) for manifest trees.
 class TreeEvaluator final : public Evaluator {
  public:
   ~TreeEvaluator() override;
@@ -406,8 +426,10 @@ class TreeEvaluator final : public Evaluator {
   uint64_t evaluations_passed() const;
   // Results per (model, query) pair: 1 (replay) or kNumPromptVariants (manifest).
   uint32_t results_per_pair() const;
-  // Manifest trees: what the engine did (zeros for replay trees).
+  // Manifest trees: what the engine did, summed over its devices (zeros for replay trees).
   EngineEvaluator::Stats engine_stats() const;
+  // Devices the evaluator runs on: 1, or 1 + more_bases.size().
+  size_t num_devices() const;
 
   // Replaces TreeEvaluatorOptions::after_chunk. REQUIRES: no Evaluate() is running.
   void set_after_chunk(std::function<void()> fn);

@@ -55,7 +55,7 @@ Result<std::unique_ptr<Model>> Model::Load(const std::string& path_in, const Loa
   fs::path path(path_in);
   if (!fs::exists(path, ec)) return Status::NotFound(path_in, "no such file or directory");
   auto impl = std::make_unique<Impl>();
-  impl->backend = CpuBackend();
+  impl->backend = options.backend != nullptr ? options.backend : CpuBackend();
   impl->weights_mode = options.weights;
   auto policy = ParseWeightPolicy(options.weights);
   if (!policy.ok()) return policy.status();
@@ -340,6 +340,8 @@ size_t Model::WeightBytes() const {
 }
 
 const std::string& Model::weights_mode() const { return impl_->weights_mode; }
+
+const char* Model::backend_name() const { return impl_->backend->name; }
 
 std::string Model::NumericsId() const {
   std::vector<int> types;

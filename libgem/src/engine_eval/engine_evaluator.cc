@@ -289,6 +289,14 @@ EvalConfig EngineEvaluator::config(uint8_t v) const {
   // their answers are keyed apart.
   const std::string numerics = impl_->model->NumericsId();
   if (!numerics.empty()) c.extra += "weights=" + numerics + "\n";
+  // Another backend's kernels give close but not identical logits (docs/GPU.md, "Cache sharing
+  // between backends"): its answers are keyed apart too. The CPU backend's keys are unchanged.
+  const std::string backend = impl_->model->backend_name();
+  if (backend == "cuda") {
+    c.extra += "numerics=cuda.v1\n";  // engine/cuda/backend_cuda.h kCudaNumericsId
+  } else if (backend != "cpu") {
+    c.extra += "numerics=" + backend + "\n";
+  }
   return c;
 }
 

@@ -1,9 +1,11 @@
 // Copyright the gem authors. The evaluator stack of a search on a tree (MakeEvaluator,
 // gem/searchable_tree.h). What gemd's workers and gem-demo-tree both run.
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
 #include "gem/searchable_tree.h"
+#include "gem/spread_evaluator.h"
 
 namespace gem {
 namespace {
@@ -52,16 +54,35 @@ class StopEvaluator final : public Evaluator {
   const std::function<void()>* after_chunk_;  // the stack's; may be empty
 };
 
+// Locks every base's mutex, all or none: a search spread over several devices must not hold one
+// copy while waiting for another (two such searches would wait for each other forever).
+// Polls every 20 ms; Aborted when `stop` becomes true meanwhile.
+Status LockAll(const std::vector<std::shared_ptr<ResidentBase>>& bases,
+               std::vector<std::unique_lock<std::mutex>>* locks, const std::atomic<bool>* stop) {
+  for (;;) {
+    locks->clear();
+    for (const auto& b : bases) {
+      std::unique_lock<std::mutex> l(b->mu, std::try_to_lock);
+      if (!l.owns_lock()) break;
+      locks->push_back(std::move(l));
+    }
+    if (locks->size() == bases.size()) return Status::OK();
+    locks->clear();
+    if (stop != nullptr && stop->load()) return Status::Aborted("search stopped");
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
 }  // namespace
 
 struct TreeEvaluator::Impl {
-  // Declared first, released last: the base stays held until the engine evaluator is gone.
-  std::shared_ptr<ResidentBase> base;
-  std::unique_lock<std::mutex> base_lock;
+  // Declared first, released last: the bases stay held until the engine evaluators are gone.
+  std::vector<std::shared_ptr<ResidentBase>> bases;  // the tree's, then more_bases
+  std::vector<std::unique_lock<std::mutex>> base_locks;
   std::function<void()> after_chunk;
   std::atomic<uint64_t> passed{0};
-  std::unique_ptr<EngineEvaluator> engine;
-  std::vector<std::unique_ptr<Evaluator>> owned;  // innermost first
+  std::vector<std::unique_ptr<EngineEvaluator>> engines;  // one per base
+  std::vector<std::unique_ptr<Evaluator>> owned;          // innermost first
   std::vector<CachedEvaluator*> caches;
   Evaluator* top = nullptr;
 
@@ -75,7 +96,7 @@ struct TreeEvaluator::Impl {
   ~Impl() {
     // Outermost first: each layer refers to the one below it.
     while (!owned.empty()) owned.pop_back();
-    engine.reset();
+    engines.clear();
   }
 };
 
@@ -111,8 +132,19 @@ uint32_t TreeEvaluator::results_per_pair() const {
 }
 
 EngineEvaluator::Stats TreeEvaluator::engine_stats() const {
-  return impl_->engine ? impl_->engine->stats() : EngineEvaluator::Stats{};
+  EngineEvaluator::Stats sum;
+  for (const auto& e : impl_->engines) {
+    const EngineEvaluator::Stats s = e->stats();
+    sum.activations += s.activations;
+    sum.generate_calls += s.generate_calls;
+    sum.sequences += s.sequences;
+    sum.tokens_out += s.tokens_out;
+    sum.answered_from_pending += s.answered_from_pending;
+  }
+  return sum;
 }
+
+size_t TreeEvaluator::num_devices() const { return std::max<size_t>(1, impl_->engines.size()); }
 
 void TreeEvaluator::set_after_chunk(std::function<void()> fn) {
   impl_->after_chunk = std::move(fn);
@@ -169,24 +201,40 @@ Result<std::unique_ptr<TreeEvaluator>> MakeEvaluator(const SearchableTree& tree,
     return std::unique_ptr<TreeEvaluator>(new TreeEvaluator(std::move(impl)));
   }
 
-  // A manifest tree: one search at a time turns the resident base into its candidates.
-  impl->base = tree.base();
-  impl->base_lock = std::unique_lock<std::mutex>(impl->base->mu, std::defer_lock);
-  while (!impl->base_lock.try_lock()) {
-    if (options.stop != nullptr && options.stop->load()) return Status::Aborted("search stopped");
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  // A manifest tree: one search at a time turns the resident base into its candidates (and so
+  // each further copy the search spreads over).
+  if (options.base != nullptr && options.base->digest != tree.base()->digest) {
+    return Status::InvalidArgument("base", "must be a resident copy of the tree's base");
   }
+  impl->bases.push_back(options.base != nullptr ? options.base : tree.base());
+  for (const auto& b : options.more_bases) {
+    if (b == nullptr || b->digest != tree.base()->digest ||
+        std::find(impl->bases.begin(), impl->bases.end(), b) != impl->bases.end()) {
+      return Status::InvalidArgument("more_bases",
+                                     "each must be another resident copy of the tree's base");
+    }
+    impl->bases.push_back(b);
+  }
+  GEM_RETURN_IF_ERROR(LockAll(impl->bases, &impl->base_locks, options.stop));
   EngineEvalOptions eo;
   eo.sandbox = options.sandbox;
   eo.progress = options.progress;
-  auto engine = EngineEvaluator::Create(impl->base->model.get(), tree.candidates(), task.task, eo);
-  if (!engine.ok()) return engine.status();
-  impl->engine = std::move(*engine);
+  for (const auto& b : impl->bases) {
+    auto engine = EngineEvaluator::Create(b->model.get(), tree.candidates(), task.task, eo);
+    if (!engine.ok()) return engine.status();
+    impl->engines.push_back(std::move(*engine));
+  }
   Evaluator* per_variant[kNumPromptVariants];
   for (uint8_t v = 0; v < kNumPromptVariants; ++v) {
-    auto* c = impl->Own(std::make_unique<CachedEvaluator>(
-        cache, stop_below(impl->engine->variant(v), 0), tree.model_digests(), task.query_digests,
-        *tree.config_digest(v), copt));
+    Evaluator* below = impl->engines[0]->variant(v);
+    if (impl->engines.size() > 1) {
+      std::vector<Evaluator*> devices;
+      for (const auto& e : impl->engines) devices.push_back(e->variant(v));
+      below = impl->Own(std::make_unique<SpreadEvaluator>(std::move(devices)));
+    }
+    auto* c = impl->Own(std::make_unique<CachedEvaluator>(cache, stop_below(below, 0),
+                                                          tree.model_digests(), task.query_digests,
+                                                          *tree.config_digest(v), copt));
     impl->caches.push_back(c);
     per_variant[v] = c;
   }

@@ -1,9 +1,6 @@
 // Copyright the gem authors.
 #include "tokenizer/text_util.h"
 
-#include <unicode/normalizer2.h>
-#include <unicode/unistr.h>
-
 namespace gem::tok {
 
 void AppendUtf8(uint32_t cp, std::string* out) {
@@ -87,24 +84,6 @@ std::string SanitizeUtf8(std::string_view s) {
       i += bad;
     }
   }
-  return out;
-}
-
-std::string NormalizeNfc(std::string_view s) {
-  bool ascii = true;
-  for (unsigned char c : s) ascii &= c < 0x80;
-  if (ascii) return std::string(s);
-  UErrorCode err = U_ZERO_ERROR;
-  const icu::Normalizer2* nfc = icu::Normalizer2::getNFCInstance(err);
-  if (U_FAILURE(err) || nfc == nullptr) return std::string(s);  // ICU data missing: leave as is
-  const icu::UnicodeString in =
-      icu::UnicodeString::fromUTF8(icu::StringPiece(s.data(), static_cast<int32_t>(s.size())));
-  if (nfc->isNormalized(in, err) && U_SUCCESS(err)) return std::string(s);
-  err = U_ZERO_ERROR;
-  const icu::UnicodeString norm = nfc->normalize(in, err);
-  if (U_FAILURE(err)) return std::string(s);
-  std::string out;
-  norm.toUTF8String(out);
   return out;
 }
 

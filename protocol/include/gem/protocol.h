@@ -47,9 +47,11 @@ inline constexpr uint32_t kVersion = 1;
 // the revision a gemd speaks before relying on a later revision's fields. Revision 3 added `info`,
 // tree.register without a name (gemd names the tree) and search.start with queries_per_model 0
 // (gemd's default); revision 4 added report.tree and report.search; revision 5 JobInfo's
-// method_revision; revision 6 added executors: search.start `executor`, JobInfo `executor` and
-// `placements`, cluster.status, and info's `executors` and `default_executor`.
-inline constexpr uint32_t kRevision = 6;
+// method_revision; revision 6: health's `gpus`, `cuda`, `spread`, and a job's `device` lists
+// every device a spread search ran on; revision 7 added executors: search.start `executor`,
+// JobInfo `executor` and `placements`, cluster.status, and info's `executors` and
+// `default_executor`.
+inline constexpr uint32_t kRevision = 7;
 
 // Default limit on one request frame. gemd's `max_message_bytes` setting overrides it.
 inline constexpr size_t kDefaultMaxFrameBytes = 64u << 20;
@@ -165,7 +167,7 @@ struct SearchStartRequest {
   uint32_t queries_per_model = 0;
   uint64_t seed = 0;
   std::string user;  // who starts it (the client's claim; see docs/PROTOCOL.md)
-  // Where its evaluations run (rev 5): "local" (gemd's own devices) or "slurm" (workers on the
+  // Where its evaluations run (rev 7): "local" (gemd's own devices) or "slurm" (workers on the
   // cluster, docs/CLUSTER.md); "" means gemd's default (InfoReply::default_executor).
   std::string executor;
   template <class V>
@@ -217,7 +219,7 @@ struct CacheStatsRequest {
   void Fields(V&) {}
 };
 
-// The slurm executor's workers and jobs (rev 5). Reply: ClusterStatusReply.
+// The slurm executor's workers and jobs (rev 7). Reply: ClusterStatusReply.
 struct ClusterStatusRequest {
   static constexpr const char* kType = "cluster.status";
   template <class V>
@@ -336,6 +338,11 @@ struct HealthReply {
   std::vector<std::string> devices;  // one scheduler worker per device
   std::string peer;  // how gemd sees the caller (e.g. "uid 1000", "curve key alice")
   std::vector<std::string> request_types;
+  // Revision 6: the machine's GPUs ("cuda:<i> <name>, sm_<major><minor>, <memory> GiB"), the CUDA
+  // versions ("CUDA 13.0 runtime, driver 13.0"; "not built with CUDA"), the spread setting.
+  std::vector<std::string> gpus;
+  std::string cuda;
+  std::string spread;
   template <class V>
   void Fields(V& v) {
     v.Req("state", state);
@@ -350,6 +357,9 @@ struct HealthReply {
     v.Opt("devices", devices);
     v.Opt("peer", peer);
     v.Opt("request_types", request_types);
+    v.Opt("gpus", gpus);
+    v.Opt("cuda", cuda);
+    v.Opt("spread", spread);
   }
 };
 
@@ -450,7 +460,7 @@ struct JobProgress {
   }
 };
 
-// Where a round's evaluations ran (slurm executor, rev 5): one entry per (round, worker).
+// Where a round's evaluations ran (slurm executor, rev 7): one entry per (round, worker).
 struct Placement {
   uint32_t round = 0;    // the search's round (1-based; 0 for methods without rounds)
   std::string worker;    // "123_4.0": Slurm job 123, array task 4, its first worker
@@ -489,7 +499,7 @@ struct JobInfo {
   int64_t created_at = 0;  // unix seconds
   int64_t started_at = 0;
   int64_t finished_at = 0;
-  std::string device;     // the worker that ran it last
+  std::string device;     // the device(s) it last ran on: "cpu:0", or "cuda:0,cuda:1" spread
   uint32_t attempts = 0;  // runs started (1 + resumes)
   JobProgress progress;
   uint64_t evaluations_run = 0;     // of the last run: (model, query) pairs sent to the evaluator
@@ -498,8 +508,8 @@ struct JobInfo {
   std::string chosen_model_digest;
   std::string chosen_model_name;      // the tree's name for it
   std::string error;                  // why it failed, was cancelled or interrupted
-  std::string executor;               // rev 5: "local" or "slurm" ("" in older records: local)
-  std::vector<Placement> placements;  // rev 5, slurm: where each round's units ran (last run)
+  std::string executor;               // rev 7: "local" or "slurm" ("" in older records: local)
+  std::vector<Placement> placements;  // rev 7, slurm: where each round's units ran (last run)
   template <class V>
   void Fields(V& v) {
     v.Req("id", id);
@@ -669,8 +679,8 @@ struct InfoReply {
   uint32_t replay_queries = 0;             // accuracy trees: queries simulated per task by default
   uint64_t replay_sim_seed = 0;            // ... with this seed
   double replay_agreement = 0;             // ... and this agreement
-  std::vector<std::string> executors;      // rev 5: executors search.start accepts here
-  std::string default_executor;            // rev 5: the executor of a search.start without one
+  std::vector<std::string> executors;      // rev 7: executors search.start accepts here
+  std::string default_executor;            // rev 7: the executor of a search.start without one
   template <class V>
   void Fields(V& v) {
     v.Opt("version", version);
@@ -690,7 +700,7 @@ struct InfoReply {
   }
 };
 
-// cluster.status (rev 5): a worker gemd talks to.
+// cluster.status (rev 7): a worker gemd talks to.
 struct ClusterWorker {
   std::string id;         // "123_4.0"
   std::string slurm_job;  // "123_4"
@@ -713,7 +723,7 @@ struct ClusterWorker {
   }
 };
 
-// cluster.status (rev 5): an array task of a worker job gemd submitted.
+// cluster.status (rev 7): an array task of a worker job gemd submitted.
 struct ClusterTask {
   std::string slurm_task;  // "123_4"
   std::string submission;  // "s3": its directory under the work dir

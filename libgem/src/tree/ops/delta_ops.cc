@@ -53,4 +53,18 @@ void SignApply(const float* base, const uint32_t* bits, const float* row_scales,
   }
 }
 
+void XorApplyWords(const void* base, const uint8_t* planes, size_t n, int kind, void* out) {
+  if (kind == kWordF32) {
+    const auto* b = static_cast<const uint32_t*>(base);
+    auto* o = static_cast<uint32_t*>(out);
+    for (size_t i = 0; i < n; ++i) o[i] = b[i] ^ gather_word(planes, n, i, 4);
+    return;
+  }
+  const auto* b = static_cast<const uint16_t*>(base);
+  auto* o = static_cast<uint16_t*>(out);
+  for (size_t i = 0; i < n; ++i) {
+    o[i] = static_cast<uint16_t>(b[i] ^ gather_word(planes, n, i, 2));
+  }
+}
+
 }  // namespace gem::ops

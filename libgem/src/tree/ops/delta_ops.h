@@ -15,6 +15,11 @@ namespace gem::ops {
 // (word_bytes(kind) planes of n bytes each). kind is a WordKind.
 void XorApply(const float* base, const uint8_t* planes, size_t n, int kind, float* out);
 
+// The same on a base kept in its stored type (kernels/delta_xor_words.cu): out[i] = base[i] XOR
+// the gathered word, over n words of word_bytes(kind) bytes (uint16_t for bf16/f16, uint32_t for
+// f32); out may alias base.
+void XorApplyWords(const void* base, const uint8_t* planes, size_t n, int kind, void* out);
+
 // out[r, c] = base[r, c] + row_scales[r] * q[r, c], row-major rows x cols.
 void Int8Apply(const float* base, const int8_t* q, const float* row_scales, size_t rows,
                size_t cols, float* out);
