@@ -173,6 +173,10 @@ int Watch(Globals& g, Client& c, uint64_t job, bool show_progress, proto::JobInf
       return Complain(reply->status);
     }
     const auto& ev = std::get<proto::WatchEvent>(reply->body);
+    // Rounds whose placements are new since the last event: where their units ran.
+    if (show_progress) {
+      for (const std::string& line : NewPlacementLines(*last, ev.job)) bar.Note(line);
+    }
     *last = ev.job;
     if (show_progress) bar.Update(ev.job);
     if (!reply->more || ev.event == "end") break;
@@ -273,6 +277,10 @@ int Info(Globals& g) {
   std::printf("replay simulation:  %u queries per task, seed %llu, agreement %s\n",
               i.replay_queries, static_cast<unsigned long long>(i.replay_sim_seed),
               FormatNumber(i.replay_agreement).c_str());
+  if (!i.executors.empty()) {
+    std::printf("executors:          %s (default %s)\n", join(i.executors).c_str(),
+                i.default_executor.c_str());
+  }
   return 0;
 }
 
@@ -455,6 +463,7 @@ int SearchStart(Globals& g, const SearchStartArgs& a) {
   req.method = a.method;
   req.queries_per_model = a.queries_per_model;
   req.seed = a.seed;
+  req.executor = a.executor;
   req.user = g.user;
   Client c;
   if (int rc = Open(g, &c)) return rc;
@@ -463,10 +472,11 @@ int SearchStart(Globals& g, const SearchStartArgs& a) {
   const auto& job = std::get<proto::JobReply>(r.body).job;
   if (a.wait) {
     if (!g.json) {
-      std::fprintf(stderr, "job %llu queued: %s / %s, %s, N=%u, seed %llu\n",
+      std::fprintf(stderr, "job %llu queued: %s / %s, %s, N=%u, seed %llu%s\n",
                    static_cast<unsigned long long>(job.id), job.tree.c_str(), job.task.c_str(),
                    job.method.c_str(), job.queries_per_model,
-                   static_cast<unsigned long long>(job.seed));
+                   static_cast<unsigned long long>(job.seed),
+                   job.executor == "slurm" ? ", on the cluster" : "");
     }
     return WaitAndReport(g, c, job.id);
   }
@@ -588,6 +598,55 @@ int CacheStats(Globals& g) {
   std::printf("cache at %s\n", s.path.c_str());
   std::vector<std::vector<std::string>> rows;
   for (const auto& [k, v] : s.counters) rows.push_back({k, std::to_string(v)});
+  PrintTable({"COUNTER", "VALUE"}, rows);
+  return 0;
+}
+
+int ClusterStatus(Globals& g) {
+  Client c;
+  if (int rc = Open(g, &c)) return rc;
+  proto::Reply r;
+  if (int rc = Request(g, c, proto::ClusterStatusRequest{}, &r)) return rc;
+  if (g.json) {
+    std::printf("%s\n", proto::ReplyBodyJson(r).c_str());
+    return 0;
+  }
+  const auto& s = std::get<proto::ClusterStatusReply>(r.body);
+  if (!s.enabled) {
+    std::printf(
+        "no cluster: this gemd runs searches on its own devices only (set "
+        "cluster.worker_endpoint, docs/CLUSTER.md)\n");
+    return 0;
+  }
+  std::printf("workers dial %s; searches default to the %s executor\n", s.endpoint.c_str(),
+              s.default_executor.c_str());
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& w : s.workers) {
+    rows.push_back({w.id, w.node, w.gpu.empty() ? "-" : w.gpu, w.device,
+                    w.busy ? "busy" : "idle " + FormatNumber(w.idle_s, 0) + " s",
+                    w.tree.empty() ? "-" : w.tree});
+  }
+  std::printf("\n");
+  if (rows.empty()) {
+    std::printf("no workers connected\n");
+  } else {
+    PrintTable({"WORKER", "NODE", "GPU", "DEVICE", "STATE", "TREE"}, rows);
+  }
+  rows.clear();
+  for (const auto& t : s.tasks) {
+    rows.push_back({t.slurm_task, t.submission, t.state, t.node.empty() ? "-" : t.node,
+                    t.reason.empty() || t.reason == "None" ? "-" : t.reason,
+                    std::to_string(t.workers)});
+  }
+  std::printf("\n");
+  if (rows.empty()) {
+    std::printf("no worker jobs (an idle gemd holds no cluster resources)\n");
+  } else {
+    PrintTable({"SLURM_TASK", "SUBMISSION", "STATE", "NODE", "REASON", "WORKERS"}, rows);
+  }
+  rows.clear();
+  for (const auto& [k, v] : s.counters) rows.push_back({k, std::to_string(v)});
+  std::printf("\n");
   PrintTable({"COUNTER", "VALUE"}, rows);
   return 0;
 }

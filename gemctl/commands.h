@@ -39,6 +39,7 @@ struct TreeRegisterArgs {
 };
 struct SearchStartArgs {
   std::string tree, task, method;  // method "": gemd's default
+  std::string executor;            // "local", "slurm"; "": gemd's default
   uint32_t queries_per_model = 0;  // 0: gemd's default
   uint64_t seed = 0;
   bool wait = false;
@@ -63,6 +64,7 @@ int SearchResume(Globals& g, uint64_t job, bool wait);
 int SearchResult(Globals& g, uint64_t job);
 int SearchList(Globals& g, const std::string& user, const std::string& state);
 int CacheStats(Globals& g);
+int ClusterStatus(Globals& g);  // the slurm executor's workers, jobs and counters
 int CacheExport(Globals& g, const std::string& tree, const std::string& task, uint32_t variant,
                 const std::string& out);
 int CacheImport(Globals& g, const CacheImportArgs& a);

@@ -174,6 +174,9 @@ Environment: GEMD_ENDPOINT sets the default endpoint.)");
                      "Average queries per model N; budget = N x models (default: gemd's, "
                      "gemctl info)");
   sstart->add_option("--seed", start.seed, "Seed of every random choice (default 0)");
+  sstart->add_option("--executor", start.executor,
+                     "Where the evaluations run: local (gemd's devices) or slurm (workers on the "
+                     "cluster, docs/CLUSTER.md); default: gemd's (gemctl info)");
   sstart->add_flag("--wait", start.wait,
                    "Follow the search with a progress bar and print its result when done");
   sstart->callback([&] { run = [&] { return SearchStart(g, start); }; });
@@ -247,6 +250,11 @@ Environment: GEMD_ENDPOINT sets the default endpoint.)");
   cimp->callback([&] { run = [&] { return CacheImport(g, imp); }; });
 
   std::string key_name, key_dir;
+  auto* cluster = app.add_subcommand("cluster", "The slurm executor (docs/CLUSTER.md)");
+  cluster->require_subcommand(1);
+  cluster->add_subcommand("status", "Workers (node, GPU, device, tree), worker jobs and counters")
+      ->callback([&] { run = [&] { return ClusterStatus(g); }; });
+
   auto* keygen = app.add_subcommand(
       "keygen", "Make a CURVE key pair NAME.key (secret) and NAME.pub (public) for tcp access");
   keygen->add_option("name", key_name, "Key name (gemd records it as the user of your searches)")

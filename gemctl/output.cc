@@ -79,6 +79,37 @@ void PrintJob(const proto::JobInfo& j) {
                 j.chosen_model_digest.substr(0, 12).c_str());
   }
   if (!j.error.empty()) std::printf("  note:             %s\n", j.error.c_str());
+  if (!j.executor.empty()) std::printf("  executor:         %s\n", j.executor.c_str());
+  const auto lines = NewPlacementLines(proto::JobInfo{}, j);
+  for (size_t i = 0; i < lines.size(); ++i) {
+    std::printf("  %s%s\n", i == 0 ? "where units ran:  " : "                  ", lines[i].c_str());
+  }
+}
+
+namespace {
+
+std::string PlacementLine(const proto::Placement& p) {
+  std::string where = p.node.empty() ? "?" : p.node;
+  if (!p.gpu.empty()) where += " gpu " + p.gpu;
+  return "round " + std::to_string(p.round) + ": " + where + " (" + p.device + ", worker " +
+         p.worker + ") " + std::to_string(p.units) + (p.units == 1 ? " unit, " : " units, ") +
+         std::to_string(p.results) + " results";
+}
+
+}  // namespace
+
+std::vector<std::string> NewPlacementLines(const proto::JobInfo& before,
+                                           const proto::JobInfo& now) {
+  std::vector<std::string> out;
+  for (const auto& p : now.placements) {
+    bool seen = false;
+    for (const auto& q : before.placements) {
+      seen |=
+          before.id == now.id && q.round == p.round && q.worker == p.worker && q.units == p.units;
+    }
+    if (!seen) out.push_back(PlacementLine(p));
+  }
+  return out;
 }
 
 ProgressBar::ProgressBar() : tty_(::isatty(STDERR_FILENO)) {}
@@ -111,6 +142,15 @@ void ProgressBar::Update(const proto::JobInfo& j) {
       std::fprintf(stderr, "%s\n", text);
       last_line_ms_ = now;
     }
+  }
+}
+
+void ProgressBar::Note(const std::string& line) {
+  if (tty_ && drawn_) {
+    std::fprintf(stderr, "\r\033[K%s\n", line.c_str());
+    drawn_ = false;
+  } else {
+    std::fprintf(stderr, "%s\n", line.c_str());
   }
 }
 

@@ -16,6 +16,10 @@ void PrintTable(const std::vector<std::string>& header,
 std::string FormatTime(int64_t unix_seconds);          // "2026-11-23 18:40:12" or "-"
 std::string FormatNumber(double v, int decimals = 3);  // "-" for NaN
 void PrintJob(const gem::protocol::JobInfo& job);      // "key: value" lines
+// "round 2: n1 gpu 0 (cpu:0, worker 12_0.0) 4 units, 180 results" for each (round, worker)
+// placement of `now` that `before` did not have (both the same job, before older).
+std::vector<std::string> NewPlacementLines(const gem::protocol::JobInfo& before,
+                                           const gem::protocol::JobInfo& now);
 
 // A one-line progress bar redrawn on stderr when it is a terminal; otherwise a plain line per
 // change, at most one a second, so logs stay readable.
@@ -23,6 +27,8 @@ class ProgressBar {
  public:
   ProgressBar();
   void Update(const gem::protocol::JobInfo& job);
+  // A line printed above the bar (or as a line of its own without a terminal).
+  void Note(const std::string& line);
   void Finish();
 
  private:

@@ -59,7 +59,8 @@ Role RequiredRole(std::string_view type) {
       {"search.start", Role::kMember},  {"search.cancel", Role::kMember},
       {"search.resume", Role::kMember}, {"cache.import", Role::kMember},
       {"info", Role::kReader},          {"report.tree", Role::kReader},
-      {"report.search", Role::kReader}, {"shutdown", Role::kAdmin},
+      {"report.search", Role::kReader}, {"cluster.status", Role::kReader},
+      {"shutdown", Role::kAdmin},
   };
   auto it = kRoles.find(type);
   return it == kRoles.end() ? Role::kAdmin : it->second;

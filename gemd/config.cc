@@ -59,7 +59,7 @@ Status CheckKeys(const toml::table& t, const std::string& prefix, const std::str
     std::string key = prefix + std::string(k.str());
     if (const toml::table* sub = v.as_table()) {
       GEM_RETURN_IF_ERROR(CheckKeys(*sub, key + ".", file));
-    } else if (!kKnownKeys.count(key)) {
+    } else if (!kKnownKeys.count(key) && !ClusterConfigKeys().count(key)) {
       return Status::InvalidArgument(file, "unknown setting '" + key + "' (line " +
                                                std::to_string(v.source().begin.line) +
                                                "; docs/GEMD.md lists the settings)");
@@ -154,6 +154,7 @@ Status LoadToml(const std::string& file, Config* c) {
   GEM_RETURN_IF_ERROR(Read(t, "store.sync", file, &c->store_sync));
   GEM_RETURN_IF_ERROR(Read(t, "log.level", file, &c->log_level));
   GEM_RETURN_IF_ERROR(Read(t, "log.file", file, &c->log_file));
+  GEM_RETURN_IF_ERROR(ReadClusterConfig(t, file, &c->cluster));
   return Status::OK();
 }
 
@@ -205,6 +206,7 @@ Status Validate(const Config& c) {
   if (c.max_message_bytes < 1024) {
     return Status::InvalidArgument("max_message_bytes", "must be at least 1024");
   }
+  GEM_RETURN_IF_ERROR(ValidateClusterConfig(c.cluster));
   static const std::set<std::string> kLevels = {"trace", "debug", "info", "warn", "error", "off"};
   if (!kLevels.count(c.log_level)) {
     return Status::InvalidArgument("log level '" + c.log_level + "'",
@@ -240,6 +242,7 @@ Status LoadConfig(int argc, char** argv, Config* config, bool* exit_now, int* ex
   std::optional<double> delay_ms;
   std::optional<uint64_t> max_message;
   std::optional<double> hold_load_ms;
+  std::string executor, worker_endpoint;
   app.add_option("-c,--config", config_file, "TOML settings file")->check(CLI::ExistingFile);
   app.add_option("-d,--data-dir", data_dir,
                  "Data directory: locked while gemd runs; holds the RocksDB store (default "
@@ -275,6 +278,10 @@ Status LoadConfig(int argc, char** argv, Config* config, bool* exit_now, int* ex
   app.add_option("--max-message-bytes", max_message, "Largest request frame accepted");
   app.add_option("--debug-hold-load-ms", hold_load_ms,
                  "Testing: stay this long in the model-load stage (health answers 'starting')");
+  app.add_option("--executor", executor,
+                 "Default executor of searches: local (this machine) or slurm (docs/CLUSTER.md)");
+  app.add_option("--worker-endpoint", worker_endpoint,
+                 "tcp:// endpoint where Slurm workers connect (enables the slurm executor)");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off");
   app.add_option("--log-file", log_file, "Log to this file instead of stderr");
   try {
@@ -305,6 +312,8 @@ Status LoadConfig(int argc, char** argv, Config* config, bool* exit_now, int* ex
   if (hold_load_ms) config->debug_hold_load_ms = *hold_load_ms;
   if (!log_level.empty()) config->log_level = log_level;
   if (!log_file.empty()) config->log_file = log_file;
+  if (!executor.empty()) config->cluster.executor = executor;
+  if (!worker_endpoint.empty()) config->cluster.worker_endpoint = worker_endpoint;
   return Validate(*config);
 }
 

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "cluster_config.h"
 #include "gem/population.h"
 #include "gem/protocol.h"
 #include "gem/status.h"
@@ -67,6 +68,8 @@ struct Config {
   std::string tasks_dir;  // tasks_dir: built-in benchmarks ("" = gem::DefaultTasksDir())
   // [store]
   bool store_sync = true;  // sync: fsync the WAL on each write
+  // [cluster], [slurm]: the slurm executor (cluster_config.h)
+  ClusterConfig cluster;
   // testing
   double debug_hold_load_ms = 0;  // --debug-hold-load-ms: stay this long in the load stage
   // [log]

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "access.h"
+#include "cluster.h"
 #include "config.h"
 #include "gem/cache.h"
 #include "gem/sandbox.h"
@@ -38,6 +39,15 @@ struct Context {
   std::unique_ptr<TreeRegistry> trees;
   std::unique_ptr<JobTable> jobs;
   std::unique_ptr<Scheduler> scheduler;
+  // The slurm executor (docs/CLUSTER.md), when cluster.worker_endpoint is set: the worker
+  // socket and Slurm jobs, and the scheduler of slurm searches ("slurm:0", ...).
+  std::unique_ptr<ClusterExecutor> cluster;
+  std::unique_ptr<Scheduler> cluster_scheduler;
+
+  // The scheduler of a job with this executor ("local", "slurm"; "" is "local").
+  Scheduler* SchedulerFor(const std::string& executor) {
+    return executor == "slurm" ? cluster_scheduler.get() : scheduler.get();
+  }
 
   // Totals since start-up, for cache.stats.
   std::atomic<uint64_t> evaluations_run{0};

@@ -58,6 +58,9 @@ BodyResult HandleHealth(Context& ctx, const PeerInfo& peer) {
     h.jobs_queued = ctx.jobs->Count(proto::kJobQueued);
     h.jobs_running = ctx.jobs->Count(proto::kJobRunning);
     h.devices = ctx.scheduler->devices();
+    if (ctx.cluster_scheduler) {
+      for (const auto& d : ctx.cluster_scheduler->devices()) h.devices.push_back(d);
+    }
   }
   h.spread = ctx.config.spread;
   DescribeGpus(&h.gpus, &h.cuda);
@@ -82,6 +85,9 @@ BodyResult HandleInfo(const Context& ctx) {
   r.replay_queries = ctx.config.replay_queries;
   r.replay_sim_seed = ctx.config.replay_sim_seed;
   r.replay_agreement = ctx.config.replay_agreement;
+  r.executors = {"local"};
+  if (ctx.config.cluster.slurm_enabled()) r.executors.push_back("slurm");
+  r.default_executor = ctx.config.cluster.executor;
   return proto::ReplyBody(std::move(r));
 }
 
@@ -110,6 +116,8 @@ BodyResult Run(Context& ctx, const PeerInfo& peer, const proto::Request& req) {
     body = HandleCache(ctx, peer, req);
   } else if (req.type.rfind("report.", 0) == 0) {
     body = HandleReport(ctx, peer, req);
+  } else if (req.type.rfind("cluster.", 0) == 0) {
+    body = HandleCluster(ctx, peer, req);
   }
   return body;
 }

@@ -30,6 +30,7 @@ BodyResult HandleTree(Context& ctx, const PeerInfo& peer, const gem::protocol::R
 BodyResult HandleSearch(Context& ctx, const PeerInfo& peer, const gem::protocol::Request& request);
 BodyResult HandleCache(Context& ctx, const PeerInfo& peer, const gem::protocol::Request& request);
 BodyResult HandleReport(Context& ctx, const PeerInfo& peer, const gem::protocol::Request& request);
+BodyResult HandleCluster(Context& ctx, const PeerInfo& peer, const gem::protocol::Request& request);
 
 // The name a job or tree records for its owner: the client's claim, else what the socket says
 // (the claim is for display; jobs also record the uid or key, which access control uses).

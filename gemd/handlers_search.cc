@@ -43,7 +43,17 @@ BodyResult Start(Context& ctx, const PeerInfo& peer, const proto::SearchStartReq
         "queries_per_model " + std::to_string(n),
         "must be between 1 and the task's " + std::to_string(q) + " queries");
   }
+  const std::string executor = r.executor.empty() ? ctx.config.cluster.executor : r.executor;
+  if (executor != "local" && executor != "slurm") {
+    return Status::InvalidArgument("executor '" + executor + "'", "must be local or slurm");
+  }
+  if (executor == "slurm" && !ctx.cluster_scheduler) {
+    return Status::InvalidArgument(
+        "executor 'slurm'",
+        "this gemd has no cluster (set cluster.worker_endpoint, docs/CLUSTER.md)");
+  }
   proto::JobInfo job;
+  job.executor = executor;
   job.tree = r.tree;
   job.task = r.task;
   job.method = method;
@@ -58,9 +68,11 @@ BodyResult Start(Context& ctx, const PeerInfo& peer, const proto::SearchStartReq
   job.progress.budget = gem::SearchBudget(n, tree->num_models());
   auto created = ctx.jobs->Create(std::move(job));
   if (!created.ok()) return created.status();
-  if (!ctx.scheduler->Enqueue(created->id)) return Status::Unavailable("gemd is stopping");
-  spdlog::info("job {} queued by {} ({}): {} / {} / {} N={} seed={}", created->id, created->user,
-               peer.Describe(), r.tree, r.task, method, n, r.seed);
+  if (!ctx.SchedulerFor(executor)->Enqueue(created->id)) {
+    return Status::Unavailable("gemd is stopping");
+  }
+  spdlog::info("job {} queued by {} ({}): {} / {} / {} N={} seed={} executor {}", created->id,
+               created->user, peer.Describe(), r.tree, r.task, method, n, r.seed, executor);
   return proto::ReplyBody(proto::JobReply{*created});
 }
 
@@ -75,7 +87,8 @@ BodyResult Cancel(Context& ctx, const PeerInfo& peer, uint64_t id) {
     return Status::FailedPrecondition("job " + std::to_string(id), "is already " + job->status);
   }
   ctx.jobs->RequestStop(id, proto::kJobCancelled);
-  if (ctx.scheduler->Dequeue(id)) {
+  Scheduler* scheduler = ctx.SchedulerFor(job->executor);
+  if (scheduler != nullptr && scheduler->Dequeue(id)) {
     (void)ctx.jobs->Update(id, [](proto::JobInfo& j) {
       j.status = proto::kJobCancelled;
       j.error = "cancelled before it started";
@@ -99,13 +112,19 @@ BodyResult Resume(Context& ctx, const PeerInfo& peer, uint64_t id) {
         "job " + std::to_string(id),
         "is " + job->status + "; only interrupted, cancelled or failed jobs can be resumed");
   }
+  Scheduler* scheduler = ctx.SchedulerFor(job->executor);
+  if (scheduler == nullptr) {
+    return Status::FailedPrecondition(
+        "job " + std::to_string(id),
+        "ran on the slurm executor, and this gemd has no cluster (cluster.worker_endpoint)");
+  }
   ctx.jobs->ClearStop(id);
   Status st = ctx.jobs->Update(id, [](proto::JobInfo& j) {
     j.status = proto::kJobQueued;
     j.error.clear();
   });
   if (!st.ok()) return st;
-  if (!ctx.scheduler->Enqueue(id)) return Status::Unavailable("gemd is stopping");
+  if (!scheduler->Enqueue(id)) return Status::Unavailable("gemd is stopping");
   spdlog::info("job {} resumed by {}", id, peer.Describe());
   return proto::ReplyBody(proto::JobReply{*ctx.jobs->Get(id)});
 }

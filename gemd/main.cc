@@ -9,7 +9,9 @@
 //   4. store       open RocksDB (<data_dir>/db): the result cache, jobs and trees
 //   5. trees       rebuild registered trees ("model load"; later: the resident base model)
 //   6. jobs        read job records; those cut off by a stop or crash become "interrupted"
-//   7. scheduler   one worker per device; READY=1
+//   6b. cluster    with cluster.worker_endpoint: the worker socket, and the worker jobs a
+//                  crashed gemd left adopted or cancelled (cluster.h, docs/CLUSTER.md)
+//   7. scheduler   one worker per device (and per slurm search slot); READY=1
 #include <signal.h>
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
@@ -92,6 +94,7 @@ void Interrupt(Context& ctx) {
   ctx.state.store(State::kStopping, std::memory_order_release);
   notify::Stopping("stopping");
   if (ctx.scheduler) ctx.scheduler->Interrupt();
+  if (ctx.cluster_scheduler) ctx.cluster_scheduler->Interrupt();
   if (ctx.jobs) {
     for (const auto& job : ctx.jobs->List("", "")) {
       if (job.status == gem::protocol::kJobRunning) {
@@ -110,8 +113,12 @@ void Interrupt(Context& ctx) {
 
 void Shutdown(Context& ctx, Server& server) {
   if (ctx.scheduler) ctx.scheduler->Join();  // running searches end at their next batch
+  if (ctx.cluster_scheduler) ctx.cluster_scheduler->Join();
+  if (ctx.cluster) ctx.cluster->Shutdown();  // workers stopped, worker jobs cancelled
   server.Stop();
   ctx.scheduler.reset();
+  ctx.cluster_scheduler.reset();
+  ctx.cluster.reset();
   ctx.trees.reset();
   ctx.bases.reset();  // the resident base models
   ctx.jobs.reset();
@@ -203,6 +210,18 @@ int AppMain(int argc, char** argv) {
     return Fail("jobs", st);
   }
 
+  if (ctx.config.cluster.slurm_enabled()) {
+    ctx.SetStage("starting the cluster executor");
+    notify::Status(ctx.stage());
+    ctx.cluster = std::make_unique<ClusterExecutor>(ctx.config, ctx.cache.get());
+    st = ctx.cluster->Start();
+    if (!st.ok()) {
+      ctx.cluster.reset();
+      server.Stop();
+      return Fail("cluster", st);
+    }
+  }
+
   const gem::Result<std::vector<int>> gpus_found = FoundGpus();
   if (!gpus_found.ok()) spdlog::warn("GPUs: {}", gpus_found.status().ToString());
   auto made_devices = SchedulerDevices(ctx.config, gpus_found);
@@ -215,6 +234,15 @@ int AppMain(int argc, char** argv) {
   ctx.scheduler = std::make_unique<Scheduler>(
       devices, [c](uint64_t job, const std::string& device) { RunJob(*c, job, device); });
   ctx.scheduler->Start();
+  if (ctx.cluster) {
+    std::vector<std::string> slots;
+    for (uint32_t i = 0; i < ctx.config.cluster.max_searches; ++i) {
+      slots.push_back("slurm:" + std::to_string(i));
+    }
+    ctx.cluster_scheduler = std::make_unique<Scheduler>(
+        slots, [c](uint64_t job, const std::string& device) { RunJob(*c, job, device); });
+    ctx.cluster_scheduler->Start();
+  }
   ctx.SetStage("");
   ctx.state.store(State::kReady, std::memory_order_release);
   std::string summary = "ready: " + std::to_string(ctx.trees->size()) + " trees, " +

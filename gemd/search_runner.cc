@@ -5,11 +5,18 @@
 // A resumed or repeated search runs the same seeded search again: what was cached is answered by
 // the cache, so it pays only for what is missing. For manifest trees evaluations_run and
 // evaluations_cached count (model, query, variant) results, two per pair.
+//
+// The executor seam: a job with executor "slurm" gets the same stack with the cluster below the
+// cache (gem::TreeEvaluatorOptions::below_cache = the job's cluster::RemoteEvaluation): the same
+// search, the same cache keys and results, evaluated by gem-workers (docs/CLUSTER.md). Where each
+// round's units ran is recorded in the job's `placements`.
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 
+#include "cluster/remote_evaluator.h"
 #include "context.h"
 #include "devices.h"
 #include "gem/search.h"
@@ -64,6 +71,8 @@ void RunJob(Context& ctx, uint64_t id, const std::string& device) {
     j.progress.budget = gem::SearchBudget(j.queries_per_model, tree ? tree->num_models() : 0);
     j.evaluations_run = 0;
     j.evaluations_cached = 0;
+    j.placements.clear();
+    if (j.executor.empty()) j.executor = "local";
   });
   if (!task) {
     Finish(ctx, id, proto::kJobFailed,
@@ -73,10 +82,13 @@ void RunJob(Context& ctx, uint64_t id, const std::string& device) {
   }
   // A manifest tree's search on a GPU runs on that GPU's own copy of the base (the CUDA backend);
   // on a CPU worker, on the copy trees open with.
+  // A slurm search's device ("slurm:N") is a slot of the cluster scheduler, not hardware: its
+  // evaluations run on the workers, so it neither loads a base here nor borrows local devices.
   const bool manifest = tree->kind() == gem::SearchableTree::Kind::kManifest;
+  const bool local = job->executor != "slurm";
   const std::string kind = DeviceKind(device);
   std::shared_ptr<gem::ResidentBase> own_base;
-  if (manifest && kind != "cpu") {
+  if (manifest && local && kind != "cpu") {
     auto b = ctx.bases->Get(tree->base()->path, tree->base()->digest, device);
     if (!b.ok()) {
       Finish(ctx, id, proto::kJobFailed, device + ": " + b.status().ToString());
@@ -91,7 +103,7 @@ void RunJob(Context& ctx, uint64_t id, const std::string& device) {
   std::vector<std::string> lent;
   std::vector<std::shared_ptr<gem::ResidentBase>> more_bases;
   const bool spread = ctx.config.spread == "all" || (ctx.config.spread == "gpu" && kind != "cpu");
-  if (manifest && spread) {
+  if (manifest && local && spread) {
     lent = ctx.scheduler->Borrow(device,
                                  [&kind](const std::string& d) { return DeviceKind(d) == kind; });
     std::vector<std::string> unused;
@@ -128,10 +140,52 @@ void RunJob(Context& ctx, uint64_t id, const std::string& device) {
   // Others' imports only when trusted (access.h): a forged import cannot change this search.
   eo.accept = ctx.access.ResultFilter(JobOwner(*job));
   eo.progress = [id](const std::string& line) { spdlog::debug("job {}: {}", id, line); };
-  auto made = gem::MakeEvaluator(*tree, job->task, ctx.cache.get(), std::move(eo));
+
+  // The slurm executor: the cluster below the cache. Units completed in the batch in progress
+  // are kept by worker until on_progress says which round the batch was.
+  std::unique_ptr<gem::cluster::RemoteEvaluation> remote;
+  std::map<std::string, proto::Placement> batch_placements;  // by worker; this thread only
+  gem::Status setup;
+  if (job->executor == "slurm") {
+    spdlog::info("job {}: evaluations on the cluster", id);
+    auto spec =
+        ctx.cluster
+            ? ctx.cluster->Spec(*tree, *task)
+            : gem::Result<std::shared_ptr<const gem::cluster::TreeSpec>>(Status::FailedPrecondition(
+                  "executor 'slurm'", "this gemd has no cluster (cluster.worker_endpoint)"));
+    if (spec.ok()) {
+      remote = std::make_unique<gem::cluster::RemoteEvaluation>(
+          ctx.cluster->dispatcher(), ctx.cache.get(), *spec, id, stop.get(),
+          [&](const gem::cluster::Placement& where, uint32_t answered) {
+            proto::Placement& p = batch_placements[where.worker];
+            p.worker = where.worker;
+            p.node = where.node;
+            p.gpu = where.gpu;
+            p.device = where.device;
+            p.units++;
+            p.results += answered;
+          });
+      eo.below_cache = [&](uint32_t v) { return remote->variant(v); };
+    } else {
+      setup = spec.status();
+    }
+  }
+  auto made = setup.ok() ? gem::MakeEvaluator(*tree, job->task, ctx.cache.get(), std::move(eo))
+                         : gem::Result<std::unique_ptr<gem::TreeEvaluator>>(setup);
   std::unique_ptr<gem::TreeEvaluator> ev = made.ok() ? std::move(*made) : nullptr;
-  auto run = [&] { return ev ? ev->evaluations_run() : 0; };
-  auto cached = [&] { return ev ? ev->evaluations_cached() : 0; };
+  // With the cluster, the workers' results are the evaluations run (a variant they brought
+  // along with another is a cache hit for the search, and a result run for the job, as the
+  // local engine's both-variant generation counts it); every other answer came from the cache.
+  auto run = [&]() -> uint64_t {
+    if (!ev) return 0;
+    return remote ? remote->results_received() : ev->evaluations_run();
+  };
+  auto cached = [&]() -> uint64_t {
+    if (!ev) return 0;
+    if (!remote) return ev->evaluations_cached();
+    const uint64_t answered = ev->evaluations_run() + ev->evaluations_cached();
+    return answered - std::min(answered, remote->results_received());
+  };
 
   // The algorithm the job started with: a job recorded before method revisions (0) that says
   // "gem" runs gem_v1, the algorithm "gem" named then.
@@ -158,8 +212,21 @@ void RunJob(Context& ctx, uint64_t id, const std::string& device) {
           j.progress = {p.spent, p.budget, p.round, p.survivors, p.leader};
           j.evaluations_run = run();
           j.evaluations_cached = cached();
+          for (auto& [worker, placed] : batch_placements) {
+            auto same = std::find_if(j.placements.begin(), j.placements.end(), [&](auto& x) {
+              return x.round == p.round && x.worker == worker;
+            });
+            if (same == j.placements.end()) {
+              placed.round = p.round;
+              j.placements.push_back(placed);
+            } else {
+              same->units += placed.units;
+              same->results += placed.results;
+            }
+          }
         },
         /*persist=*/false);
+    batch_placements.clear();
   };
   if (ev) {
     const uint64_t per_pair = ev->results_per_pair();
@@ -188,6 +255,7 @@ void RunJob(Context& ctx, uint64_t id, const std::string& device) {
   ctx.scheduler->Release(lent);
   ctx.evaluations_run += total_run;
   ctx.evaluations_cached += total_cached;
+  remote.reset();  // after the evaluators above it
   (void)ctx.jobs->Update(
       id,
       [&](proto::JobInfo& j) {

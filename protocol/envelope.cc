@@ -66,6 +66,8 @@ bool MakeReplyBody(std::string_view type, ReplyBody* out) {
     *out = ReportTreeReply{};
   else if (type == ReportSearchRequest::kType)
     *out = ReportSearchReply{};
+  else if (type == ClusterStatusRequest::kType)
+    *out = ClusterStatusReply{};
   else
     return false;
   return true;

@@ -33,6 +33,7 @@ packages=(
   libsystemd-dev systemd libseccomp-dev
   chromium  # the report test renders the HTML report headless (tests/report)
   python3 python3-venv
+  libpstreams-dev  # gemd runs Slurm's sbatch, squeue, scancel (cluster/slurm.cc)
 )
 # clang with its sanitizer and libFuzzer runtimes, and llvm-symbolizer for readable reports.
 if ((want_sanitizers)); then
@@ -59,6 +60,36 @@ if ((${#missing[@]})); then
   rm -f "$apt_log"
 else
   echo "install-deps: Debian packages already installed"
+fi
+
+# Slurm and munge, for the cluster tests (scripts/local-slurm.sh starts a small cluster on this
+# machine; docs/CLUSTER.md). Not fatal: without them the cluster tests skip, loudly. On a
+# machine where systemd runs, the packages' own services are disabled again when this script
+# installed them (they would fail without a site slurm.conf; the tests start their own daemons).
+slurm_packages=(slurmctld slurmd slurm-client munge)
+slurm_missing=()
+for p in "${slurm_packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    slurm_missing+=("$p")
+  fi
+done
+if ((${#slurm_missing[@]})); then
+  apt_log="$(mktemp /tmp/gem-install-deps.XXXXXX.log)"
+  echo "install-deps: installing ${slurm_missing[*]} (apt log: $apt_log)"
+  if { $SUDO apt-get update -qq &&
+       DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+         "${slurm_missing[@]}"; } >"$apt_log" 2>&1; then
+    rm -f "$apt_log"
+    if [[ -d /run/systemd/system ]]; then
+      for unit in slurmctld slurmd; do
+        $SUDO systemctl disable --now "$unit" >/dev/null 2>&1 || true
+      done
+    fi
+  else
+    tail -n 10 "$apt_log" >&2
+    echo "install-deps: WARNING: could not install ${slurm_missing[*]} (log: $apt_log);" \
+      "the Slurm cluster tests will be SKIPPED" >&2
+  fi
 fi
 
 # A private venv for the Python the tests use (PyPI packages pinned in tools/requirements-*.txt).

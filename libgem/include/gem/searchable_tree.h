@@ -368,6 +368,14 @@ struct TreeEvaluatorOptions {
   // Replay trees: make each replayed (model, query) take this long, as a real evaluation would,
   // so progress and cancellation can be seen and tested. Sleeps in 20 ms slices. Default 0.
   double delay_ms = 0;
+  // Optional, the executor seam: what answers the cache's misses instead of the replayed matrix
+  // or this process's engine, e.g. gemd's Slurm workers (docs/CLUSTER.md). below_cache(v) is the
+  // evaluator of prompt variant v, for each v < tree.num_variants(); it must outlive the
+  // TreeEvaluator and write each result it produces to the cache itself (the caches above it
+  // do not write back, and pass a batch's misses at once: max_inner_batch and delay_ms are not
+  // used). In the stack below, below_cache(v) takes the place of the matrix or the engine
+  // variant; a manifest tree's base is then neither waited for nor used.
+  std::function<Evaluator*(uint32_t variant)> below_cache;
   // Send cache misses below in chunks of at most this many requests, each written to the cache
   // as it returns (CachedEvaluatorOptions::max_inner_batch; 0 = a batch's misses at once).
   uint32_t max_inner_batch = 0;

@@ -167,6 +167,30 @@ Result<std::unique_ptr<TreeEvaluator>> MakeEvaluator(const SearchableTree& tree,
                                                      &impl->after_chunk));
   };
 
+  if (options.below_cache) {
+    // Another executor answers the misses and writes them: the caches only read, and pass a
+    // batch's misses in one call (the more at once, the more workers can share them).
+    copt.write_back = false;
+    copt.max_inner_batch = 0;
+    std::vector<Evaluator*> per_variant;
+    for (uint32_t v = 0; v < tree.num_variants(); ++v) {
+      Evaluator* below = options.below_cache(v);
+      if (below == nullptr) {
+        return Status::InvalidArgument("below_cache(" + std::to_string(v) + ")", "is null");
+      }
+      auto* c = impl->Own(
+          std::make_unique<CachedEvaluator>(cache, stop_below(below, 0), tree.model_digests(),
+                                            task.query_digests, *tree.config_digest(v), copt));
+      impl->caches.push_back(c);
+      per_variant.push_back(c);
+    }
+    impl->top =
+        per_variant.size() == 1
+            ? per_variant[0]
+            : impl->Own(std::make_unique<BetterVariantEvaluator>(per_variant[0], per_variant[1]));
+    return std::unique_ptr<TreeEvaluator>(new TreeEvaluator(std::move(impl)));
+  }
+
   if (tree.kind() == SearchableTree::Kind::kReplay) {
     auto* matrix = impl->Own(std::make_unique<MatrixEvaluator>(task.population.matrix,
                                                                /*replay_record=*/false));

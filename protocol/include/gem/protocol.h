@@ -48,9 +48,11 @@ inline constexpr uint32_t kVersion = 1;
 // tree.register without a name (gemd names the tree) and search.start with queries_per_model 0
 // (gemd's default); revision 4 added report.tree and report.search; revision 5 JobInfo's
 // method_revision; revision 6: health's `gpus`, `cuda`, `spread`, and a job's `device` lists
-// every device a spread search ran on; revision 7 access control (error code 11
-// PermissionDenied; health `role` and `watchers`) and field limits.
-inline constexpr uint32_t kRevision = 7;
+// every device a spread search ran on; revision 7 added executors: search.start `executor`,
+// JobInfo `executor` and `placements`, cluster.status, and info's `executors` and
+// `default_executor`; revision 8 access control (error code 11 PermissionDenied; health `role`
+// and `watchers`) and field limits.
+inline constexpr uint32_t kRevision = 8;
 
 // Default limit on one request frame. gemd's `max_message_bytes` setting overrides it.
 inline constexpr size_t kDefaultMaxFrameBytes = 64u << 20;
@@ -166,6 +168,9 @@ struct SearchStartRequest {
   uint32_t queries_per_model = 0;
   uint64_t seed = 0;
   std::string user;  // who starts it (the client's claim; see docs/PROTOCOL.md)
+  // Where its evaluations run (rev 7): "local" (gemd's own devices) or "slurm" (workers on the
+  // cluster, docs/CLUSTER.md); "" means gemd's default (InfoReply::default_executor).
+  std::string executor;
   template <class V>
   void Fields(V& v) {
     v.Req("tree", tree);
@@ -174,6 +179,7 @@ struct SearchStartRequest {
     v.Opt("queries_per_model", queries_per_model);
     v.Opt("seed", seed);
     v.Opt("user", user);
+    v.Opt("executor", executor);
   }
 };
 
@@ -210,6 +216,13 @@ struct SearchListRequest {
 // Counts of the result cache. Reply: CacheStatsReply.
 struct CacheStatsRequest {
   static constexpr const char* kType = "cache.stats";
+  template <class V>
+  void Fields(V&) {}
+};
+
+// The slurm executor's workers and jobs (rev 7). Reply: ClusterStatusReply.
+struct ClusterStatusRequest {
+  static constexpr const char* kType = "cluster.status";
   template <class V>
   void Fields(V&) {}
 };
@@ -299,7 +312,7 @@ using RequestBody =
                  SearchStartRequest, SearchStatusRequest, SearchWatchRequest, SearchCancelRequest,
                  SearchResultRequest, SearchResumeRequest, SearchListRequest, CacheStatsRequest,
                  CacheExportRequest, CacheImportRequest, ShutdownRequest, InfoRequest,
-                 ReportTreeRequest, ReportSearchRequest>;
+                 ReportTreeRequest, ReportSearchRequest, ClusterStatusRequest>;
 
 struct Request {
   uint64_t id = 0;   // echoed in every reply
@@ -452,6 +465,27 @@ struct JobProgress {
   }
 };
 
+// Where a round's evaluations ran (slurm executor, rev 7): one entry per (round, worker).
+struct Placement {
+  uint32_t round = 0;    // the search's round (1-based; 0 for methods without rounds)
+  std::string worker;    // "123_4.0": Slurm job 123, array task 4, its first worker
+  std::string node;      // the node it ran on
+  std::string gpu;       // the node's GPU index(es) Slurm gave the worker ("" none)
+  std::string device;    // what it evaluated on ("cpu:0", "cuda:0")
+  uint32_t units = 0;    // units of this round it ran
+  uint64_t results = 0;  // results of this search it produced in the round
+  template <class V>
+  void Fields(V& v) {
+    v.Opt("round", round);
+    v.Opt("worker", worker);
+    v.Opt("node", node);
+    v.Opt("gpu", gpu);
+    v.Opt("device", device);
+    v.Opt("units", units);
+    v.Opt("results", results);
+  }
+};
+
 // A search job as gemd reports (and persists) it.
 struct JobInfo {
   uint64_t id = 0;
@@ -477,8 +511,10 @@ struct JobInfo {
   uint64_t evaluations_cached = 0;  // of the last run: pairs answered by the result cache
   int64_t chosen_model = -1;        // -1 until done
   std::string chosen_model_digest;
-  std::string chosen_model_name;  // the tree's name for it
-  std::string error;              // why it failed, was cancelled or interrupted
+  std::string chosen_model_name;      // the tree's name for it
+  std::string error;                  // why it failed, was cancelled or interrupted
+  std::string executor;               // rev 7: "local" or "slurm" ("" in older records: local)
+  std::vector<Placement> placements;  // rev 7, slurm: where each round's units ran (last run)
   template <class V>
   void Fields(V& v) {
     v.Req("id", id);
@@ -504,6 +540,8 @@ struct JobInfo {
     v.Opt("chosen_model_digest", chosen_model_digest);
     v.Opt("chosen_model_name", chosen_model_name);
     v.Opt("error", error);
+    v.Opt("executor", executor);
+    v.Opt("placements", placements);
   }
 };
 
@@ -646,6 +684,8 @@ struct InfoReply {
   uint32_t replay_queries = 0;             // accuracy trees: queries simulated per task by default
   uint64_t replay_sim_seed = 0;            // ... with this seed
   double replay_agreement = 0;             // ... and this agreement
+  std::vector<std::string> executors;      // rev 7: executors search.start accepts here
+  std::string default_executor;            // rev 7: the executor of a search.start without one
   template <class V>
   void Fields(V& v) {
     v.Opt("version", version);
@@ -660,6 +700,68 @@ struct InfoReply {
     v.Opt("replay_queries", replay_queries);
     v.Opt("replay_sim_seed", replay_sim_seed);
     v.Opt("replay_agreement", replay_agreement);
+    v.Opt("executors", executors);
+    v.Opt("default_executor", default_executor);
+  }
+};
+
+// cluster.status (rev 7): a worker gemd talks to.
+struct ClusterWorker {
+  std::string id;         // "123_4.0"
+  std::string slurm_job;  // "123_4"
+  std::string node;
+  std::string gpu;
+  std::string device;
+  std::string tree;  // the tree it holds ("<tree>/<task>@<fingerprint>")
+  bool busy = false;
+  double idle_s = 0;
+  template <class V>
+  void Fields(V& v) {
+    v.Req("id", id);
+    v.Opt("slurm_job", slurm_job);
+    v.Opt("node", node);
+    v.Opt("gpu", gpu);
+    v.Opt("device", device);
+    v.Opt("tree", tree);
+    v.Opt("busy", busy);
+    v.Opt("idle_s", idle_s);
+  }
+};
+
+// cluster.status (rev 7): an array task of a worker job gemd submitted.
+struct ClusterTask {
+  std::string slurm_task;  // "123_4"
+  std::string submission;  // "s3": its directory under the work dir
+  std::string state;       // squeue's state (PENDING, RUNNING, ...), or ENDED
+  std::string node;
+  std::string reason;  // squeue's reason (why pending)
+  uint32_t workers = 0;
+  template <class V>
+  void Fields(V& v) {
+    v.Req("slurm_task", slurm_task);
+    v.Opt("submission", submission);
+    v.Opt("state", state);
+    v.Opt("node", node);
+    v.Opt("reason", reason);
+    v.Opt("workers", workers);
+  }
+};
+
+struct ClusterStatusReply {
+  bool enabled = false;  // the slurm executor is configured
+  std::string endpoint;  // what workers dial
+  std::string default_executor;
+  std::vector<ClusterWorker> workers;
+  std::vector<ClusterTask> tasks;
+  std::map<std::string, uint64_t> counters;  // units_done, units_requeued, results_written, ...
+  template <class V>
+  void Fields(V& v) {
+    v.Req("enabled", enabled);
+    v.Opt("endpoint", endpoint);
+    v.Opt("default_executor", default_executor);
+    v.Opt("workers", workers);
+    v.Opt("tasks", tasks);
+    v.Opt("counters", counters);
   }
 };
 
@@ -773,10 +875,10 @@ struct ReportSearchReply {
   }
 };
 
-using ReplyBody =
-    std::variant<EmptyReply, HealthReply, TreeReply, TreeListReply, TreeShowReply, JobReply,
-                 JobListReply, SearchResultReply, WatchEvent, CacheStatsReply, CacheExportReply,
-                 CacheImportReply, ShutdownReply, InfoReply, ReportTreeReply, ReportSearchReply>;
+using ReplyBody = std::variant<EmptyReply, HealthReply, TreeReply, TreeListReply, TreeShowReply,
+                               JobReply, JobListReply, SearchResultReply, WatchEvent,
+                               CacheStatsReply, CacheExportReply, CacheImportReply, ShutdownReply,
+                               InfoReply, ReportTreeReply, ReportSearchReply, ClusterStatusReply>;
 
 struct Reply {
   uint64_t id = 0;
