@@ -212,7 +212,10 @@ void RunJob(Context& ctx, uint64_t id, const std::string& device) {
           j.progress = {p.spent, p.budget, p.round, p.survivors, p.leader};
           j.evaluations_run = run();
           j.evaluations_cached = cached();
-          for (auto& [worker, placed] : batch_placements) {
+          for (auto& entry : batch_placements) {
+            // Not a structured binding: clang 14 (the sanitizer builds) cannot capture one.
+            const auto& worker = entry.first;
+            auto& placed = entry.second;
             auto same = std::find_if(j.placements.begin(), j.placements.end(), [&](auto& x) {
               return x.round == p.round && x.worker == worker;
             });
