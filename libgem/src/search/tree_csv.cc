@@ -59,7 +59,7 @@ Result<TreeTable> ParseTreeCsv(std::string_view text, const TreeCsvOptions& opti
                                                               " fields, header has " +
                                                               std::to_string(header.fields.size()));
     }
-    auto field = [&](int col) { return l.fields[static_cast<size_t>(col)]; };
+    auto field = [&](int col) -> const std::string& { return l.fields[static_cast<size_t>(col)]; };
     double acc;
     if (!search_internal::ParseDouble(field(metric_col), &acc)) {
       return Status::InvalidArgument(
