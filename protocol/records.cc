@@ -19,7 +19,11 @@ Status DecodeRecord(std::string_view bytes, M* record) {
   msgpack::object_handle oh;
   try {
     size_t off = 0;
-    oh = msgpack::unpack(bytes.data(), bytes.size(), off);
+    // No container or string may claim more elements than the record has bytes (a damaged
+    // record must not make the decoder allocate gigabytes), as the envelope decoder does.
+    const size_t n = bytes.size();
+    msgpack::unpack_limit limit(n, n, n, n, n, /*depth=*/32);
+    oh = msgpack::unpack(bytes.data(), bytes.size(), off, nullptr, nullptr, limit);
     if (off != bytes.size()) return Status::Corruption("record", "trailing bytes");
   } catch (const std::exception& e) {
     return Status::Corruption("record", std::string("undecodable msgpack: ") + e.what());

@@ -128,9 +128,24 @@ void Add(const BackendContext* ctx, float* y, const float* x, size_t n) {
 // The attention inner loops, compiled for AVX-512 / AVX2 / baseline and picked at run time.
 // `omp simd` (enabled by -fopenmp-simd, no OpenMP runtime) lets the dot product reassociate
 // into vector lanes; the order is fixed per build and ISA, so it is the same for every batch.
-__attribute__((target_clones("avx512f", "avx2", "default"))) void AttendRow(
-    const float* q, const float* k, const float* v, int kv_stride, int lo, int p, int head_dim,
-    float scale, float* scores, float* out) {
+// Not under ThreadSanitizer: a clone is picked by an ifunc resolver that the dynamic loader runs
+// before TSan's runtime is up, and TSan instruments the resolver (it crashes at start-up).
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define GEM_NO_TARGET_CLONES 1
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define GEM_NO_TARGET_CLONES 1
+#endif
+#ifdef GEM_NO_TARGET_CLONES
+#define GEM_ATTEND_CLONES
+#else
+#define GEM_ATTEND_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
+GEM_ATTEND_CLONES void AttendRow(const float* q, const float* k, const float* v, int kv_stride,
+                                 int lo, int p, int head_dim, float scale, float* scores,
+                                 float* out) {
   float mx = -INFINITY;
   for (int j = lo; j <= p; ++j) {
     const float* kj = k + static_cast<size_t>(j) * kv_stride;

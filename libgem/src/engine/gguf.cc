@@ -242,11 +242,14 @@ Result<std::unique_ptr<GgufFile>> GgufFile::Open(const std::string& path) {
       return Status::Corruption(
           path, "tensor '" + info.name + "' has " + std::to_string(n_dims) + " dimensions");
     }
+    // Each dimension and their product stay below 2^40 elements, so numel() never overflows.
+    uint64_t elements = 1;
     for (uint32_t d = 0; d < n_dims; ++d) {
       uint64_t dim = r.Get<uint64_t>("tensor dim");
-      if (dim > (1ull << 40)) {
+      if (dim > (1ull << 40) || (dim != 0 && elements > (1ull << 40) / dim)) {
         return Status::Corruption(path, "tensor '" + info.name + "' has an absurd dimension");
       }
+      elements *= dim;
       info.dims.push_back(static_cast<int64_t>(dim));
     }
     info.type = r.Get<uint32_t>("tensor type");
