@@ -3,7 +3,10 @@
 # from its seed corpus (fuzz/corpus/<name>); new inputs go to a scratch corpus, not the repo.
 #   scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]     (default 30 s, every target)
 # Environment: GEM_FUZZ_BUILD_DIR (default build-fuzz), GEM_JOBS (default nproc),
-#              GEM_FUZZ_WORK (scratch corpora and crash files; default a temp dir).
+#              GEM_FUZZ_WORK (scratch corpora and crash files; default a temp dir),
+#              GEM_FUZZ_SEED (libFuzzer's -seed; default random) and GEM_FUZZ_RUNS (a number of
+#              executions per target instead of a time: with a seed, a reproducible run; CI
+#              uses both, so a run that passed here passes there).
 # Prints per target: executions, seconds, exec/s, and the total; exits non-zero on any crash,
 # leak or sanitizer report (the reproducer is kept in the work dir and named).
 set -euo pipefail
@@ -38,6 +41,9 @@ done
 
 # Bigger seeds (GGUF, deltas) need room to grow; the rest stay small and fast.
 max_len() { case "$1" in gguf|delta) echo 262144 ;; safetensors|tokenizer) echo 65536 ;; *) echo 16384 ;; esac; }
+bound=(-max_total_time="$seconds")
+[[ -n "${GEM_FUZZ_RUNS:-}" ]] && bound=(-runs="$GEM_FUZZ_RUNS")
+[[ -n "${GEM_FUZZ_SEED:-}" ]] && bound+=(-seed="$GEM_FUZZ_SEED")
 total_runs=0
 status=0
 printf '%-12s %12s %8s %10s  %s\n' target executions seconds exec/s result
@@ -49,7 +55,7 @@ for t in "${targets[@]}"; do
   set +e
   ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    "$build/fuzz/gem_fuzz_$t" -max_total_time="$seconds" -max_len="$(max_len "$t")" \
+    "$build/fuzz/gem_fuzz_$t" "${bound[@]}" -max_len="$(max_len "$t")" \
       -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
       -artifact_prefix="$work/crashes-$t/" "$corpus" "$here/fuzz/corpus/$t" > "$log" 2>&1
   rc=$?
