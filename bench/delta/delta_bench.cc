@@ -4,21 +4,24 @@
 // Apply: one synthetic weight matrix (--rows x --cols, default 4096 x 4096, bf16 words) with a
 // fine-tune-like change (every weight moved by N(0, --delta-std) then rounded to bf16). For each
 // form, the CPU twin (the kernel's element math, one thread) is timed on already-decoded data,
-// and so is the whole DeltaFile::Apply (zstd decompression included for xor) on 1 and on
+// and so is the whole DeltaFile::Apply (zstd decompression included for ulp/xor) on 1 and on
 // --threads threads, and Apply after Prefetch() (only the element pass left). "Bytes" are those
 // the op must move: reads of the base (f32) and of the delta data, plus the f32 output; memcpy
 // is timed (one thread) copying a buffer of half that size (it reads and writes it, so it moves
 // the same bytes). Every ratio is against that one-thread memcpy; memcpy on --threads threads is
 // printed for reference.
 //
-// The xor form is written twice: in today's frames (format version 2, --frame-elements), and
-// with one frame per tensor, which is how format version 1 stored it (the "before").
+// The lossless form is written three times: "ulp" (DeltaWriteOptions::fast_apply, the default:
+// format version 3), "xor" in frames (version 2, --frame-elements), and "xor" with one frame
+// per tensor, which is how format version 1 stored it (the "before").
 //
 // Sizes: every fixture fine-tune of tests/fixtures/tree in every form, as a fraction of its
 // checkpoint's tensor bytes, plus the synthetic matrix.
 //
 // Usage: gem-delta-bench [--rows N] [--cols N] [--delta-std X] [--reps N] [--threads T]
 //                        [--frame-elements N] [--level L]
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -156,9 +159,11 @@ int main(int argc, char** argv) {
     gem::DeltaForm form;
     const char* label;
     uint32_t frame_elements;
+    bool fast_apply = false;  // DeltaWriteOptions::fast_apply: the "ulp" encoding
   };
   const uint32_t one_frame = static_cast<uint32_t>(std::min<size_t>(n, uint32_t{1} << 31));
-  for (const Variant& v : {Variant{gem::DeltaForm::kXor, "xor", frame_elements},
+  for (const Variant& v : {Variant{gem::DeltaForm::kXor, "ulp", frame_elements, true},
+                           Variant{gem::DeltaForm::kXor, "xor", frame_elements},
                            Variant{gem::DeltaForm::kXor, "xor 1fr", one_frame},
                            Variant{gem::DeltaForm::kInt8, "int8", frame_elements},
                            Variant{gem::DeltaForm::kSign, "sign", frame_elements}}) {
@@ -168,8 +173,12 @@ int main(int argc, char** argv) {
     gem::DeltaWriteOptions wo;
     wo.zstd_level = level;
     wo.frame_elements = v.frame_elements;
+    wo.fast_apply = v.fast_apply;
     wo.threads = 0;
     auto stats = gem::WriteDelta(**base_set, **ft_set, form, path, wo);
+    // Applied long after registration in real use: let writeback finish first, so the kernel's
+    // flusher threads do not share the cores with the timed applies.
+    ::sync();
     auto file1 = stats.ok() ? gem::DeltaFile::Open(path, {.threads = 1}) : stats.status();
     auto file = stats.ok() ? gem::DeltaFile::Open(path, {.threads = threads}) : stats.status();
     if (!file.ok() || !file1.ok()) {
@@ -178,7 +187,18 @@ int main(int argc, char** argv) {
     }
     double twin_s = 0;
     size_t moved = 0;
-    if (form == gem::DeltaForm::kXor) {
+    if (form == gem::DeltaForm::kXor && v.fast_apply) {
+      std::vector<uint8_t> planes(2 * n);
+      for (size_t i = 0; i < n; ++i) {
+        const uint32_t z = ops::ulp_encode_word(base_w[i], ft_w[i], 2);
+        planes[i] = z & 0xff;
+        planes[n + i] = static_cast<uint8_t>(z >> 8);
+      }
+      moved = n * (4 + 2 + 4);
+      twin_s = BestSeconds(reps, [&] {
+        ops::UlpApply(base.data(), planes.data(), planes.data() + n, n, ops::kWordBF16, out.data());
+      });
+    } else if (form == gem::DeltaForm::kXor) {
       std::vector<uint8_t> planes(2 * n);
       for (size_t i = 0; i < n; ++i) {
         const uint16_t x = base_w[i] ^ ft_w[i];
@@ -215,7 +235,7 @@ int main(int argc, char** argv) {
     if (!(*file)->Prefetch().ok()) std::abort();
     const double pre_s = apply_seconds(**file);
     (*file)->ReleasePrefetched();
-    // The result is the fine-tune, exactly (xor) or within the form's error.
+    // The result is the fine-tune, exactly (xor, ulp) or within the form's error.
     if (form == gem::DeltaForm::kXor) {
       for (size_t i = 0; i < n; ++i) {
         if (static_cast<uint16_t>(ops::f32_to_bf16(out[i])) != ft_w[i]) std::abort();
@@ -238,18 +258,21 @@ int main(int argc, char** argv) {
     return 0;
   }
   std::printf("\nfixture fine-tunes (tests/fixtures/tree): stored size as %% of the fine-tune\n");
-  std::printf("%-14s %10s %8s %8s %8s   %s\n", "fine-tune", "bytes", "xor", "int8", "sign",
-              "rel Frobenius int8 / sign");
+  std::printf("%-14s %10s %8s %8s %8s %8s   %s\n", "fine-tune", "bytes", "lossless", "xor", "int8",
+              "sign", "rel Frobenius int8 / sign");
+  std::printf("(lossless: the default writer, \"ulp\" where it pays; xor: fast_apply off)\n");
   std::filesystem::create_directories(tmp);
   for (const char* name : {"ft_math", "ft_code", "ft_chat_f16"}) {
     auto ft = gem::SafetensorsSet::Open(fx + "/" + name);
     if (!ft.ok()) continue;
-    double frac[3] = {0, 0, 0}, err[3] = {0, 0, 0};
+    double frac[4] = {0, 0, 0, 0}, err[4] = {0, 0, 0, 0};
     uint64_t bytes = 0;
     int k = 0;
-    for (gem::DeltaForm form :
-         {gem::DeltaForm::kXor, gem::DeltaForm::kInt8, gem::DeltaForm::kSign}) {
-      auto s = gem::WriteDelta(**fbase, **ft, form, (tmp / "d").string());
+    for (gem::DeltaForm form : {gem::DeltaForm::kXor, gem::DeltaForm::kXor, gem::DeltaForm::kInt8,
+                                gem::DeltaForm::kSign}) {
+      gem::DeltaWriteOptions wo;
+      wo.fast_apply = k == 0;
+      auto s = gem::WriteDelta(**fbase, **ft, form, (tmp / "d").string(), wo);
       if (s.ok()) {
         frac[k] = s->size_fraction();
         err[k] = s->error.rel_frobenius;
@@ -257,9 +280,9 @@ int main(int argc, char** argv) {
       }
       ++k;
     }
-    std::printf("%-14s %10llu %7.1f%% %7.1f%% %7.1f%%   %.2e / %.2e\n", name,
+    std::printf("%-14s %10llu %7.1f%% %7.1f%% %7.1f%% %7.1f%%   %.2e / %.2e\n", name,
                 static_cast<unsigned long long>(bytes), 100 * frac[0], 100 * frac[1], 100 * frac[2],
-                err[1], err[2]);
+                100 * frac[3], err[2], err[3]);
   }
   std::filesystem::remove_all(tmp);
   return 0;

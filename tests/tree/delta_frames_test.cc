@@ -35,10 +35,12 @@ class DeltaFramesTest : public ::testing::Test {
     ft_ = std::move(f).value();
     f16_ = std::move(h).value();
   }
-  // Writes `ft` in `form` with small frames (777 elements: many per tensor, the last partial).
+  // Writes `ft` in `form` with small frames (777 elements: many per tensor, the last partial),
+  // lossless tensors as "xor" (the "ulp" encoding's frames: delta_ulp_test.cc).
   std::string Write(const SafetensorsSet& ft, DeltaForm form, const std::string& name,
                     int threads = 1, uint32_t frame_elements = 777) {
     DeltaWriteOptions o;
+    o.fast_apply = false;
     o.frame_elements = frame_elements;
     o.threads = threads;
     const std::string path = dir_ / name;

@@ -232,10 +232,10 @@ TEST_F(DamagedDeltaTest, BadMagicAndVersionAreCaught) {
   b[0] = 'X';
   EXPECT_TRUE(OpenModified(b).IsCorruption());
   b = bytes_;
-  b[8] = 3;  // a version from the future
+  b[8] = 4;  // a version from the future
   Status s = OpenModified(b);
   EXPECT_TRUE(s.IsNotSupported()) << s.ToString();
-  EXPECT_NE(s.message().find("version 3"), std::string::npos) << s.ToString();
+  EXPECT_NE(s.message().find("version 4"), std::string::npos) << s.ToString();
   b = bytes_;
   b[8] = 1;  // a version 2 file claiming to be version 1: its header says otherwise
   EXPECT_TRUE(OpenModified(b).IsCorruption());

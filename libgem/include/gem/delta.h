@@ -62,9 +62,12 @@ struct DeltaTensor {
   DType dtype = DType::kBF16;       // the fine-tune's stored dtype
   DType base_dtype = DType::kBF16;  // the base's stored dtype
   std::vector<int64_t> shape;
-  // How the blob encodes the tensor: "xor" (XOR byte planes, zstd), "raw" (the fine-tune's own
-  // words, zstd; used when dtypes differ or for 1-D tensors of lossy forms), "int8", "sign".
+  // How the blob encodes the tensor: "xor" (XOR byte planes, zstd), "ulp" (zigzag ulp steps:
+  // low bytes as they are, high bytes listed; version 3), "raw" (the fine-tune's own words,
+  // zstd; used when dtypes differ or for 1-D tensors of lossy forms), "int8", "sign".
   std::string encoding;
+  // Whether the encoding rebuilds the fine-tune's words exactly ("xor", "ulp", "raw").
+  bool exact() const { return encoding == "xor" || encoding == "ulp" || encoding == "raw"; }
   uint64_t offset = 0;  // blob offset within the data section
   uint64_t size = 0;    // blob bytes
   DeltaError error;     // this tensor's reconstruction error
@@ -109,6 +112,12 @@ struct DeltaWriteOptions {
   // bytes do not depend on it. Default 1: gemd registers trees beside running evaluations,
   // and the threads would come from the engine's worker pool (gem-delta make uses 0).
   int threads = 1;
+  // Lossless form: a tensor most of whose words change by a few ulps is stored "ulp" (version
+  // 3: the low bytes of the steps as they are, the rare high bytes as a sparse list; no entropy
+  // decode, so it applies at about memory speed, for ~1.4x the bytes of "xor" on such tensors).
+  // Other tensors, every tensor when false or when frame_elements > 65536, are stored "xor"
+  // (zstd-coded planes: smallest). Files without a "ulp" tensor are version 2.
+  bool fast_apply = true;
 };
 
 struct DeltaReadOptions {

@@ -30,6 +30,38 @@ GEM_HD float xor_apply_elem(float base, uint32_t xor_word, int kind) {
   return word_to_f32(f32_to_word(base, kind) ^ xor_word, kind);
 }
 
+// Lossless "ulp" encoding (format version 3): the step from the base's word to the fine-tune's
+// in units in the last place, zigzag-coded. bf16/f16/f32 words are sign-magnitude, so within one
+// sign the word difference is the distance in ulps; it is negated for a negative base, so that
+// the step's sign is the direction the value moved (up: positive). A fine-tune moves a weight by a
+// few ulps: the zigzag word's high bytes are almost always zero (sparser than XOR's, which also
+// flips on every carry into the exponent) and its low byte is small. Every pair of words has
+// exactly one code: all arithmetic is modulo 2^bits, so signs crossing zero, infinities and NaNs
+// round-trip too.
+GEM_HD uint32_t word_mask(int nbytes) { return nbytes == 4 ? 0xffffffffu : 0xffffu; }
+
+GEM_HD uint32_t ulp_encode_word(uint32_t base, uint32_t ft, int nbytes) {
+  const uint32_t mask = word_mask(nbytes);
+  const uint32_t neg = 0u - ((base >> (8 * nbytes - 1)) & 1u);  // all ones for a negative base
+  const uint32_t d = (((ft - base) ^ neg) - neg) & mask;        // signed step, mod 2^bits
+  const uint32_t sign = 0u - ((d >> (8 * nbytes - 1)) & 1u);
+  return ((d << 1) ^ sign) & mask;
+}
+
+GEM_HD uint32_t ulp_decode_word(uint32_t base, uint32_t z, int nbytes) {
+  const uint32_t mask = word_mask(nbytes);
+  const uint32_t neg = 0u - ((base >> (8 * nbytes - 1)) & 1u);
+  const uint32_t d = (z >> 1) ^ (0u - (z & 1u));
+  return (base + ((d ^ neg) - neg)) & mask;
+}
+
+// The fine-tune's value from the base's (f32, exactly representable in `kind`) and the zigzag
+// word.
+GEM_HD float ulp_apply_elem(float base, uint32_t z, int kind) {
+  if (kind == kWordBF16) return bits_f32(ulp_decode_word(f32_bits(base) >> 16, z, 2) << 16);
+  return word_to_f32(ulp_decode_word(f32_to_word(base, kind), z, word_bytes(kind)), kind);
+}
+
 // Lossy int8 form: delta ~= scale[row] * q.
 GEM_HD float int8_apply_elem(float base, int8_t q, float row_scale) {
   return base + row_scale * (float)q;

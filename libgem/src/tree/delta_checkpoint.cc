@@ -216,6 +216,8 @@ Result<DeltaCheckpointInfo> WriteDeltaCheckpoint(const std::string& base_dir,
   wo.base_digest = info.base_digest;
   wo.keep_dtype_changes = true;  // every tensor comes back in the fine-tune's own dtype
   wo.threads = 0;                // a command-line tool: zstd level 19 on every core
+  // Stored and shipped, applied once at rebuild: the smallest encoding ("xor"), not "ulp".
+  wo.fast_apply = false;
   const std::string delta_path = out_dir + "/" + kDeltaCheckpointFile;
   auto stats = WriteDelta(**base, *ft, DeltaForm::kXor, delta_path, wo);
   if (!stats.ok()) return stats.status();

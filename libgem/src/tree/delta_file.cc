@@ -38,13 +38,43 @@ uint64_t ExpectedBytes(const DeltaTensor& t) {
   return rows * 4 + rows * ops::sign_words_per_row(cols) * 4;  // sign
 }
 
-// Bytes per element of an "xor" or "raw" blob once decoded.
+bool IsWords(const DeltaTensor& t) { return t.encoding == "xor" || t.encoding == "ulp"; }
+
+// Bytes per element of an "xor", "ulp" or "raw" blob once decoded (byte planes for the first
+// two).
 size_t DecodedElementBytes(const DeltaTensor& t) {
-  return t.encoding == "xor" ? ops::word_bytes(tree_internal::WordKindOf(t.dtype))
-                             : DTypeSize(t.dtype);
+  return IsWords(t) ? ops::word_bytes(tree_internal::WordKindOf(t.dtype)) : DTypeSize(t.dtype);
 }
 
-bool IsZstd(const DeltaTensor& t) { return t.encoding == "xor" || t.encoding == "raw"; }
+// Framed blobs: zstd frames ("ulp": a zstd frame and plane 0 as it is).
+bool IsZstd(const DeltaTensor& t) { return IsWords(t) || t.encoding == "raw"; }
+
+// Visits the sparse high bytes of an "ulp" frame of m words of wb bytes (docs/DELTA_FORMAT.md,
+// version 3): visit(i, bytes 1..wb-1 of word i shifted into place). Corruption when the frame
+// is malformed (shorter than its low plane, a partial entry, indices not increasing or >= m).
+template <typename Visit>
+Status ForEachUlpHigh(std::span<const uint8_t> frame, size_t m, size_t wb, Visit visit) {
+  const size_t entry = 2 + (wb - 1);
+  if (frame.size() < m || (frame.size() - m) % entry != 0) {
+    return Status::Corruption("", "ulp frame of " + std::to_string(frame.size()) +
+                                      " bytes is not a low plane of " + std::to_string(m) +
+                                      " bytes and whole high-byte entries");
+  }
+  size_t next = 0;  // the smallest index the next entry may have
+  for (size_t at = m; at < frame.size(); at += entry) {
+    const size_t i = frame[at] | size_t{frame[at + 1]} << 8;
+    if (i < next || i >= m) {
+      return Status::Corruption("", "ulp frame: high-byte index " + std::to_string(i) +
+                                        " out of order or past the frame's " + std::to_string(m) +
+                                        " elements");
+    }
+    next = i + 1;
+    uint32_t high = 0;
+    for (size_t p = 1; p < wb; ++p) high |= uint32_t{frame[at + 1 + p]} << (8 * p);
+    visit(i, high);
+  }
+  return Status::OK();
+}
 
 // Collects the first error of a parallel loop.
 class FirstError {
@@ -103,7 +133,7 @@ Result<std::unique_ptr<DeltaFile>> DeltaFile::Open(const std::string& path,
   for (int i = 3; i >= 0; --i) version = version << 8 | p[8 + i];
   if (version < tree_internal::kDeltaVersionOldest || version > tree_internal::kDeltaVersion) {
     return Status::NotSupported(path, "delta format version " + std::to_string(version) +
-                                          " (this build reads versions 1 and 2)");
+                                          " (this build reads versions 1 to 3)");
   }
   d->version_ = version;
   uint64_t hlen = 0;
@@ -166,12 +196,11 @@ Result<std::unique_ptr<DeltaFile>> DeltaFile::Open(const std::string& path,
       t.error = tree_internal::ErrorFromJson(jt.value("error", json()));
       const std::string where = "tensor '" + t.name + "': ";
       if (t.encoding != "xor" && t.encoding != "raw" && t.encoding != "int8" &&
-          t.encoding != "sign") {
+          t.encoding != "sign" && !(t.encoding == "ulp" && version >= 3)) {
         return Bad(path, where + "unknown encoding '" + t.encoding + "'");
       }
-      if (t.encoding == "xor" &&
-          (t.dtype != t.base_dtype || tree_internal::WordKindOf(t.dtype) < 0)) {
-        return Bad(path, where + "xor encoding needs equal word dtypes");
+      if (IsWords(t) && (t.dtype != t.base_dtype || tree_internal::WordKindOf(t.dtype) < 0)) {
+        return Bad(path, where + t.encoding + " encoding needs equal word dtypes");
       }
       if (t.offset > data_bytes || t.size > data_bytes - t.offset) {
         return Bad(path, where + "blob lies outside the data section");
@@ -249,7 +278,18 @@ Status DeltaFile::DecodeFrame(size_t index, size_t f, uint8_t* dst) const {
   const uint64_t first = f * fr.elems;
   const uint64_t m = std::min(fr.elems, n - first);
   const auto blob = Blob(t).subspan(fr.start[f], fr.start[f + 1] - fr.start[f]);
-  Status s = tree_internal::ZstdDecompress(blob, m * DecodedElementBytes(t), dst, "");
+  Status s;
+  if (t.encoding == "ulp") {
+    // Into byte planes like "xor": plane 0 copied, the high planes zero but the listed bytes.
+    const size_t wb = DecodedElementBytes(t);
+    std::memset(dst + m, 0, m * (wb - 1));
+    s = ForEachUlpHigh(blob, m, wb, [&](size_t i, uint32_t high) {
+      for (size_t p = 1; p < wb; ++p) dst[p * m + i] = static_cast<uint8_t>(high >> (8 * p));
+    });
+    if (s.ok() && m > 0) std::memcpy(dst, blob.data(), m);
+  } else {
+    s = tree_internal::ZstdDecompress(blob, m * DecodedElementBytes(t), dst, "");
+  }
   if (s.ok()) return s;
   return s.WithContext(path_ + ": tensor '" + t.name + "' frame " + std::to_string(f));
 }
@@ -290,6 +330,35 @@ Status DeltaFile::Apply(const DeltaTensor& t, const float* base, float* out) con
       const uint8_t* bytes;
       if (decoded) {
         bytes = decoded->bytes[index].data() + first * eb;
+      } else if (t.encoding == "ulp") {
+        // Nothing to decode: one pass over the low bytes where they lie in the file, then the
+        // few listed elements (with high bytes) set again, while the frame's base is still in
+        // the cache. The entries are checked before anything is written.
+        const auto frame = blob.subspan(fr.start[f], fr.start[f + 1] - fr.start[f]);
+        const uint8_t* lo = frame.data();
+        const float* b = base + first;
+        float* o = out + first;
+        thread_local std::vector<std::pair<size_t, float>> listed;
+        listed.clear();
+        // In place (out == base) the listed values must come from the base before it is
+        // overwritten; otherwise only the entries are checked here.
+        const bool in_place = out == base;
+        Status s = ForEachUlpHigh(frame, m, eb, [&](size_t i, uint32_t high) {
+          if (in_place) listed.emplace_back(i, ops::ulp_apply_elem(b[i], lo[i] | high, kind));
+        });
+        if (!s.ok()) {
+          return error.Set(
+              s.WithContext(path_ + ": tensor '" + t.name + "' frame " + std::to_string(f)));
+        }
+        ops::UlpApplyLow(b, lo, m, kind, o);
+        if (in_place) {
+          for (const auto& [i, v] : listed) o[i] = v;
+        } else {
+          (void)ForEachUlpHigh(frame, m, eb, [&](size_t i, uint32_t high) {
+            o[i] = ops::ulp_apply_elem(b[i], lo[i] | high, kind);
+          });
+        }
+        return;
       } else {
         // Reused across calls: a fresh buffer per frame would page-fault on every apply.
         thread_local std::vector<uint8_t> buf;
@@ -300,6 +369,8 @@ Status DeltaFile::Apply(const DeltaTensor& t, const float* base, float* out) con
       }
       if (t.encoding == "raw") {
         error.Set(ConvertToF32(t.dtype, bytes, m, out + first));
+      } else if (t.encoding == "ulp") {
+        ops::UlpApply(base + first, bytes, bytes + m, m, kind, out + first);
       } else {
         ops::XorApply(base + first, bytes, m, kind, out + first);
       }
@@ -334,14 +405,14 @@ DeltaStats DeltaFile::Stats() const {
 Status DeltaFile::ReconstructRaw(const DeltaTensor& t, std::span<const uint8_t> base_raw,
                                  std::vector<uint8_t>* out) const {
   const std::string what = path_ + ": tensor '" + t.name + "'";
-  if (t.encoding != "xor" && t.encoding != "raw") {
+  if (!IsZstd(t)) {
     return Status::InvalidArgument(what, "is stored lossy (" + t.encoding + ")");
   }
   const size_t index = IndexOf(t);
   if (index == tensors_.size()) return Status::InvalidArgument(what, "is not in this delta");
   // Every byte is written below: resize keeps a reused buffer's pages (no zero fill).
   out->resize(static_cast<size_t>(t.numel()) * DTypeSize(t.dtype));
-  if (t.encoding == "xor" && base_raw.size() != out->size()) {
+  if (IsWords(t) && base_raw.size() != out->size()) {
     return Status::InvalidArgument(what, "base bytes have the wrong size");
   }
   // The same frame loop as Apply (typed bases reconstruct through here): prefetched planes when
@@ -377,6 +448,16 @@ Status DeltaFile::ReconstructRaw(const DeltaTensor& t, std::span<const uint8_t> 
       return;
     }
     const uint8_t* b = base_raw.data() + first * wb;
+    if (t.encoding == "ulp") {  // words through memcpy: the base's bytes need not be aligned
+      for (size_t i = 0; i < m; ++i) {
+        uint32_t bw = 0, z = planes[i];
+        std::memcpy(&bw, b + i * wb, wb);  // little-endian host (as the whole format assumes)
+        for (int p = 1; p < wb; ++p) z |= uint32_t{planes[p * m + i]} << (8 * p);
+        const uint32_t w = ops::ulp_decode_word(bw, z, wb);
+        std::memcpy(dst + i * wb, &w, wb);
+      }
+      return;
+    }
     if (wb == 2) {  // bf16/f16 words: the planes are the low then the high bytes
       const uint8_t* lo = planes;
       const uint8_t* hi = planes + m;

@@ -19,7 +19,7 @@ namespace gem::tree_internal {
 inline constexpr char kDeltaMagic[8] = {'G', 'E', 'M', 'D', 'E', 'L', 'T', 'A'};
 // Version 2: "xor" and "raw" blobs are a frame table then independent zstd frames of
 // `frame_elements` elements each. Version 1 (still read): one zstd frame per blob.
-inline constexpr uint32_t kDeltaVersion = 2;
+inline constexpr uint32_t kDeltaVersion = 3;  // the newest this build reads and writes
 inline constexpr uint32_t kDeltaVersionOldest = 1;
 inline constexpr uint64_t kAlign = 64;
 inline constexpr uint64_t kPrefixBytes = 24;

@@ -79,11 +79,30 @@ void RowsCols(const std::vector<int64_t>& shape, size_t* rows, size_t* cols) {
   *cols = *rows ? n / *rows : 0;
 }
 
+// One frame of an "ulp" blob (docs/DELTA_FORMAT.md, version 3) from the m zigzag words' byte
+// planes: plane 0 as it is, then for each word with a non-zero high part its u16 index in the
+// frame and its bytes 1..wb-1. REQUIRES m <= 65536.
+std::string UlpFrame(const uint8_t* planes, size_t m, size_t wb) {
+  std::string frame(reinterpret_cast<const char*>(planes), m);
+  for (size_t i = 0; i < m; ++i) {
+    bool high = false;
+    for (size_t p = 1; p < wb; ++p) high |= planes[p * m + i] != 0;
+    if (!high) continue;
+    frame.push_back(static_cast<char>(i & 0xff));
+    frame.push_back(static_cast<char>(i >> 8));
+    for (size_t p = 1; p < wb; ++p) frame.push_back(static_cast<char>(planes[p * m + i]));
+  }
+  return frame;
+}
+
 // A framed blob (docs/DELTA_FORMAT.md, version 2): u64 sizes of the frames, then the frames.
 // Frame f holds elements [f * frame_elements, ...): `fill(first, m, dst)` writes their
 // `elem_bytes * m` decoded bytes, which are compressed into one zstd frame.
+// `ulp_frames` ("ulp" blobs, version 3): `fill` writes the zigzag words' byte planes and the
+// frame is UlpFrame() of them instead of a zstd frame.
 Result<std::string> FramedBlob(size_t n, size_t elem_bytes, const DeltaWriteOptions& options,
-                               const std::function<void(size_t, size_t, uint8_t*)>& fill) {
+                               const std::function<void(size_t, size_t, uint8_t*)>& fill,
+                               bool ulp_frames = false) {
   const size_t fe = options.frame_elements;
   const size_t count = (n + fe - 1) / fe;
   std::vector<std::string> frames(count);
@@ -96,6 +115,10 @@ Result<std::string> FramedBlob(size_t n, size_t elem_bytes, const DeltaWriteOpti
                   thread_local std::vector<uint8_t> bytes;
                   bytes.resize(m * elem_bytes);
                   fill(first, m, bytes.data());
+                  if (ulp_frames) {
+                    frames[f] = UlpFrame(bytes.data(), m, elem_bytes);
+                    return;
+                  }
                   auto z = tree_internal::ZstdCompress(bytes.data(), bytes.size(),
                                                        options.zstd_level, /*checksum=*/false);
                   if (z.ok()) {
@@ -112,6 +135,23 @@ Result<std::string> FramedBlob(size_t n, size_t elem_bytes, const DeltaWriteOpti
   }
   for (const std::string& frame : frames) blob += frame;
   return blob;
+}
+
+// Whether a tensor is stored "ulp": at least half of its words change (then the low byte of
+// their steps is close to random, and entropy coding gains little for a slow decode) and at
+// most 1/8 of them step by 256 ulps or more (the sparse list of high bytes stays small).
+bool PreferUlp(std::span<const uint8_t> ft, std::span<const uint8_t> base, int kind) {
+  const int wb = ops::word_bytes(kind);
+  const size_t n = ft.size() / static_cast<size_t>(wb);
+  size_t changed = 0, high = 0;
+  for (size_t i = 0; i < n; ++i) {
+    uint32_t fw = 0, bw = 0;
+    std::memcpy(&fw, ft.data() + i * wb, wb);  // little-endian host, as the format
+    std::memcpy(&bw, base.data() + i * wb, wb);
+    changed += fw != bw;
+    high += ops::ulp_encode_word(bw, fw, wb) > 0xff;
+  }
+  return 2 * changed >= n && 8 * high <= n;
 }
 
 void Accumulate(const std::vector<float>& recon, const std::vector<float>& ft,
@@ -174,6 +214,9 @@ Result<DeltaStats> WriteDelta(const SafetensorsSet& base, const SafetensorsSet& 
   stats.path = path;
   ErrorAccum total;
   json tensors = json::array();
+  // Version 3 only when a tensor is stored "ulp": a file without one stays readable by
+  // version 2 readers.
+  uint32_t version = 2;
 
   for (const std::string& name : finetune.Names()) {
     const SafetensorsSet::Entry f = finetune.Find(name);
@@ -211,7 +254,33 @@ Result<DeltaStats> WriteDelta(const SafetensorsSet& base, const SafetensorsSet& 
     const int kind = tree_internal::WordKindOf(t.dtype);
     const bool lossy_2d = form != DeltaForm::kXor && t.shape.size() >= 2;
 
-    if (!lossy_2d && same_dtype && kind >= 0 && form == DeltaForm::kXor) {
+    if (!lossy_2d && same_dtype && kind >= 0 && form == DeltaForm::kXor && options.fast_apply &&
+        options.frame_elements <= 65536 && PreferUlp(f_bytes, b_bytes, kind)) {
+      // Zigzag ulp steps: the low bytes (near random when most words move) as they are and the
+      // rare high bytes as a sparse list, so applying costs a read, not an entropy decode
+      // (docs/DELTA_FORMAT.md).
+      const int wb = ops::word_bytes(kind);
+      auto z = FramedBlob(
+          n, static_cast<size_t>(wb), options,
+          [&](size_t first, size_t m, uint8_t* planes) {
+            const uint8_t* fb = f_bytes.data() + first * wb;
+            const uint8_t* bb = b_bytes.data() + first * wb;
+            for (size_t i = 0; i < m; ++i) {
+              uint32_t fw = 0, bw = 0;
+              for (int p = wb - 1; p >= 0; --p) {
+                fw = fw << 8 | fb[i * wb + p];
+                bw = bw << 8 | bb[i * wb + p];
+              }
+              const uint32_t zw = ops::ulp_encode_word(bw, fw, wb);
+              for (int p = 0; p < wb; ++p) planes[p * m + i] = static_cast<uint8_t>(zw >> (8 * p));
+            }
+          },
+          /*ulp_frames=*/true);
+      if (!z.ok()) return z.status();
+      blob = std::move(z).value();
+      t.encoding = "ulp";
+      version = tree_internal::kDeltaVersion;
+    } else if (!lossy_2d && same_dtype && kind >= 0 && form == DeltaForm::kXor) {
       // XOR words as byte planes, per frame: plane p holds byte p of every word of the frame.
       const size_t wb = static_cast<size_t>(ops::word_bytes(kind));
       auto z = FramedBlob(n, wb, options, [&](size_t first, size_t m, uint8_t* planes) {
@@ -277,7 +346,7 @@ Result<DeltaStats> WriteDelta(const SafetensorsSet& base, const SafetensorsSet& 
       }
       Accumulate(recon, ft_f32, base_f32, &acc);
     }
-    if (t.encoding == "xor" || t.encoding == "raw") {
+    if (t.exact()) {
       // Exact encodings: zero error, but the norms still count towards the relative figures.
       if (!ft_f32.empty()) Accumulate(ft_f32, ft_f32, base_f32, &acc);
     }
@@ -301,7 +370,7 @@ Result<DeltaStats> WriteDelta(const SafetensorsSet& base, const SafetensorsSet& 
   stats.error = total.Get();
 
   json header = {{"format", "gem-delta"},
-                 {"version", tree_internal::kDeltaVersion},
+                 {"version", version},
                  {"form", DeltaFormName(form)},
                  {"frame_elements", options.frame_elements},
                  {"model_digest", options.model_digest.Hex()},
@@ -318,7 +387,6 @@ Result<DeltaStats> WriteDelta(const SafetensorsSet& base, const SafetensorsSet& 
     if (!out) return Status::IOError(tmp_path, "cannot create");
     uint8_t prefix[tree_internal::kPrefixBytes] = {};
     std::memcpy(prefix, tree_internal::kDeltaMagic, 8);
-    const uint32_t version = tree_internal::kDeltaVersion;
     const uint64_t hlen = text.size();
     for (int i = 0; i < 4; ++i) prefix[8 + i] = static_cast<uint8_t>(version >> (8 * i));
     for (int i = 0; i < 8; ++i) prefix[16 + i] = static_cast<uint8_t>(hlen >> (8 * i));

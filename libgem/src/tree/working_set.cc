@@ -96,7 +96,7 @@ Status WorkingSet::ActivateDelta(Model* model, const DeltaFile& delta) {
     // A bf16/f16 base and a lossless delta: the fine-tune's own stored words, bit for bit. An
     // xor delta needs the base's stored words: the checkpoint's, or the bytes the model holds.
     WeightType ft_type;
-    const bool lossless = t.encoding == "xor" || t.encoding == "raw";
+    const bool lossless = t.exact();
     std::span<const uint8_t> base_raw;
     bool have_base_raw = t.encoding == "raw";
     if (lossless && !have_base_raw) {

@@ -20,6 +20,20 @@ void XorApply(const float* base, const uint8_t* planes, size_t n, int kind, floa
 // f32); out may alias base.
 void XorApplyWords(const void* base, const uint8_t* planes, size_t n, int kind, void* out);
 
+// out[i] = fine-tune value of element i from the "ulp" encoding (delta_math.h): the zigzag word
+// of element i has byte 0 in lo[i] and byte p (p >= 1) in hi[(p - 1) * n + i]. kind is a
+// WordKind.
+void UlpApply(const float* base, const uint8_t* lo, const uint8_t* hi, size_t n, int kind,
+              float* out);
+
+// UlpApply with every high byte zero (the common case of an "ulp" frame; the few elements with
+// high bytes are then rewritten with ulp_apply_elem).
+void UlpApplyLow(const float* base, const uint8_t* lo, size_t n, int kind, float* out);
+
+// The same on a base kept in its stored type (words as in XorApplyWords); out may alias base.
+void UlpApplyWords(const void* base, const uint8_t* lo, const uint8_t* hi, size_t n, int kind,
+                   void* out);
+
 // out[r, c] = base[r, c] + row_scales[r] * q[r, c], row-major rows x cols.
 void Int8Apply(const float* base, const int8_t* q, const float* row_scales, size_t rows,
                size_t cols, float* out);
