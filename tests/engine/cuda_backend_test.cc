@@ -30,7 +30,8 @@ TEST(CudaBackend, OneCompleteTablePerDevice) {
   EXPECT_STREQ(b0->name, "cuda");
   for (const Backend* b : {b0, b1}) {
     EXPECT_TRUE(b->packed_bytes && b->pack_weight && b->unpack_row && b->matmul && b->get_rows &&
-                b->add_bias && b->rms_norm && b->rope && b->silu_mul && b->add && b->attention);
+                b->add_bias && b->rms_norm && b->rope && b->silu_mul && b->add && b->attention &&
+                b->weight_alloc && b->weight_free);
   }
   // Different devices, different ops (each table addresses its own device).
   EXPECT_NE(b0->matmul, b1->matmul);
@@ -77,6 +78,38 @@ TEST(CudaBackend, WithoutAGpuTheDeviceIsReportedAndResultsAreTheCpuBackends) {
     EXPECT_GT(CudaBackendFallbacks(device), before);
   }
   EXPECT_EQ(CudaBackendFallbacks(device + 1), 0u);  // per device
+}
+
+TEST(CudaBackend, WithoutAGpuNoWeightIsResidentAndNothingLeaks) {
+  if (HasGpu()) GTEST_SKIP() << "this machine has a GPU: gem-gpu-check's backend.resident.*";
+  const int device = 5;  // a device no other test uses
+  const Backend* b = CudaBackend(device);
+  // The device cannot take a weight: the model keeps every matrix on the host path.
+  std::vector<float> w(6, 1.0f);
+  const Weight f32{WeightType::kF32, w.data(), 2, 3, false};
+  EXPECT_EQ(b->weight_alloc(f32), nullptr);
+  b->weight_free(nullptr);  // a no-op
+  LoadOptions lo;
+  lo.threads = 1;
+  lo.backend = b;
+  auto m = Model::Load(testing::FixtureDir("llama_bf16"), lo);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_EQ((*m)->resident_weights(), 0u);
+  const CudaWeightStats st = CudaBackendWeightStats(device);
+  EXPECT_EQ(st.resident_uploads, 0u);
+  EXPECT_EQ(st.resident_weights, 0u);
+  EXPECT_EQ(st.staged_weight_uploads, 0u);  // no op reached the device
+  EXPECT_EQ(CudaBackendWeightStats(-1).resident_uploads, 0u);
+}
+
+TEST(CudaBackend, QuantisedAndPackedWeightsAreNeverResident) {
+  // Decided before the device is asked: true on any machine.
+  const Backend* b = CudaBackend(6);
+  std::vector<uint8_t> q(WeightRowBytes(WeightType::kQ8_0, 32) * 2);
+  EXPECT_EQ(b->weight_alloc(Weight{WeightType::kQ8_0, q.data(), 2, 32, false}), nullptr);
+  std::vector<float> w(64, 0.5f);
+  EXPECT_EQ(b->weight_alloc(Weight{WeightType::kF32, w.data(), 2, 32, true}), nullptr);
+  EXPECT_EQ(CudaBackendWeightStats(6).resident_uploads, 0u);
 }
 
 }  // namespace

@@ -53,6 +53,7 @@ void AddNcclChecks(std::vector<Check>* out);
 void AddModelChecks(std::vector<Check>* out);
 void AddTreeDeviceChecks(std::vector<Check>* out);
 void AddBackendChecks(std::vector<Check>* out);
+void AddResidentChecks(std::vector<Check>* out);
 
 class CheckError : public std::runtime_error {
  public:

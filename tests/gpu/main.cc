@@ -3,6 +3,7 @@
 //
 //   gem-gpu-check [--fixtures DIR] [--tree-fixtures DIR] [--smollm2-slice DIR]
 //                 [--smollm2 FILE] [--only TEXT]... [--list] [--seed N] [--threads N]
+//                 [--dry-run-without-gpu]
 //
 // Exit status: 0 nothing failed; 1 a check failed; 2 usage; 3 a GPU is there but cannot be
 // used (e.g. a driver older than the CUDA runtime linked in); 77 no GPU (nothing was checked;
@@ -39,6 +40,10 @@ void Usage(FILE* f) {
                "  --smollm2 FILE       the full SmolLM2-135M-Instruct Q4_1 GGUF, if at hand\n"
                "  --only TEXT          run the checks whose name contains TEXT (repeatable)\n"
                "  --list               print the check names and exit\n"
+               "  --dry-run-without-gpu  on a machine without a GPU, run the checks anyway: the\n"
+               "                       device work falls back to the CPU, so checks that need\n"
+               "                       the GPU FAIL; this tests the program, never the GPU path\n"
+               "                       (with a GPU present: exit 77)\n"
                "Exit: 0 nothing failed, 1 a check failed, 2 usage, 3 GPU unusable, 77 no GPU.\n");
 }
 
@@ -90,7 +95,7 @@ int Main(int argc, char** argv) {
   env.tree_fixtures = std::string(GEM_SOURCE_DIR) + "/tests/fixtures/tree";
   env.cpu_threads = std::max(1u, std::thread::hardware_concurrency());
   std::vector<std::string> only;
-  bool list = false;
+  bool list = false, dry_run = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto value = [&]() -> const char* {
@@ -116,6 +121,8 @@ int Main(int argc, char** argv) {
       env.cpu_threads = std::max(1, std::atoi(value()));
     } else if (a == "--list") {
       list = true;
+    } else if (a == "--dry-run-without-gpu") {
+      dry_run = true;
     } else if (a == "--help" || a == "-h") {
       Usage(stdout);
       return 0;
@@ -134,6 +141,7 @@ int Main(int argc, char** argv) {
   AddTreeDeviceChecks(&checks);
   AddModelChecks(&checks);
   AddBackendChecks(&checks);
+  AddResidentChecks(&checks);
   if (!only.empty()) {
     std::vector<Check> kept;
     for (Check& c : checks) {
@@ -150,7 +158,18 @@ int Main(int argc, char** argv) {
     for (const Check& c : checks) std::printf("%s\n", c.name.c_str());
     return 0;
   }
-  if (int stop = DescribeDevices(); stop != 0) return stop;
+  if (dry_run) {
+    int count = 0;
+    if (cudaGetDeviceCount(&count) == cudaSuccess && count > 0) {
+      std::printf("gpu-check: a GPU is here: run without --dry-run-without-gpu\n");
+      return kExitNoGpu;
+    }
+    std::printf(
+        "gpu-check: dry run without a GPU: device work falls back to the CPU, checks that need "
+        "the GPU fail (this tests the program, not the GPU path)\n");
+  } else if (int stop = DescribeDevices(); stop != 0) {
+    return stop;
+  }
   std::fflush(stdout);
 
   int passed = 0, failed = 0, not_run = 0;

@@ -3,12 +3,15 @@
 // As in ggml (src/ggml-backend-impl.h), a backend is a struct of function pointers; the model
 // code calls only these, so a CUDA backend (kernels/, later) slots in by filling the same table.
 // Activations are f32, row-major; weight matrices are typed (Weight: f32, f16, bf16 or a ggml
-// block quantisation, gem/weight_types.h), as a ggml tensor carries its type; everything is in
-// the backend's memory (host memory for the CPU backend). Ops never fail on valid shapes; shape
-// checks belong to the caller (the model checks at load).
+// block quantisation, gem/weight_types.h), as a ggml tensor carries its type. Activations, the
+// KV cache and 1-D weights are host memory; a weight matrix is host memory too (Weight::data) and,
+// where the backend holds it resident (the weight_alloc entry, ggml's backend buffers), also a
+// copy in the backend's own memory (Weight::resident) that matmul/get_rows read instead. Ops
+// never fail on valid shapes; shape checks belong to the caller (the model checks at load).
 //
 // Thread-safety: a backend's ops may be called from one thread at a time per BackendContext;
-// the ops themselves may use `ctx->threads` worker threads.
+// the ops themselves may use `ctx->threads` worker threads. weight_alloc/weight_free may be called
+// from any thread (a backend serialises them with its ops itself).
 #ifndef GEM_BACKEND_H_
 #define GEM_BACKEND_H_
 
@@ -37,12 +40,20 @@ struct AttentionSeq {
 // out_features, cols = in_features). Row-major, each row WeightRowBytes(type, cols) bytes, unless
 // `packed`: then in the backend's own layout for the type (Backend::pack_weight). The descriptor
 // does not own `data`.
+//
+// `resident`: the backend's own copy of the same bytes (a handle from Backend::weight_alloc, opaque
+// to everyone else), or nullptr. When set, the backend's matmul/get_rows read the copy and never
+// `data`, except to recompute on the CPU an op whose device work failed (so `data` stays valid
+// and equal to the copy while the handle is in use). The descriptor does not own the handle
+// either: whoever called weight_alloc frees it (the Model: at its destruction, or when the
+// override it belongs to is replaced or cleared).
 struct Weight {
   WeightType type = WeightType::kF32;
   const void* data = nullptr;
   int64_t rows = 0;
   int64_t cols = 0;
   bool packed = false;
+  void* resident = nullptr;
 };
 
 // One product of a matmul call: y[m x w->rows] = x[m x w->cols] * w^T (accumulate: y += ...).
@@ -94,6 +105,20 @@ struct Backend {
   // softmax(q k^T * scale) v.
   void (*attention)(const BackendContext* ctx, const AttentionSeq* seqs, int num_seqs,
                     int num_heads, int num_kv_heads, int head_dim, float scale, int window);
+
+  // Resident weights (ggml's backend buffers: a tensor placed in the backend's memory once).
+  // Optional: both nullptr in a backend whose ops read weight matrices where they lie in host
+  // memory (the CPU backend: zero copies, Weight::resident stays nullptr).
+  //
+  // weight_alloc: copies matrix `w` (w.data, in w's type and layout; w.resident ignored) into the
+  // backend's memory and returns its handle, to be set as Weight::resident; it returns once the
+  // copy is complete (the host bytes may change afterwards). nullptr when the backend does not
+  // hold this weight: a type or layout it does not keep resident (the CUDA backend: quantised or
+  // packed), or the allocation or copy failed (out of device memory, no device). nullptr is not an
+  // error for the caller: its ops then read w.data as before. The caller owns the handle.
+  void* (*weight_alloc)(const Weight& w);
+  // Releases a handle from weight_alloc (nullptr: no-op). No op may be running with it.
+  void (*weight_free)(void* handle);
 };
 
 // The CPU backend: AVX-512 (VNNI) / AVX2 register-tiled kernels per weight type whose per-element

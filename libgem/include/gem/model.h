@@ -22,6 +22,11 @@
 // llama.cpp's converter permutes for its interleaved RoPE are put back in HF order. Base weights
 // never change after Load(). A tied lm_head has no tensor of its own: "lm_head.weight" is absent
 // from Tensors() and the head uses "model.embed_tokens.weight" (and its override, if any).
+// When LoadOptions::backend keeps weights resident (gem/backend.h: the CUDA backend for f32, f16
+// and bf16 matrices), Load() also places each such matrix in the backend's memory, once, in its
+// held type, and the forward passes' matmul/get_rows read that copy; the copies are released with
+// the Model. The host weights stay as they are (accessors, deltas' base values, and the CPU
+// recomputation of a failed device op read them).
 //
 // Numerics. f32, f16 and bf16 matrices give bit-identical logits (f16/bf16 are converted exactly
 // in the kernel); the integer types quantise each row of activations per block (Q8, as ggml) and
@@ -201,11 +206,22 @@ class Model {
   std::string NumericsId() const;
   // The name of the backend the forward passes run on: "cpu", "cuda" (LoadOptions::backend).
   const char* backend_name() const;
+  // Weight matrices whose base the backend holds resident in its own memory (gem/backend.h,
+  // Backend::weight_alloc): placed there once by Load() and released with the model. 0 for the
+  // CPU backend (it reads the host weights in place) and for matrices a backend does not take
+  // (the CUDA backend: quantised types; any weight whose upload failed: read from host memory).
+  size_t resident_weights() const;
+  // Overrides (SetTensorOverride) currently held resident: each is copied to the backend's memory
+  // when it is set (a candidate switch re-uploads its changed tensors) and freed when cleared.
+  size_t resident_overrides() const;
 
   // Until cleared, forward passes read `data` (caller-owned, same shape as the base tensor,
   // f32 row-major; must outlive its use) instead of the base tensor `hf_name`. Setting an
-  // override again replaces it. NotFound when the model has no such tensor. data == nullptr is
-  // InvalidArgument.
+  // override again replaces it. On a backend with resident weights a matrix override is also
+  // copied into the backend's memory here, and forward passes read that copy: changing `data`
+  // afterwards needs another SetTensorOverride to be seen (`data` must still outlive its use:
+  // an op whose device work fails is recomputed on the CPU from it). NotFound when the model has no
+  // such tensor. data == nullptr is InvalidArgument.
   Status SetTensorOverride(std::string_view hf_name, const float* data);
   // The same with a tensor of any weight type, row-major (a matrix: shape[0] rows of
   // WeightRowBytes(type, shape[1]) bytes). For types the backend keeps in its own layout the

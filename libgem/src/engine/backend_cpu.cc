@@ -204,9 +204,10 @@ void Attention(const BackendContext* ctx, const AttentionSeq* seqs, int num_seqs
   });
 }
 
+// No weight_alloc/weight_free: the CPU backend's weights are the host weights (zero copies).
 const Backend kCpu = {
-    "cpu",   PackedBytes, PackWeight, UnpackRow, MatMul, GetRows,
-    AddBias, RmsNorm,     Rope,       SiluMul,   Add,    Attention,
+    "cpu",   PackedBytes, PackWeight, UnpackRow, MatMul,    GetRows, AddBias,
+    RmsNorm, Rope,        SiluMul,    Add,       Attention, nullptr, nullptr,
 };
 
 }  // namespace

@@ -57,6 +57,44 @@ bool IsGgufFile(const std::string& path) {
 Model::Model(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Model::~Model() = default;
 
+Model::Impl::~Impl() {
+  if (backend == nullptr || backend->weight_free == nullptr) return;
+  for (auto& w : weights) {
+    backend->weight_free(w->override_resident);
+    backend->weight_free(w->base.resident);
+  }
+}
+
+void UploadResidentWeights(Model::Impl* impl) {
+  if (impl->backend->weight_alloc == nullptr) return;
+  for (auto& w : impl->weights) {
+    if (w->shape.size() != 2) continue;  // 1-D tensors are read by host-side ops
+    w->base.resident = impl->backend->weight_alloc(w->base);
+    w->active = w->base;
+  }
+}
+
+namespace {
+
+// Drops the resident copy of `e`'s override, if any (the base's copy stays).
+void FreeOverrideResident(Model::Impl* impl, WeightEntry* e) {
+  if (e->override_resident == nullptr) return;
+  impl->backend->weight_free(e->override_resident);
+  e->override_resident = nullptr;
+}
+
+// Places the override now in e->active in the backend's memory (a backend with resident weights):
+// the changed tensor reaches the device once per switch, not at every matmul.
+void UploadOverride(Model::Impl* impl, WeightEntry* e) {
+  FreeOverrideResident(impl, e);
+  e->active.resident = nullptr;
+  if (impl->backend->weight_alloc == nullptr || e->shape.size() != 2) return;
+  e->override_resident = impl->backend->weight_alloc(e->active);
+  e->active.resident = e->override_resident;
+}
+
+}  // namespace
+
 Result<std::unique_ptr<Model>> Model::Load(const std::string& path_in, const LoadOptions& options) {
   std::error_code ec;
   fs::path path(path_in);
@@ -104,6 +142,7 @@ Result<std::unique_ptr<Model>> Model::Load(const std::string& path_in, const Loa
     s = LoadGguf(path.string(), options, *policy, impl.get());
   }
   if (!s.ok()) return s;
+  UploadResidentWeights(impl.get());
   std::vector<int32_t> stops = impl->config.eos_ids;
   if (impl->tokenizer) {
     for (int32_t id : impl->tokenizer->stop_ids()) stops.push_back(id);
@@ -392,6 +431,7 @@ Status Model::SetTensorOverride(std::string_view name, WeightType type, const vo
       e->shape.size() == 2 ? impl_->backend->packed_bytes(type, e->base.rows, e->base.cols) : 0;
   if (type == WeightType::kF32 || packed_bytes == 0) {
     e->active = Weight{type, data, e->base.rows, e->base.cols, false};
+    UploadOverride(impl_.get(), e);
     return Status::OK();
   }
   // The backend reads this type in its own layout: pack a copy, kept until the next override of
@@ -400,6 +440,7 @@ Status Model::SetTensorOverride(std::string_view name, WeightType type, const vo
   buf.resize(packed_bytes);
   impl_->backend->pack_weight(type, data, e->base.rows, e->base.cols, buf.data());
   e->active = Weight{type, buf.data(), e->base.rows, e->base.cols, true};
+  UploadOverride(impl_.get(), e);
   return Status::OK();
 }
 
@@ -408,12 +449,28 @@ Status Model::ClearTensorOverride(std::string_view name) {
   if (it == impl_->by_name.end()) {
     return Status::NotFound(impl_->source, "no tensor '" + std::string(name) + "'");
   }
+  FreeOverrideResident(impl_.get(), it->second);
   it->second->active = it->second->base;
   return Status::OK();
 }
 
 void Model::ClearTensorOverrides() {
-  for (auto& w : impl_->weights) w->active = w->base;
+  for (auto& w : impl_->weights) {
+    FreeOverrideResident(impl_.get(), w.get());
+    w->active = w->base;
+  }
+}
+
+size_t Model::resident_weights() const {
+  size_t n = 0;
+  for (const auto& w : impl_->weights) n += w->base.resident != nullptr;
+  return n;
+}
+
+size_t Model::resident_overrides() const {
+  size_t n = 0;
+  for (const auto& w : impl_->weights) n += w->override_resident != nullptr;
+  return n;
 }
 
 size_t Model::num_overrides() const {

@@ -25,6 +25,10 @@ struct WeightEntry {
   Weight base;                 // data: into `owned` or into a mapped checkpoint file
   std::vector<uint8_t> owned;  // when the bytes had to be converted, quantised or permuted
   Weight active;               // base, or an override (which may have another type)
+  // The backend's resident copy of the override in `active` (Backend::weight_alloc), owned by
+  // the model: freed when the override is replaced or cleared. base.resident, the copy of the
+  // base, is owned by Model::Impl and freed with it.
+  void* override_resident = nullptr;
   int64_t numel() const {
     int64_t n = 1;
     for (int64_t d : shape) n *= d;
@@ -54,6 +58,11 @@ struct LayerWeights {
 };
 
 struct Model::Impl {
+  Impl() = default;
+  ~Impl();  // frees the backend's resident copies (model.cc)
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
+
   ModelConfig config;
   std::string source;
   std::string format;
@@ -90,6 +99,11 @@ Status ValidateConfig(const ModelConfig& c, const std::string& where);
 
 // RoPE inverse frequencies for the configuration (rope_theta, head_dim, rope_scaling).
 std::vector<float> RopeInvFreq(const ModelConfig& c);
+
+// Places every weight matrix in the backend's memory where the backend keeps weights resident
+// (Backend::weight_alloc; a no-op for the CPU backend). A matrix the backend does not take stays
+// host-only (its ops read it there). Called once by Model::Load after the loader.
+void UploadResidentWeights(Model::Impl* impl);
 
 // Fills impl->layers / embed / final_norm / lm_head from impl->by_name and impl->inv_freq.
 // REQUIRES: every ExpectedTensors() entry is present with its shape.

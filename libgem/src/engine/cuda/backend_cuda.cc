@@ -29,6 +29,17 @@ struct DeviceState {
   Status error;                      // the first error; guarded by mu
   bool dead = false;                 // no context, or a sticky error: every op on the CPU
   std::atomic<uint64_t> fallbacks{0};
+  // Weight traffic (CudaWeightStats).
+  std::atomic<uint64_t> resident_uploads{0};
+  std::atomic<uint64_t> staged_weight_uploads{0};
+  std::atomic<uint64_t> resident_live{0};
+  std::atomic<uint64_t> resident_bytes{0};
+};
+
+// A weight matrix's device copy (Weight::resident): the handle weight_alloc returns.
+struct ResidentCopy {
+  void* dev = nullptr;
+  size_t bytes = 0;
 };
 
 DeviceState& State(int device) {
@@ -112,6 +123,14 @@ class DeviceOp {
     return p;
   }
   void Record(cudaError_t e) { c_->Record(e); }
+  // The device bytes of weight matrix `w`: its resident copy, or (not resident: an override whose
+  // upload failed, a weight loaded before the device worked) a copy staged for this op.
+  const void* WeightOnDevice(const Weight& w) {
+    if (w.resident != nullptr) return static_cast<const ResidentCopy*>(w.resident)->dev;
+    s_.staged_weight_uploads.fetch_add(1, std::memory_order_relaxed);
+    return In(static_cast<const uint8_t*>(w.data),
+              static_cast<size_t>(w.rows) * WeightRowBytes(w.type, w.cols));
+  }
 
   // Downloads the outputs and waits for the device. False (the error recorded, in-place outputs
   // restored) when anything failed: the caller computes the op on the CPU backend instead.
@@ -158,8 +177,7 @@ void MatMul(const BackendContext* bc, const float* x, int m, const MatmulJob* jo
       const float* dx = op.In(x, static_cast<size_t>(m) * k * sizeof(float));
       for (const MatmulJob& j : on_gpu) {
         const Weight& w = *j.w;
-        const void* dw = op.In(static_cast<const uint8_t*>(w.data),
-                               static_cast<size_t>(w.rows) * WeightRowBytes(w.type, w.cols));
+        const void* dw = op.WeightOnDevice(w);
         const size_t y_bytes = static_cast<size_t>(m) * w.rows * sizeof(float);
         float* dy = j.accumulate ? op.InOut(j.y, y_bytes) : op.Out(j.y, y_bytes);
         if (dx == nullptr || dw == nullptr || dy == nullptr) break;
@@ -180,8 +198,7 @@ void GetRows(const BackendContext* bc, const Weight& w, const int32_t* ids, int 
   if (DeviceWeightType(w) >= 0 && m > 0) {
     DeviceOp op(D);
     if (op.ctx() != nullptr) {
-      const void* table = op.In(static_cast<const uint8_t*>(w.data),
-                                static_cast<size_t>(w.rows) * WeightRowBytes(w.type, w.cols));
+      const void* table = op.WeightOnDevice(w);
       const int32_t* dids = op.In(ids, static_cast<size_t>(m) * sizeof(int32_t));
       float* dy = op.Out(y, static_cast<size_t>(m) * w.cols * sizeof(float));
       if (table != nullptr && dids != nullptr && dy != nullptr) {
@@ -325,6 +342,48 @@ void Attention(const BackendContext* bc, const AttentionSeq* seqs, int num_seqs,
   Cpu()->attention(bc, seqs, num_seqs, num_heads, num_kv_heads, head_dim, scale, window);
 }
 
+// Backend::weight_alloc: f32/f16/bf16 row-major matrices are copied to the device in their own
+// type, once; everything else (quantised, packed) stays with the CPU backend's layout on the host.
+template <int D>
+void* WeightAlloc(const Weight& w) {
+  if (DeviceWeightType(w) < 0 || w.rows <= 0 || w.data == nullptr) return nullptr;
+  const size_t bytes = static_cast<size_t>(w.rows) * WeightRowBytes(w.type, w.cols);
+  DeviceState& s = State(D);
+  std::lock_guard<std::mutex> lock(s.mu);
+  TryContext(D, &s);
+  if (s.dead) return nullptr;
+  CudaContext* c = s.ctx.get();
+  void* dev = c->Alloc(bytes);
+  if (dev != nullptr) c->Upload(dev, w.data, bytes);
+  // Waits for the copy (the host bytes may change once this returns) and collects any error.
+  Status st = c->Sync();
+  if (!st.ok() || dev == nullptr) {
+    c->Free(dev);
+    if (s.error.ok())
+      s.error = st.ok()
+                    ? Status::Unavailable("cuda:" + std::to_string(D), "device allocation failed")
+                    : st;
+    if (c->failed()) s.dead = true;
+    return nullptr;
+  }
+  s.resident_uploads.fetch_add(1, std::memory_order_relaxed);
+  s.resident_live.fetch_add(1, std::memory_order_relaxed);
+  s.resident_bytes.fetch_add(bytes, std::memory_order_relaxed);
+  return new ResidentCopy{dev, bytes};
+}
+
+// Backend::weight_free. After a sticky error the memory goes with the unusable context.
+template <int D>
+void WeightFree(void* handle) {
+  if (handle == nullptr) return;
+  std::unique_ptr<ResidentCopy> copy(static_cast<ResidentCopy*>(handle));
+  DeviceState& s = State(D);
+  std::lock_guard<std::mutex> lock(s.mu);
+  if (s.ctx != nullptr) s.ctx->Free(copy->dev);
+  s.resident_live.fetch_sub(1, std::memory_order_relaxed);
+  s.resident_bytes.fetch_sub(copy->bytes, std::memory_order_relaxed);
+}
+
 size_t PackedBytes(WeightType type, int64_t rows, int64_t cols) {
   return Cpu()->packed_bytes(type, rows, cols);
 }
@@ -335,8 +394,9 @@ void UnpackRow(const Weight& w, int64_t r, void* out) { Cpu()->unpack_row(w, r, 
 
 template <int D>
 constexpr Backend MakeTable() {
-  return Backend{"cuda",     PackedBytes, PackWeight, UnpackRow,  MatMul<D>, GetRows<D>,
-                 AddBias<D>, RmsNorm<D>,  Rope<D>,    SiluMul<D>, Add<D>,    Attention<D>};
+  return Backend{"cuda",     PackedBytes,  PackWeight,     UnpackRow,    MatMul<D>,
+                 GetRows<D>, AddBias<D>,   RmsNorm<D>,     Rope<D>,      SiluMul<D>,
+                 Add<D>,     Attention<D>, WeightAlloc<D>, WeightFree<D>};
 }
 
 template <size_t... I>
@@ -365,6 +425,17 @@ Status CudaBackendStatus(int device) {
 
 uint64_t CudaBackendFallbacks(int device) {
   return InRange(device) ? State(device).fallbacks.load(std::memory_order_relaxed) : 0;
+}
+
+CudaWeightStats CudaBackendWeightStats(int device) {
+  CudaWeightStats out;
+  if (!InRange(device)) return out;
+  const DeviceState& s = State(device);
+  out.resident_uploads = s.resident_uploads.load(std::memory_order_relaxed);
+  out.staged_weight_uploads = s.staged_weight_uploads.load(std::memory_order_relaxed);
+  out.resident_weights = s.resident_live.load(std::memory_order_relaxed);
+  out.resident_bytes = s.resident_bytes.load(std::memory_order_relaxed);
+  return out;
 }
 
 }  // namespace gem::cuda
