@@ -120,6 +120,10 @@ class GemSearch {
       if (p_.protect_z >= 0) keep = std::max(keep, std::min(LevelWithLeader(ranked), Cap(s)));
       // The cut: the `keep` best; ties at the edge go by the run's random priorities.
       survivors.assign(ranked.begin(), ranked.begin() + keep);
+      if (p_.adaptive_after > 0 && round_ >= p_.adaptive_after && survivors.size() > 1) {
+        ++round_;
+        return Adaptive(std::move(survivors));
+      }
     }
     // The finalists share what is left.
     const uint32_t target = AffordableTarget(px_, survivors, run_->remaining(), q_);
@@ -130,6 +134,174 @@ class GemSearch {
   }
 
  private:
+  // Paired difference of the leader `l` over `m` on the prefix they share, with its
+  // empirical-Bernstein width: returns the upper bound of (mean m - mean l).
+  double UpperBoundOver(uint32_t l, uint32_t m) {
+    const uint32_t c = std::min(px_.len(l), px_.len(m));
+    if (c == 0) return 1;
+    Pair& pc = pair_[m];
+    if (pc.leader != l || pc.len > c) pc = Pair{l, 0, 0};
+    if (c > pc.len) {
+      const auto& xa = px_.answers().answers[l];
+      const auto& xb = px_.answers().answers[m];
+      for (uint32_t i = pc.len; i < c; ++i) pc.disc += xa[i] != xb[i];
+      pc.len = c;
+    }
+    const double g = (static_cast<double>(px_.Wins(m, c)) - px_.Wins(l, c)) / c;
+    const double v = std::max(0.0, static_cast<double>(pc.disc) / c - g * g);
+    const double beta = p_.gap_beta;
+    return g + std::sqrt(2 * v * beta / c) + 3 * beta / c;
+  }
+
+  // The best of `active` by a control-variate estimate of its mean: the reference r (the longest
+  // prefix; ties by wins, then priority) has its mean on its own prefix, every other model r's
+  // mean plus its paired difference to r on the prefix they share (the sequence's stretches
+  // differ in difficulty: raw means over different prefixes are not comparable). Only models
+  // whose prefix is at least `min_len_frac` of the longest may lead.
+  uint32_t Leader(std::span<const uint32_t> active, double min_len_frac) const {
+    uint32_t r = active.front();
+    for (uint32_t m : active) {
+      if (px_.len(m) != px_.len(r)
+              ? px_.len(m) > px_.len(r)
+              : run_->Better(px_.Wins(m, px_.len(m)), m, px_.Wins(r, px_.len(r)), r)) {
+        r = m;
+      }
+    }
+    const double r_mean = static_cast<double>(px_.Wins(r, px_.len(r))) / std::max(1u, px_.len(r));
+    uint32_t l = r;
+    double best = r_mean;
+    for (uint32_t m : active) {
+      const uint32_t c = px_.len(m);
+      if (m == r || c == 0 || c < min_len_frac * px_.len(r)) continue;
+      const double est = r_mean + (static_cast<double>(px_.Wins(m, c)) - px_.Wins(r, c)) / c;
+      if (run_->Better(est, m, best, l)) {
+        best = est;
+        l = m;
+      }
+    }
+    return l;
+  }
+
+  // Top-two Thompson sampling on control-variate estimates (GemParams::gap_rule 1).
+  Status TopTwo(std::vector<uint32_t> active) {
+    Rng rng(DeriveSeed(run_->options().seed, 22));
+    std::vector<double> mu, sd;
+    while (active.size() > 1 && run_->remaining() > 0) {
+      if (p_.exhaustive_finish && px_.CostTo(active, q_) <= run_->remaining()) {
+        GEM_RETURN_IF_ERROR(px_.ExtendTo(active, q_, round_));
+        return Finish(active);
+      }
+      uint32_t r = active.front();
+      for (uint32_t m : active) {
+        if (px_.len(m) != px_.len(r)
+                ? px_.len(m) > px_.len(r)
+                : run_->Better(px_.Wins(m, px_.len(m)), m, px_.Wins(r, px_.len(r)), r)) {
+          r = m;
+        }
+      }
+      const uint32_t lr = px_.len(r);
+      const double r_mean = static_cast<double>(px_.Wins(r, lr)) / lr;
+      mu.assign(active.size(), 0);
+      sd.assign(active.size(), 0);
+      double top = -1;
+      for (size_t i = 0; i < active.size(); ++i) {
+        const uint32_t m = active[i];
+        if (m == r) {
+          mu[i] = r_mean;
+          sd[i] = std::sqrt((r_mean * (1 - r_mean) + 1.0 / lr) / lr) * p_.tt_ref_sd;
+        } else {
+          const uint32_t c = std::max(1u, std::min(px_.len(m), lr));
+          UpperBoundOver(r, m);  // refreshes pair_[m]
+          const double g = (static_cast<double>(px_.Wins(m, c)) - px_.Wins(r, c)) / c;
+          const double v = std::max(0.0, static_cast<double>(pair_[m].disc) / c - g * g);
+          mu[i] = r_mean + g;
+          sd[i] = std::sqrt((v + p_.tt_prior / c) / c);
+        }
+        top = std::max(top, mu[i]);
+      }
+      // Drop models that cannot plausibly be the best.
+      size_t kept = 0;
+      for (size_t i = 0; i < active.size(); ++i) {
+        if (active[i] != r && mu[i] + p_.gap_beta * sd[i] < top) continue;
+        active[kept] = active[i], mu[kept] = mu[i], sd[kept] = sd[i], ++kept;
+      }
+      active.resize(kept), mu.resize(kept), sd.resize(kept);
+      if (active.size() < 2) break;
+      auto draw = [&] {
+        size_t b = 0;
+        double bv = -1e9;
+        for (size_t i = 0; i < active.size(); ++i) {
+          const double t = mu[i] + sd[i] * rng.Normal();
+          if (t > bv) bv = t, b = i;
+        }
+        return b;
+      };
+      const size_t a = draw();
+      size_t b = a;
+      for (int t = 0; t < 32 && b == a; ++t) b = draw();
+      if (b == a) b = a == 0 ? 1 : 0;
+      const uint32_t i = active[a], j = active[b];
+      const uint32_t from = std::min(px_.len(i), px_.len(j));
+      const uint32_t step =
+          std::max<uint32_t>(p_.gap_step_min, static_cast<uint32_t>(p_.gap_step_frac * from));
+      const uint32_t pair[2] = {i, j};
+      const uint64_t before = run_->spent();
+      GEM_RETURN_IF_ERROR(px_.ExtendTo(pair, std::min(q_, from + step), round_));
+      if (run_->spent() == before) break;
+    }
+    return Finish({Leader(active, p_.gap_final_len)});
+  }
+
+  // LUCB over `active` until the budget ends (GemParams::adaptive_after).
+  Status Adaptive(std::vector<uint32_t> active) {
+    pair_.assign(run_->num_models(), Pair{UINT32_MAX, 0, 0});
+    if (p_.gap_rule == 1) return TopTwo(std::move(active));
+    while (active.size() > 1 && run_->remaining() > 0) {
+      if (p_.exhaustive_finish && px_.CostTo(active, q_) <= run_->remaining()) {
+        GEM_RETURN_IF_ERROR(px_.ExtendTo(active, q_, round_));
+        return Finish(active);
+      }
+      const uint32_t l = Leader(active, 0);
+      uint32_t ch = UINT32_MAX;
+      double best = -2;
+      size_t kept = 0;
+      for (uint32_t m : active) {
+        if (m == l) {
+          active[kept++] = m;
+          continue;
+        }
+        const double u = UpperBoundOver(l, m);
+        if (u < 0 && std::min(px_.len(l), px_.len(m)) >= p_.gap_drop_min) continue;  // dropped
+        active[kept++] = m;
+        if (u > best || (u == best && run_->priority(m) > run_->priority(ch))) {
+          best = u;
+          ch = m;
+        }
+      }
+      active.resize(kept);
+      if (ch == UINT32_MAX) break;
+      // The pair's shared prefix grows: the challenger goes a step further, the leader with it
+      // when it is not already past that (only the shared prefix informs their difference).
+      const uint32_t from = px_.len(ch);
+      const uint32_t step =
+          std::max<uint32_t>(p_.gap_step_min, static_cast<uint32_t>(p_.gap_step_frac * from));
+      const uint32_t pair[2] = {l, ch};
+      const uint64_t before = run_->spent();
+      GEM_RETURN_IF_ERROR(px_.ExtendTo(pair, std::min(q_, from + step), round_));
+      if (run_->spent() == before) {
+        // Both are at the task's end or the budget cannot take them one query further: what is
+        // left goes to the others level with nothing better to do; stop.
+        break;
+      }
+    }
+    return Finish({Leader(active, p_.gap_final_len)});
+  }
+
+  struct Pair {
+    uint32_t leader, len, disc;
+  };
+  std::vector<Pair> pair_;
+
   // `models` best first by correct answers on the prefix they all answered (ties: priority).
   std::vector<uint32_t> Ranked(std::span<const uint32_t> models) const {
     const uint32_t len = px_.CommonLen(models);
