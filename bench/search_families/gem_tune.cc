@@ -62,24 +62,6 @@ bool SetParam(gem::search_internal::GemParams* p, const std::string& key, double
     p->protect_full_n = v;
   else if (key == "exhaustive_finish")
     p->exhaustive_finish = v != 0;
-  else if (key == "adaptive_after")
-    p->adaptive_after = static_cast<uint32_t>(v);
-  else if (key == "gap_beta")
-    p->gap_beta = v;
-  else if (key == "gap_step_frac")
-    p->gap_step_frac = v;
-  else if (key == "gap_step_min")
-    p->gap_step_min = static_cast<uint32_t>(v);
-  else if (key == "gap_rule")
-    p->gap_rule = static_cast<uint32_t>(v);
-  else if (key == "tt_prior")
-    p->tt_prior = v;
-  else if (key == "tt_ref_sd")
-    p->tt_ref_sd = v;
-  else if (key == "gap_final_len")
-    p->gap_final_len = v;
-  else if (key == "gap_drop_min")
-    p->gap_drop_min = static_cast<uint32_t>(v);
   else if (key == "confidence_draws")
     p->confidence_draws = static_cast<uint32_t>(v);
   else

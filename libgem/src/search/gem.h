@@ -43,22 +43,6 @@ struct GemParams {
   // When the budget left can take at least as many survivors as the cut would keep through every
   // query of the task, it takes as many as it can (the best first) and compares them exactly.
   bool exhaustive_finish = true;
-  // Adaptive allocation (LUCB on paired differences; off when 0): after this many halving rounds
-  // the survivors are no longer halved; each step the leader (best mean on its own prefix) and
-  // the challenger most likely to beat it (highest upper bound of the paired difference on the
-  // prefix they share, empirical-Bernstein width with log factor gap_beta) both go
-  // max(gap_step_min, gap_step_frac x their length) queries further; a model whose bound says
-  // the leader beats it is dropped. When the budget ends the leader is chosen.
-  uint32_t adaptive_after = 0;
-  double gap_beta = 2;
-  double gap_step_frac = 0.25;
-  uint32_t gap_step_min = 4;
-  uint32_t gap_drop_min = 8;  // no drop on a shared prefix shorter than this
-  double gap_final_len = 0.5;
-  uint32_t gap_rule = 0;  // 0: LUCB; 1: top-two Thompson sampling (gap_beta: drop z)
-  double tt_prior = 1;    // variance pseudo-count of a paired difference
-  double tt_ref_sd = 1;   // scale of the reference's own sd  // the choice: among models at least
-                          // this share of the longest
   // Monte Carlo draws of the Bayesian bootstrap behind P(best) and P(top 3).
   uint32_t confidence_draws = 256;
 };
