@@ -61,25 +61,6 @@ void UlpApplyLow(const float* base, const uint8_t* lo, size_t n, int kind, float
   }
 }
 
-void UlpApplyWords(const void* base, const uint8_t* lo, const uint8_t* hi, size_t n, int kind,
-                   void* out) {
-  if (kind == kWordF32) {
-    const auto* b = static_cast<const uint32_t*>(base);
-    auto* o = static_cast<uint32_t*>(out);
-    for (size_t i = 0; i < n; ++i) {
-      const uint32_t z =
-          lo[i] | uint32_t{hi[i]} << 8 | uint32_t{hi[n + i]} << 16 | uint32_t{hi[2 * n + i]} << 24;
-      o[i] = ulp_decode_word(b[i], z, 4);
-    }
-    return;
-  }
-  const auto* b = static_cast<const uint16_t*>(base);
-  auto* o = static_cast<uint16_t*>(out);
-  for (size_t i = 0; i < n; ++i) {
-    o[i] = static_cast<uint16_t>(ulp_decode_word(b[i], lo[i] | uint32_t{hi[i]} << 8, 2));
-  }
-}
-
 void Int8Apply(const float* base, const int8_t* q, const float* row_scales, size_t rows,
                size_t cols, float* out) {
   for (size_t r = 0; r < rows; ++r) {

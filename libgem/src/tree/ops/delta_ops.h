@@ -30,10 +30,6 @@ void UlpApply(const float* base, const uint8_t* lo, const uint8_t* hi, size_t n,
 // high bytes are then rewritten with ulp_apply_elem).
 void UlpApplyLow(const float* base, const uint8_t* lo, size_t n, int kind, float* out);
 
-// The same on a base kept in its stored type (words as in XorApplyWords); out may alias base.
-void UlpApplyWords(const void* base, const uint8_t* lo, const uint8_t* hi, size_t n, int kind,
-                   void* out);
-
 // out[r, c] = base[r, c] + row_scales[r] * q[r, c], row-major rows x cols.
 void Int8Apply(const float* base, const int8_t* q, const float* row_scales, size_t rows,
                size_t cols, float* out);
