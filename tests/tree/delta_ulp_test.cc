@@ -215,6 +215,94 @@ TEST_F(UlpFileTest, FewChangedWordsStayXor) {
   ExpectExact(*d);
 }
 
+// The frame twins of kernels/delta_ulp.cu (ops::UlpApplyFrame on f32 values, UlpApplyFrameWords
+// on the stored words), fed each frame of a real ulp file as the file stores it, rebuild what
+// DeltaFile::Apply and ReconstructRaw rebuild, bit for bit, out of place and in place; a frame
+// whose list is damaged is refused with nothing written.
+TEST_F(UlpFileTest, FrameTwinsEqualTheReader) {
+  const std::string path = Write("frames");
+  std::ifstream in(path, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), {});
+  uint64_t hlen = 0;
+  for (int i = 7; i >= 0; --i) hlen = hlen << 8 | static_cast<uint8_t>(bytes[16 + i]);
+  const nlohmann::json h = nlohmann::json::parse(bytes.substr(24, hlen));
+  const size_t data = (24 + hlen + 63) / 64 * 64;
+  auto d = Open(path);
+  ASSERT_TRUE(d);
+  const size_t n = kRows * kCols, fe = 777, frames = (n + fe - 1) / fe;
+  int ulp_tensors = 0;
+  size_t listed = 0;
+  for (const auto& jt : h["tensors"]) {
+    if (jt["encoding"] != "ulp") continue;
+    ++ulp_tensors;
+    const std::string name = jt["name"];
+    const DeltaTensor* t = d->Find(name);
+    ASSERT_NE(t, nullptr);
+    const int kind = t->dtype == DType::kBF16  ? ops::kWordBF16
+                     : t->dtype == DType::kF16 ? ops::kWordF16
+                                               : ops::kWordF32;
+    const size_t wb = ops::word_bytes(kind);
+    const auto* blob =
+        reinterpret_cast<const uint8_t*>(bytes.data()) + data + jt["offset"].get<size_t>();
+    // The reader's results.
+    const auto b = base_->Find(name);
+    const auto base_raw = b.file->Bytes(*b.info);
+    std::vector<uint8_t> want_raw;
+    ASSERT_TRUE(d->ReconstructRaw(*t, base_raw, &want_raw).ok());
+    auto base = base_->ReadF32(name);
+    ASSERT_TRUE(base.ok());
+    std::vector<float> want(n);
+    ASSERT_TRUE(d->Apply(*t, base->data(), want.data()).ok());
+    // The twins, frame by frame.
+    std::vector<uint8_t> words(n * wb, 0xAB), in_place(base_raw.begin(), base_raw.end());
+    std::vector<float> vals(n, -1.0f), vals_in_place = *base;
+    size_t at = 8 * frames;
+    for (size_t f = 0; f < frames; ++f) {
+      uint64_t size = 0;
+      std::memcpy(&size, blob + 8 * f, 8);
+      const size_t first = f * fe, m = std::min(fe, n - first);
+      const uint8_t* frame = blob + at;
+      listed += (size - m) / ops::ulp_entry_bytes(static_cast<int>(wb));
+      ASSERT_TRUE(ops::UlpApplyFrameWords(base_raw.data() + first * wb, frame, size, m, kind,
+                                          words.data() + first * wb));
+      ASSERT_TRUE(ops::UlpApplyFrameWords(in_place.data() + first * wb, frame, size, m, kind,
+                                          in_place.data() + first * wb));
+      ASSERT_TRUE(
+          ops::UlpApplyFrame(base->data() + first, frame, size, m, kind, vals.data() + first));
+      ASSERT_TRUE(ops::UlpApplyFrame(vals_in_place.data() + first, frame, size, m, kind,
+                                     vals_in_place.data() + first));
+      at += size;
+    }
+    ASSERT_EQ(at, jt["size"].get<size_t>()) << name;
+    EXPECT_EQ(0, std::memcmp(words.data(), want_raw.data(), words.size())) << name;
+    EXPECT_EQ(0, std::memcmp(in_place.data(), want_raw.data(), words.size())) << name;
+    EXPECT_EQ(0, std::memcmp(vals.data(), want.data(), n * 4)) << name;
+    EXPECT_EQ(0, std::memcmp(vals_in_place.data(), want.data(), n * 4)) << name;
+    // Damaged copies of frame 0 (first entry index past the frame; two equal indices; a partial
+    // entry): refused, nothing written.
+    uint64_t size0 = 0;
+    std::memcpy(&size0, blob, 8);
+    ASSERT_GE(size0, fe + 2 * ops::ulp_entry_bytes(static_cast<int>(wb))) << "two entries";
+    const std::vector<uint8_t> good(blob + 8 * frames, blob + 8 * frames + size0);
+    for (int damage = 0; damage < 3; ++damage) {
+      std::vector<uint8_t> bad = good;
+      const size_t e1 = fe + ops::ulp_entry_bytes(static_cast<int>(wb));
+      if (damage == 0) bad[fe] = 0xff, bad[fe + 1] = 0x7f;
+      if (damage == 1) bad[e1] = bad[fe], bad[e1 + 1] = bad[fe + 1];
+      std::vector<uint8_t> out(fe * wb, 0x5A);
+      const size_t len = damage == 2 ? bad.size() - 1 : bad.size();
+      EXPECT_FALSE(ops::UlpApplyFrameWords(base_raw.data(), bad.data(), len, fe, kind, out.data()))
+          << name << " " << damage;
+      EXPECT_EQ(out, std::vector<uint8_t>(fe * wb, 0x5A)) << name << " " << damage;
+      std::vector<float> vout(fe, 7.0f);
+      EXPECT_FALSE(ops::UlpApplyFrame(base->data(), bad.data(), len, fe, kind, vout.data()));
+      EXPECT_EQ(vout, std::vector<float>(fe, 7.0f));
+    }
+  }
+  EXPECT_EQ(ulp_tensors, 2);  // w0 (bf16) and w1 (f16)
+  EXPECT_GT(listed, 0u) << "the file has high-byte entries to fix up";
+}
+
 // Damages the first tensor's first ulp frame (its sparse list) and re-seals the data section's
 // SHA-256, so that only the frame checks can catch it.
 class DamagedUlpTest : public UlpFileTest {

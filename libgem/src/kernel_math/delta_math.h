@@ -62,6 +62,24 @@ GEM_HD float ulp_apply_elem(float base, uint32_t z, int kind) {
   return word_to_f32(ulp_decode_word(f32_to_word(base, kind), z, word_bytes(kind)), kind);
 }
 
+// An "ulp" frame of m elements (docs/DELTA_FORMAT.md, version 3) is m low bytes (byte 0 of each
+// zigzag word), then a sparse list of entries for the elements whose word has non-zero bytes
+// above byte 0, in increasing element order: a u16 element index (little-endian), then bytes
+// 1 .. nbytes-1 of the word. These read one entry; the frame's checks (indices increasing and
+// below m) are the reader's.
+GEM_HD size_t ulp_entry_bytes(int nbytes) { return (size_t)(1 + nbytes); }
+
+GEM_HD uint32_t ulp_entry_index(const uint8_t* entry) {
+  return (uint32_t)entry[0] | (uint32_t)entry[1] << 8;
+}
+
+// Bytes 1 .. nbytes-1 of the entry's zigzag word, in place (byte 0 is the low plane's).
+GEM_HD uint32_t ulp_entry_high(const uint8_t* entry, int nbytes) {
+  uint32_t high = 0;
+  for (int p = 1; p < nbytes; ++p) high |= (uint32_t)entry[1 + p] << (8 * p);
+  return high;
+}
+
 // Lossy int8 form: delta ~= scale[row] * q.
 GEM_HD float int8_apply_elem(float base, int8_t q, float row_scale) {
   return base + row_scale * (float)q;
