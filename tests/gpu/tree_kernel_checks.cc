@@ -13,6 +13,7 @@
 #include "bgmv_shrink.cuh"
 #include "delta_int8.cuh"
 #include "delta_sign.cuh"
+#include "delta_ulp.cuh"
 #include "delta_xor.cuh"
 #include "delta_xor_words.cuh"
 #include "gpu/check.h"
@@ -78,6 +79,186 @@ Outcome XorWordsCheck(const Env& env, int kind) {
   size_t diffs = 0;
   for (size_t i = 0; i < n; ++i) diffs += std::memcmp(&got[i * wb], &twin[i * wb], wb) != 0;
   return Verdict(diffs, n);
+}
+
+// Random "ulp" frames as the writer lays them out (docs/DELTA_FORMAT.md, version 3), back to
+// back: frames of 1, 2, 1023-1025 and 4097 elements (the kernel's 1024-element tiles: one, two
+// and five blocks), a tensor of three full 65536-element frames and a partial last one, a frame
+// with no entries and one whose every element is listed. Words move by a few ulps (f32 words by
+// thousands, as f32 fine-tunes do), 2% jump to a random word (high bytes: entries), and the first
+// and the last element of every frame jump (entries at index 0 and m - 1).
+struct UlpFrames {
+  int kind, wb;
+  std::vector<size_t> m, first, at, bytes;  // per frame: elements, first element, blob offset
+  std::vector<uint8_t> base, ft, blob;      // words (wb bytes each) and the frames
+  size_t n = 0, entries = 0;
+  UlpFrames(int kind_, std::mt19937& rng) : kind(kind_), wb(ops::word_bytes(kind_)) {
+    const size_t ms[] = {1, 2, 1023, 1024, 1025, 4097, 65536, 65536, 65536, 12345, 3000, 300};
+    std::normal_distribution<float> w(0.0f, 0.05f);
+    const int spread = kind == ops::kWordF32 ? 3000 : 6;
+    for (size_t f = 0; f < std::size(ms); ++f) {
+      const bool none = f == 10, all = f == 11;
+      first.push_back(n);
+      m.push_back(ms[f]);
+      at.push_back(blob.size());
+      std::vector<uint8_t> lo(ms[f]), list;
+      for (size_t i = 0; i < ms[f]; ++i) {
+        const uint32_t b = ops::f32_to_word(w(rng), kind);
+        uint32_t z;
+        do {
+          uint32_t f_word =
+              (b + static_cast<uint32_t>(static_cast<int>(rng() % (2 * spread + 1)) - spread)) &
+              ops::word_mask(wb);
+          const bool jump = all || (!none && (rng() % 50 == 0 || i == 0 || i + 1 == ms[f]));
+          if (jump) f_word = rng() & ops::word_mask(wb);
+          z = ops::ulp_encode_word(b, f_word, wb);
+          if (none) z &= 0xffu;  // no entries: every step within the low byte
+          if (!jump || (z >> 8) != 0) {
+            const uint32_t fw = ops::ulp_decode_word(b, z, wb);
+            for (int p = 0; p < wb; ++p) {
+              base.push_back(static_cast<uint8_t>(b >> (8 * p)));
+              ft.push_back(static_cast<uint8_t>(fw >> (8 * p)));
+            }
+            break;
+          }
+        } while (true);  // a jump must have high bytes (an entry): draw again until it has
+        lo[i] = static_cast<uint8_t>(z);
+        if ((z >> 8) != 0) {
+          list.push_back(static_cast<uint8_t>(i));
+          list.push_back(static_cast<uint8_t>(i >> 8));
+          for (int p = 1; p < wb; ++p) list.push_back(static_cast<uint8_t>(z >> (8 * p)));
+          ++entries;
+        }
+      }
+      blob.insert(blob.end(), lo.begin(), lo.end());
+      blob.insert(blob.end(), list.begin(), list.end());
+      bytes.push_back(blob.size() - at.back());
+      n += ms[f];
+    }
+  }
+  std::string Summary() const {
+    return std::to_string(m.size()) + " frames, " + std::to_string(n) + " elements, " +
+           std::to_string(entries) + " entries";
+  }
+};
+
+// gem_cuda_delta_ulp_apply (f32 values, words == false) or gem_cuda_delta_ulp_words, out of place
+// and in place, frame by frame, against the twin (ops::UlpApplyFrame / UlpApplyFrameWords), whose
+// own result is first compared with the fine-tune's words.
+Outcome UlpCheck(const Env& env, int kind, bool words) {
+  std::mt19937 rng(env.seed + 260 + kind + (words ? 10 : 0));
+  const UlpFrames fr(kind, rng);
+  const size_t n = fr.n, wb = fr.wb;
+  std::vector<float> vbase(n);
+  for (size_t i = 0; i < n; ++i) {
+    uint32_t b = 0;
+    std::memcpy(&b, &fr.base[i * wb], wb);
+    vbase[i] = ops::word_to_f32(b, kind);
+  }
+  // The twins, out of place and in place.
+  std::vector<uint8_t> twin_w(n * wb), twin_w_in = fr.base;
+  std::vector<float> twin_v(n), twin_v_in = vbase;
+  for (size_t f = 0; f < fr.m.size(); ++f) {
+    const uint8_t* frame = fr.blob.data() + fr.at[f];
+    const size_t o = fr.first[f], m = fr.m[f];
+    bool ok = true;
+    if (words) {
+      ok &= ops::UlpApplyFrameWords(&fr.base[o * wb], frame, fr.bytes[f], m, kind, &twin_w[o * wb]);
+      ok &= ops::UlpApplyFrameWords(&twin_w_in[o * wb], frame, fr.bytes[f], m, kind,
+                                    &twin_w_in[o * wb]);
+    } else {
+      ok &= ops::UlpApplyFrame(&vbase[o], frame, fr.bytes[f], m, kind, &twin_v[o]);
+      ok &= ops::UlpApplyFrame(&twin_v_in[o], frame, fr.bytes[f], m, kind, &twin_v_in[o]);
+    }
+    if (!ok) return Fail("the twin refused frame " + std::to_string(f) + " (a bug of the check)");
+  }
+  // The f32 values of the fine-tune's words (the bases are finite: f32_to_word returns them).
+  std::vector<float> vft(n);
+  for (size_t i = 0; i < n; ++i) {
+    uint32_t f = 0;
+    std::memcpy(&f, &fr.ft[i * wb], wb);
+    vft[i] = ops::word_to_f32(f, kind);
+  }
+  if (words ? twin_w != fr.ft || twin_w_in != fr.ft
+            : BitDiffs(twin_v, vft) != 0 || BitDiffs(twin_v_in, vft) != 0) {
+    return Fail("the twin does not rebuild the fine-tune's words (" + fr.Summary() + ")");
+  }
+  const std::string what = fr.Summary() + ", twin exact";
+  try {
+    DeviceArray<uint8_t> dblob(fr.blob);
+    size_t diffs = 0, diffs_in = 0;
+    if (words) {
+      DeviceArray<uint8_t> dbase(fr.base), dout(n * wb), din(fr.base);
+      for (size_t f = 0; f < fr.m.size(); ++f) {
+        const size_t o = fr.first[f] * wb;
+        CudaOk(gem_cuda_delta_ulp_words(dbase.get() + o, dblob.get() + fr.at[f], fr.bytes[f],
+                                        fr.m[f], kind, dout.get() + o, nullptr),
+               "gem_cuda_delta_ulp_words");
+        CudaOk(gem_cuda_delta_ulp_words(din.get() + o, dblob.get() + fr.at[f], fr.bytes[f], fr.m[f],
+                                        kind, din.get() + o, nullptr),
+               "gem_cuda_delta_ulp_words (in place)");
+      }
+      const auto got = dout.Download(), got_in = din.Download();
+      for (size_t i = 0; i < n; ++i) {
+        diffs += std::memcmp(&got[i * wb], &twin_w[i * wb], wb) != 0;
+        diffs_in += std::memcmp(&got_in[i * wb], &twin_w[i * wb], wb) != 0;
+      }
+    } else {
+      DeviceArray<float> dbase(vbase), dout(n), din(vbase);
+      for (size_t f = 0; f < fr.m.size(); ++f) {
+        const size_t o = fr.first[f];
+        CudaOk(gem_cuda_delta_ulp_apply(dbase.get() + o, dblob.get() + fr.at[f], fr.bytes[f],
+                                        fr.m[f], kind, dout.get() + o, nullptr),
+               "gem_cuda_delta_ulp_apply");
+        CudaOk(gem_cuda_delta_ulp_apply(din.get() + o, dblob.get() + fr.at[f], fr.bytes[f], fr.m[f],
+                                        kind, din.get() + o, nullptr),
+               "gem_cuda_delta_ulp_apply (in place)");
+      }
+      diffs = BitDiffs(dout.Download(), twin_v);
+      diffs_in = BitDiffs(din.Download(), twin_v);
+    }
+    const std::string d = what + ": " + std::to_string(diffs) + " of " + std::to_string(n) +
+                          " differ from the twin, " + std::to_string(diffs_in) + " in place";
+    return diffs == 0 && diffs_in == 0 ? Pass(d) : Fail(d);
+  } catch (const CheckError& e) {
+    throw CheckError(what + "; device: " + e.what());
+  }
+}
+
+// The entry points' argument checks (no device work: they also hold without a GPU).
+Outcome UlpArgsCheck(const Env&) {
+  uint8_t frame[8] = {};
+  float v[4] = {};
+  uint16_t w[4] = {};
+  struct Case {
+    const char* what;
+    cudaError_t got;
+    cudaError_t want;
+  } cases[] = {
+      {"m past 65536", gem_cuda_delta_ulp_apply(v, frame, 70000, 65537, ops::kWordBF16, v, nullptr),
+       cudaErrorInvalidValue},
+      {"frame shorter than m", gem_cuda_delta_ulp_apply(v, frame, 3, 4, ops::kWordBF16, v, nullptr),
+       cudaErrorInvalidValue},
+      {"a partial entry", gem_cuda_delta_ulp_words(w, frame, 4 + 2, 4, ops::kWordF16, w, nullptr),
+       cudaErrorInvalidValue},
+      {"3 bytes of a 5-byte f32 entry",
+       gem_cuda_delta_ulp_words(w, frame, 4 + 3, 4, ops::kWordF32, w, nullptr),
+       cudaErrorInvalidValue},
+      {"an unknown kind", gem_cuda_delta_ulp_words(w, frame, 4, 4, 7, w, nullptr),
+       cudaErrorInvalidValue},
+      {"a null base", gem_cuda_delta_ulp_apply(nullptr, frame, 4, 4, ops::kWordBF16, v, nullptr),
+       cudaErrorInvalidValue},
+      {"an empty frame",
+       gem_cuda_delta_ulp_words(nullptr, nullptr, 0, 0, ops::kWordBF16, nullptr, nullptr),
+       cudaSuccess},
+  };
+  for (const Case& c : cases) {
+    if (c.got != c.want) {
+      return Fail(std::string(c.what) + ": " + cudaGetErrorName(c.got) + ", want " +
+                  cudaGetErrorName(c.want));
+    }
+  }
+  return Pass(std::to_string(std::size(cases)) + " argument cases answered as documented");
 }
 
 Outcome Int8Check(const Env& env) {
@@ -205,6 +386,15 @@ void AddTreeKernelChecks(std::vector<Check>* out) {
                   [](const Env& e) { return XorWordsCheck(e, ops::kWordF16); }});
   out->push_back({"kernels.delta_xor_words.f32",
                   [](const Env& e) { return XorWordsCheck(e, ops::kWordF32); }});
+  for (const bool words : {false, true}) {
+    const std::string name = words ? "kernels.delta_ulp_words." : "kernels.delta_ulp.";
+    for (const auto& [kind, suffix] :
+         {std::pair{ops::kWordBF16, "bf16"}, {ops::kWordF16, "f16"}, {ops::kWordF32, "f32"}}) {
+      out->push_back(
+          {name + suffix, [kind, words](const Env& e) { return UlpCheck(e, kind, words); }});
+    }
+  }
+  out->push_back({"kernels.delta_ulp.args", UlpArgsCheck});
   out->push_back({"kernels.delta_int8", Int8Check});
   out->push_back({"kernels.delta_sign", SignCheck});
   out->push_back({"kernels.lora_merge", MergeCheck});
