@@ -6,7 +6,9 @@
 #                               targets built in the same (clang) tree; `scripts/fuzz.sh` reuses it
 #   scripts/sanitize.sh tsan    TSan: gemd and the service tests (every gemd thread: server,
 #                               work queues, scheduler workers), the cache's concurrency tests
-#                               and the engine's thread-pool tests
+#                               and the engine's thread-pool tests. Suppressed:
+#                               only reports inside libzmq and RocksDB, which are not built with
+#                               TSan (scripts/sanitizers/tsan.supp says which and why)
 #   scripts/sanitize.sh         both
 # Environment: GEM_JOBS (default nproc), GEM_ASAN_BUILD_DIR (build-asan), GEM_TSAN_BUILD_DIR
 # (build-tsan). Any sanitizer report fails the test that triggered it (halt_on_error), and so

@@ -54,7 +54,7 @@ TEST(ServiceCrash, Kill9MidSearchThenResumePaysOnlyWhatIsMissing) {
 
   // Wait until the first search has written part of its results, then kill -9.
   uint64_t before_kill = 0;
-  for (int i = 0; i < 400 && before_kill < 300; ++i) {
+  for (int i = 0; i < 400 && before_kill < 300 && !gemd.Exited(); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(25));
     before_kill = CachedResults(gemd);
   }
@@ -105,14 +105,14 @@ TEST(ServiceCrash, CancelRunningThenResumeAndGracefulStopInterrupts) {
             0);
   ASSERT_EQ(gemd.Ctl({"search", "start", "--tree", "m", "--task", "gsm8k", "-N", "10"}).exit_code,
             0);
-  for (int i = 0; i < 400 && CachedResults(gemd) < 64; ++i) {
+  for (int i = 0; i < 400 && !gemd.Exited() && CachedResults(gemd) < 64; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   EXPECT_EQ(Status(gemd, 1), "running");
   auto c = gemd.Ctl({"search", "cancel", "1"});
   EXPECT_EQ(c.exit_code, 0) << c.err;
   std::string st;
-  for (int i = 0; i < 200 && (st = Status(gemd, 1)) == "running"; ++i) {
+  for (int i = 0; i < 200 && !gemd.Exited() && (st = Status(gemd, 1)) == "running"; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   EXPECT_EQ(st, "cancelled");
@@ -127,7 +127,7 @@ TEST(ServiceCrash, CancelRunningThenResumeAndGracefulStopInterrupts) {
   // A graceful stop during a search: the job becomes interrupted, not cancelled or failed.
   ASSERT_EQ(gemd.Ctl({"search", "start", "--tree", "m", "--task", "mbpp", "-N", "10"}).exit_code,
             0);
-  for (int i = 0; i < 200 && Status(gemd, 2) != "running"; ++i) {
+  for (int i = 0; i < 200 && !gemd.Exited() && Status(gemd, 2) != "running"; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   EXPECT_EQ(gemd.Stop(), 0);

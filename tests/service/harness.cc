@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -128,6 +129,7 @@ Gemd::~Gemd() {
 }
 
 void Gemd::Launch() {
+  exit_logged_ = false;
   std::vector<std::string> argv = {BinPath("gemd"), "--data-dir",  data_dir(), "--endpoint",
                                    endpoint_,       "--log-level", "debug"};
   argv.insert(argv.end(), extra_args_.begin(), extra_args_.end());
@@ -162,9 +164,37 @@ void Gemd::Kill9() {
   pid_ = -1;
 }
 
+bool Gemd::Exited(std::string* how) const {
+  if (pid_ <= 0) return false;
+  siginfo_t info{};
+  if (waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOHANG | WNOWAIT) != 0 ||
+      info.si_pid != pid_) {
+    return false;
+  }
+  if (how != nullptr) {
+    const bool signalled = info.si_code == CLD_KILLED || info.si_code == CLD_DUMPED;
+    *how = "gemd (pid " + std::to_string(pid_) + ") has exited " +
+           (signalled ? "on signal " : "with status ") + std::to_string(info.si_status) +
+           (!signalled && info.si_status == 66 ? " (a sanitizer's report)" : "");
+    if (exit_logged_.exchange(true)) {
+      *how += " (its log is shown above)";
+    } else {
+      // From a sanitizer's report when there is one (its start names the race), else the end.
+      std::string l = log();
+      size_t from = l.size() > 16384 ? l.size() - 16384 : 0;
+      for (const char* mark : {"WARNING: ThreadSanitizer", "ERROR: AddressSanitizer"}) {
+        if (size_t at = l.find(mark); at != std::string::npos) from = std::min(from, at);
+      }
+      *how += "; its log" + std::string(from > 0 ? " from byte " + std::to_string(from) : "") +
+              ":\n" + l.substr(from, 32768);
+    }
+  }
+  return true;
+}
+
 int Gemd::Stop() {
   if (pid_ <= 0) return -1;
-  Ctl({"shutdown"}, 10);
+  if (!Exited()) Ctl({"shutdown"}, 10);  // else: its status is what the caller checks
   for (int i = 0; i < 300; ++i) {
     int status;
     if (waitpid(pid_, &status, WNOHANG) == pid_) {
@@ -185,20 +215,32 @@ std::string Gemd::log() const {
   return s.str();
 }
 
-RunResult Gemd::Ctl(const std::vector<std::string>& args, double timeout_s) const {
+std::vector<std::string> Gemd::CtlArgv(const std::vector<std::string>& args) const {
   std::vector<std::string> argv = {BinPath("gemctl"), "--endpoint", endpoint_};
+  // A gemd that has exited will not answer: gemctl says so (exit 3, "is gemd running?") after
+  // a second instead of its default 30.
+  if (Exited() && std::find(args.begin(), args.end(), "--timeout") == args.end()) {
+    argv.insert(argv.end(), {"--timeout", "1"});
+  }
   argv.insert(argv.end(), args.begin(), args.end());
-  return RunProgram(argv, {}, timeout_s);
+  return argv;
+}
+
+RunResult Gemd::Ctl(const std::vector<std::string>& args, double timeout_s) const {
+  return RunProgram(CtlArgv(args), {}, timeout_s);
 }
 
 RunResult Gemd::CtlAs(int64_t uid, int64_t gid, const std::vector<std::string>& args,
                       double timeout_s) const {
-  std::vector<std::string> argv = {BinPath("gemctl"), "--endpoint", endpoint_};
-  argv.insert(argv.end(), args.begin(), args.end());
-  return RunProgram(argv, {}, timeout_s, uid, gid);
+  return RunProgram(CtlArgv(args), {}, timeout_s, uid, gid);
 }
 
 nlohmann::json Gemd::CtlJson(const std::vector<std::string>& args, double timeout_s) const {
+  std::string how;
+  if (Exited(&how)) {
+    ADD_FAILURE() << "gemctl " << (args.empty() ? "" : args[0]) << ": " << how;
+    return nullptr;
+  }
   std::vector<std::string> a = {"--json"};
   a.insert(a.end(), args.begin(), args.end());
   RunResult r = Ctl(a, timeout_s);

@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -53,6 +54,11 @@ class Gemd {
   // gemctl shutdown, then waits for the process; returns its exit status.
   int Stop();
   bool running() const { return pid_ > 0; }
+  // Whether the gemd we launched has ended on its own (it is left to Stop/Kill9 to reap); with
+  // `how`, its exit status and, the first time, the end of its log (under a sanitizer: the
+  // report). Lets a test fail at once, naming why, instead of waiting for answers that will not
+  // come.
+  bool Exited(std::string* how = nullptr) const;
   pid_t pid() const { return pid_; }
 
   const std::string& endpoint() const { return endpoint_; }
@@ -64,14 +70,18 @@ class Gemd {
   // The same as another user (the test must be root; the socket must let that user in).
   RunResult CtlAs(int64_t uid, int64_t gid, const std::vector<std::string>& args,
                   double timeout_s = 60) const;
-  // gemctl --json ... parsed; fails the test (ADD_FAILURE) and returns null on a non-zero exit.
+  // gemctl --json ... parsed; fails the test (ADD_FAILURE) and returns null on a non-zero exit,
+  // at once if gemd has exited.
   nlohmann::json CtlJson(const std::vector<std::string>& args, double timeout_s = 60) const;
 
  private:
+  std::vector<std::string> CtlArgv(const std::vector<std::string>& args) const;
+
   std::string dir_, endpoint_;
   std::vector<std::string> extra_args_;
   std::map<std::string, std::string> env_;
   pid_t pid_ = -1;
+  mutable std::atomic<bool> exit_logged_{false};  // Exited() has shown the log of this exit
 };
 
 }  // namespace gem::testing
