@@ -177,18 +177,11 @@ TEST_F(DeltaFramesTest, ZeroFrameElementsIsRefused) {
 class DamagedFramesTest : public DeltaFramesTest {
  protected:
   Status OpenWithFrameSize(uint64_t first_frame_size) {
-    std::string bytes = ReadAll(Write(*ft_, DeltaForm::kXor, "d"));
-    uint64_t hlen = 0;
-    for (int i = 7; i >= 0; --i) hlen = hlen << 8 | static_cast<uint8_t>(bytes[16 + i]);
-    nlohmann::json h = nlohmann::json::parse(bytes.substr(24, hlen));
-    const size_t data = (24 + hlen + 63) / 64 * 64;
-    const size_t blob = data + h["tensors"][0]["offset"].get<size_t>();
-    for (int b = 0; b < 8; ++b) bytes[blob + b] = static_cast<char>(first_frame_size >> (8 * b));
-    Hasher hasher;
-    hasher.Update(std::string_view(bytes).substr(data));
-    const std::string old_hex = h["data_sha256"].get<std::string>();
-    bytes.replace(bytes.find(old_hex), old_hex.size(), hasher.Finish().Hex());
-    testing::WriteFile(dir_ / "bad", bytes);
+    testing::DeltaBytes f(ReadAll(Write(*ft_, DeltaForm::kXor, "d")));
+    const size_t blob = f.Blob(0);
+    for (int b = 0; b < 8; ++b) f.bytes[blob + b] = static_cast<char>(first_frame_size >> (8 * b));
+    f.Reseal();
+    testing::WriteFile(dir_ / "bad", f.bytes);
     auto d = DeltaFile::Open(dir_ / "bad");
     if (!d.ok()) return d.status();
     // Opened: the damage must then show when the tensor is applied.

@@ -309,22 +309,14 @@ class DamagedUlpTest : public UlpFileTest {
  protected:
   Status ApplyDamaged(const std::function<void(std::string* frame_list, size_t list_at)>& damage) {
     std::ifstream in(Write("d"), std::ios::binary);
-    std::string bytes((std::istreambuf_iterator<char>(in)), {});
-    uint64_t hlen = 0;
-    for (int i = 7; i >= 0; --i) hlen = hlen << 8 | static_cast<uint8_t>(bytes[16 + i]);
-    nlohmann::json h = nlohmann::json::parse(bytes.substr(24, hlen));
-    const size_t data = (24 + hlen + 63) / 64 * 64;
+    testing::DeltaBytes f(std::string((std::istreambuf_iterator<char>(in)), {}));
     // The first tensor in the header; its blob: a frame table, then frame 0 = 777 low bytes and
     // the list of (u16 index, high bytes) entries.
-    const size_t blob = data + h["tensors"][0]["offset"].get<size_t>();
-    const std::string name = h["tensors"][0]["name"];
+    const std::string name = f.header["tensors"][0]["name"];
     const size_t frames = (kRows * kCols + 776) / 777;
-    damage(&bytes, blob + 8 * frames + 777);
-    Hasher hasher;
-    hasher.Update(std::string_view(bytes).substr(data));
-    const std::string old_hex = h["data_sha256"].get<std::string>();
-    bytes.replace(bytes.find(old_hex), old_hex.size(), hasher.Finish().Hex());
-    testing::WriteFile(dir_ / "bad", bytes);
+    damage(&f.bytes, f.Blob(0) + 8 * frames + 777);
+    f.Reseal();
+    testing::WriteFile(dir_ / "bad", f.bytes);
     auto d = DeltaFile::Open(dir_ / "bad");
     if (!d.ok()) return d.status();
     const DeltaTensor* t = (*d)->Find(name);
