@@ -41,6 +41,7 @@ void PrintInfo(const std::string& dir, const gem::DeltaCheckpointInfo& info, boo
                         {"size_fraction", d.size_fraction()},
                         {"tensors_total", d.tensors_total},
                         {"tensors_stored", d.tensors_stored},
+                        {"format_version", d.format_version},
                         {"files", info.files}};
     std::cout << j.dump(2) << "\n";
     return;
@@ -52,6 +53,7 @@ void PrintInfo(const std::string& dir, const gem::DeltaCheckpointInfo& info, boo
               gem::DeltaFormName(d.form), static_cast<unsigned long long>(d.file_bytes),
               100 * d.size_fraction(), static_cast<unsigned long long>(d.finetune_bytes));
   std::printf("  tensors changed           %zu of %zu\n", d.tensors_stored, d.tensors_total);
+  std::printf("  delta format version      %u (docs/DELTA_FORMAT.md)\n", d.format_version);
   std::printf("  other files               %s\n", Join(info.files).c_str());
 }
 

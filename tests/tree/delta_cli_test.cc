@@ -59,8 +59,14 @@ TEST(DeltaCli, MakeInfoRebuildRoundTrip) {
   r = RunDelta("info --json " + tmp / "c");
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_EQ(nlohmann::json::parse(r.out)["model_digest"], made["model_digest"]);
+  // Checkpoints are stored "xor" (the smallest), which version 2 holds.
+  EXPECT_EQ(nlohmann::json::parse(r.out)["format_version"], 2);
   r = RunDelta("info " + tmp / "c");
   EXPECT_NE(r.out.find("lossless"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("delta format version      2"), std::string::npos) << r.out;
+  // The shipped demo checkpoints were written by the version 1 writer.
+  r = RunDelta("info " + std::string(GEM_SOURCE_DIR) + "/data/demo_tree/ft_add_long0");
+  EXPECT_NE(r.out.find("delta format version      1"), std::string::npos) << r.out;
 
   r = RunDelta("rebuild --base " + base + " --checkpoint " + tmp / "c" + " --out " + tmp / "r");
   ASSERT_EQ(r.code, 0) << r.out;

@@ -88,6 +88,7 @@ struct DeltaStats {
   size_t tensors_total = 0;     // tensors in the fine-tune
   size_t tensors_stored = 0;    // tensors that differ from the base (stored in the file)
   DeltaError error;             // over all stored tensors
+  uint32_t format_version = 0;  // the file's format version (docs/DELTA_FORMAT.md, "Versions")
   // file_bytes / finetune_bytes.
   double size_fraction() const {
     return finetune_bytes ? static_cast<double>(file_bytes) / finetune_bytes : 0;

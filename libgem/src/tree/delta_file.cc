@@ -399,6 +399,7 @@ DeltaStats DeltaFile::Stats() const {
   s.tensors_total = tensors_total_;
   s.tensors_stored = tensors_.size();
   s.error = error_;
+  s.format_version = version_;
   return s;
 }
 

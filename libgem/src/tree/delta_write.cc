@@ -405,6 +405,7 @@ Result<DeltaStats> WriteDelta(const SafetensorsSet& base, const SafetensorsSet& 
   fs::rename(tmp_path, path, ec);
   if (ec) return Status::IOError(path, "cannot rename into place: " + ec.message());
   stats.file_bytes = fs::file_size(path, ec);
+  stats.format_version = version;
   return stats;
 }
 
