@@ -9,6 +9,8 @@
 #include <zmq.hpp>
 #include <zmq_addon.hpp>
 
+#include "gem/zap.h"
+
 namespace gem::cluster {
 
 using Clock = std::chrono::steady_clock;
@@ -136,33 +138,20 @@ namespace {
 // RFC 27: admits CURVE clients whose key is in the keyring, with the key's name as User-Id.
 void AnswerZap(zmq::socket_t& zap, const Keyring& keyring) {
   try {
-    std::vector<zmq::message_t> req;
-    if (!zmq::recv_multipart(zap, std::back_inserter(req), zmq::recv_flags::dontwait)) return;
-    std::string request_id = req.size() > 1 ? req[1].to_string() : "";
-    std::string address = req.size() > 3 ? req[3].to_string() : "";
-    std::string mechanism = req.size() > 5 ? req[5].to_string() : "";
-    std::string status = "400", text = "not authorised", user;
-    if (req.size() >= 7 && req[0].to_string() == "1.0" && mechanism == "CURVE" &&
-        req[6].size() == 32) {
-      if (auto name = keyring.Find(req[6].to_string())) {
-        status = "200";
-        text = "OK";
-        user = *name;
-      } else {
-        spdlog::warn("cluster: refused worker {} from {}: key not of a live worker job",
-                     BinaryToZ85(req[6].to_string()), address);
+    gem::ZapRequest r;
+    if (!gem::ReceiveZapRequest(zap, &r)) return;
+    if (r.frames >= 7 && r.version == "1.0" && r.mechanism == "CURVE" && !r.curve_key.empty()) {
+      if (auto name = keyring.Find(r.curve_key)) {
+        gem::SendZapReply(zap, r, true, "OK", *name);
+        return;
       }
+      spdlog::warn("cluster: refused worker {} from {}: key not of a live worker job",
+                   BinaryToZ85(r.curve_key), r.address);
     } else {
-      spdlog::warn("cluster: refused {} peer from {}: workers must use CURVE", mechanism, address);
+      spdlog::warn("cluster: refused {} peer from {}: workers must use CURVE", r.mechanism,
+                   r.address);
     }
-    std::vector<zmq::message_t> rep;
-    rep.emplace_back(std::string("1.0"));
-    rep.emplace_back(request_id);
-    rep.emplace_back(status);
-    rep.emplace_back(text);
-    rep.emplace_back(user);
-    rep.emplace_back();
-    zmq::send_multipart(zap, rep);
+    gem::SendZapReply(zap, r, false, "not authorised");
   } catch (const zmq::error_t& e) {
     spdlog::error("cluster: ZAP handler: {}", e.what());
   }

@@ -9,6 +9,8 @@
 #include <vector>
 #include <zmq_addon.hpp>
 
+#include "gem/zap.h"
+
 namespace gemd {
 
 using gem::Result;
@@ -86,40 +88,27 @@ Result<AuthorizedKeys> LoadAuthorizedKeys(const std::string& path) {
 
 void AnswerZap(zmq::socket_t& zap, const AuthorizedKeys& keys) {
   try {
-    std::vector<zmq::message_t> req;
-    if (!zmq::recv_multipart(zap, std::back_inserter(req), zmq::recv_flags::dontwait)) return;
-    // RFC 27: version, request id, domain, address, identity, mechanism, credentials...
-    std::string request_id = req.size() > 1 ? req[1].to_string() : "";
-    std::string address = req.size() > 3 ? req[3].to_string() : "";
-    std::string mechanism = req.size() > 5 ? req[5].to_string() : "";
-    std::string status = "400", text = "not authorised", user;
-    if (req.size() < 6 || req[0].to_string() != "1.0") {
-      text = "malformed ZAP request";
-    } else if (mechanism == "NULL") {
-      status = "200";
-      text = "OK";
-    } else if (mechanism == "CURVE" && req.size() >= 7 && req[6].size() == 32) {
-      auto it = keys.find(req[6].to_string());
+    gem::ZapRequest r;
+    if (!gem::ReceiveZapRequest(zap, &r)) return;
+    if (r.frames < 6 || r.version != "1.0") {
+      gem::SendZapReply(zap, r, false, "malformed ZAP request");
+    } else if (r.mechanism == "NULL") {
+      gem::SendZapReply(zap, r, true, "OK");
+    } else if (r.mechanism == "CURVE" && !r.curve_key.empty()) {
+      auto it = keys.find(r.curve_key);
       if (it != keys.end()) {
-        status = "200";
-        text = "OK";
-        user = it->second;
+        gem::SendZapReply(zap, r, true, "OK", it->second);
       } else {
         char z85[41] = {};
-        zmq_z85_encode(z85, static_cast<const uint8_t*>(req[6].data()), 32);
-        spdlog::warn("refused CURVE client {} from {}: key not authorised", z85, address);
+        zmq_z85_encode(z85, reinterpret_cast<const uint8_t*>(r.curve_key.data()), 32);
+        spdlog::warn("refused CURVE client {} from {}: key not authorised", z85, r.address);
+        gem::SendZapReply(zap, r, false, "not authorised");
       }
     } else {
-      spdlog::warn("refused {} client from {}: only CURVE is accepted on tcp", mechanism, address);
+      spdlog::warn("refused {} client from {}: only CURVE is accepted on tcp", r.mechanism,
+                   r.address);
+      gem::SendZapReply(zap, r, false, "not authorised");
     }
-    std::vector<zmq::message_t> rep;
-    rep.emplace_back(std::string("1.0"));
-    rep.emplace_back(request_id);
-    rep.emplace_back(status);
-    rep.emplace_back(text);
-    rep.emplace_back(user);
-    rep.emplace_back();
-    zmq::send_multipart(zap, rep);
   } catch (const zmq::error_t& e) {
     spdlog::error("ZAP handler: {}", e.what());
   }
